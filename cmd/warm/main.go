@@ -1,0 +1,20 @@
+package main
+import (
+ _ "github.com/hashicorp/memberlist"
+ _ "github.com/hashicorp/go-hclog"
+ _ "github.com/aws/aws-sdk-go-v2/config"
+ _ "github.com/aws/aws-sdk-go-v2/service/s3"
+ _ "github.com/aws/aws-sdk-go-v2/service/ec2"
+ _ "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+ _ "github.com/aws/aws-sdk-go-v2/credentials"
+ _ "github.com/hashicorp/hcl/v2/hclsimple"
+ _ "github.com/hashicorp/hcl/v2/gohcl"
+ _ "github.com/coreos/go-systemd/v22/daemon"
+ _ "github.com/prometheus/client_golang/prometheus/promhttp"
+ _ "github.com/johannesboyne/gofakes3"
+ _ "github.com/johannesboyne/gofakes3/backend/s3mem"
+ _ "go.uber.org/goleak"
+ _ "github.com/jonboulle/clockwork"
+ _ "github.com/hashicorp/go-metrics/prometheus"
+)
+func main(){}
