@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/membership"
+)
+
+// backend adapts the Agent to the local API. It is a separate type so the
+// Agent's exported surface stays small.
+type backend struct{ a *Agent }
+
+func (a *Agent) backend() *backend { return &backend{a: a} }
+
+var _ localapi.Backend = (*backend)(nil)
+
+func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
+	a := b.a
+	cfg := a.config()
+	counts := map[string]int{}
+	for _, m := range a.cluster.Members() {
+		counts[string(m.Status)]++
+	}
+	rs := a.registry.Stats()
+	ms := a.cluster.Stats()
+	return localapi.Status{
+		Name:       a.identity.InstanceID,
+		Cluster:    cfg.Cluster,
+		Addr:       a.advertiseAddr(),
+		Port:       cfg.Gossip.Port,
+		State:      a.State(),
+		Version:    Version,
+		Identity:   a.identity,
+		Tags:       a.tags(),
+		StartedAt:  a.startedAt,
+		LastChange: a.cluster.LastChange(),
+		Counts:     counts,
+		S3: map[string]int64{
+			"put":    rs.Put,
+			"list":   rs.List,
+			"get":    rs.Get,
+			"delete": rs.Delete,
+		},
+		Joins:      a.joins.Load(),
+		Reconnects: ms.Reconnects,
+	}, nil
+}
+
+func (b *backend) Members(ctx context.Context) ([]membership.Member, error) {
+	return b.a.cluster.Members(), nil
+}
+
+// Leave starts the graceful leave; the agent process exits once it is done.
+func (b *backend) Leave(ctx context.Context) error {
+	b.a.requestLeave()
+	return nil
+}
+
+func (b *backend) Reload(ctx context.Context) error {
+	return b.a.ReloadFromSource()
+}

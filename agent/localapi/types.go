@@ -1,0 +1,93 @@
+package localapi
+
+import (
+	"time"
+
+	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/membership"
+)
+
+// Socket defaults shared by the agent (which listens) and the CLI (which dials).
+const (
+	// DefaultSocketPath is where the agent listens unless configured otherwise.
+	DefaultSocketPath = "/run/farmhand/farmhand.sock"
+	// DefaultSocketMode lets root and the socket's group use the API.
+	DefaultSocketMode = 0o660
+	// SocketEnv names the environment variable the CLI reads when -socket is not given.
+	SocketEnv = "FARMHAND_SOCKET"
+)
+
+// Well-known member tags the API and the CLI understand.
+const (
+	// TagRole is the tag holding a member's role (e.g. "worker").
+	TagRole = "role"
+	// TagAZ is the tag holding a member's availability zone.
+	TagAZ = "az"
+)
+
+// Agent states reported in Status.State.
+const (
+	StateBootstrapping = "bootstrapping"
+	StateAlive         = "alive"
+	StateLeaving       = "leaving"
+	StateLeft          = "left"
+)
+
+// Status is this node as its agent sees it; GET /v1/status returns it.
+type Status struct {
+	// Name is the member name (the instance id).
+	Name string `json:"name"`
+	// Cluster is the cluster name (also the memberlist label).
+	Cluster string `json:"cluster"`
+	// Addr is the gossip address this node advertises.
+	Addr string `json:"addr"`
+	// Port is the gossip port this node advertises.
+	Port int `json:"port"`
+	// State is one of StateBootstrapping, StateAlive, StateLeaving, StateLeft.
+	State string `json:"state"`
+	// Version is the agent version.
+	Version string `json:"version"`
+	// Identity is what IMDSv2 (or config) says this instance is.
+	Identity bootstrap.Identity `json:"identity"`
+	// Tags are this node's metadata tags (role, az, user tags).
+	Tags map[string]string `json:"tags,omitempty"`
+	// StartedAt is when the agent started.
+	StartedAt time.Time `json:"started_at"`
+	// LastChange is when the member view last changed (join, leave, status or
+	// tag change); "farmhand wait -stable" measures stability from it.
+	LastChange time.Time `json:"last_change"`
+	// Counts is the number of members in the view by member status.
+	Counts map[string]int `json:"counts"`
+	// S3 counts the S3 requests this agent made, by kind: put, list, get, delete.
+	S3 map[string]int64 `json:"s3"`
+	// Joins counts successful joins (including rejoins).
+	Joins int64 `json:"joins"`
+	// Reconnects counts successful reconnections to members once held dead.
+	Reconnects int64 `json:"reconnects"`
+}
+
+// MembersResponse is the body of GET /v1/members, sorted by name.
+type MembersResponse struct {
+	Members []membership.Member `json:"members"`
+}
+
+// LeaveResponse is the body of POST /v1/leave.
+type LeaveResponse struct {
+	// Name is the member that left.
+	Name string `json:"name"`
+	// Cluster is the cluster it left.
+	Cluster string `json:"cluster"`
+	// Message says what happened, for a person.
+	Message string `json:"message"`
+}
+
+// ReloadResponse is the body of POST /v1/reload.
+type ReloadResponse struct {
+	// Message says what happened, for a person.
+	Message string `json:"message"`
+}
+
+// ErrorResponse is the body of every non-2xx answer.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}

@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/membership"
+)
+
+// identityConfig translates the agent config into bootstrap's.
+func identityConfig(cfg *config.Config) bootstrap.IdentityConfig {
+	id := cfg.Identity
+	return bootstrap.IdentityConfig{
+		Endpoint: id.IMDSEndpoint,
+		Timeout:  id.IMDSTimeout,
+		Override: bootstrap.Identity{
+			InstanceID:       id.InstanceID,
+			PrivateIP:        id.PrivateIP,
+			AvailabilityZone: id.AvailabilityZone,
+			Region:           id.Region,
+			InstanceType:     id.InstanceType,
+			AMI:              id.AMIID,
+		},
+	}
+}
+
+// startRegistry builds the S3 client (unless Options gave one) and the
+// registry. It makes no S3 request.
+func (a *Agent) startRegistry(ctx context.Context) error {
+	cfg := a.config()
+	api := a.opts.S3
+	if api == nil {
+		region := cfg.Registry.Region
+		if region == "" {
+			region = a.identity.Region
+		}
+		c, err := bootstrap.NewS3Client(ctx, bootstrap.S3Config{
+			Region:    region,
+			Endpoint:  cfg.Registry.Endpoint,
+			PathStyle: cfg.Registry.PathStyle,
+		})
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		api = c
+	}
+	rc := bootstrap.DefaultRegistryConfig()
+	rc.Bucket = cfg.Registry.Bucket
+	rc.Prefix = cfg.Registry.Prefix
+	rc.Cluster = cfg.Cluster
+	rc.SigningKey = cfg.Registry.SigningKey
+	rc.RequireSignature = cfg.Registry.RequireSignature
+	rc.Clock = a.clock
+	rc.Logger = a.logger.Named("registry")
+	reg, err := bootstrap.NewRegistry(api, rc)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	a.registry = reg
+	return nil
+}
+
+// membershipConfig translates the agent config into membership's.
+func (a *Agent) membershipConfig(cfg *config.Config) (*membership.Config, error) {
+	var mc *membership.Config
+	switch cfg.Gossip.Profile {
+	case "", "lan":
+		mc = membership.DefaultLANConfig()
+	case "local":
+		mc = membership.DefaultLocalConfig()
+	default:
+		return nil, fmt.Errorf("gossip.profile %q: want lan or local", cfg.Gossip.Profile)
+	}
+	mc.Name = a.identity.InstanceID
+	mc.BindAddr = a.bindAddr()
+	mc.BindPort = cfg.Gossip.Port
+	mc.AdvertiseAddr = a.advertiseAddr()
+	mc.AdvertisePort = cfg.Gossip.Port
+	mc.Cluster = cfg.Cluster
+	mc.Tags = a.tags()
+	mc.Keys = cfg.Gossip.Keys
+	mc.ReapTime = cfg.Gossip.ReapTime
+	mc.ReconnectInterval = cfg.Gossip.ReconnectInterval
+	mc.ReconnectTimeout = cfg.Gossip.ReconnectTimeout
+	mc.JoinFanout = cfg.Gossip.JoinFanout
+	mc.Clock = a.clock
+	mc.Logger = a.logger.Named("membership")
+	mc.Discover = a.discover
+	mc.ExpectedMembers = func() int { return int(a.registryCount.Load()) }
+	return mc, nil
+}
+
+func (a *Agent) startMembership(cfg *config.Config) error {
+	mc, err := a.membershipConfig(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := membership.Create(mc)
+	if err != nil {
+		return fmt.Errorf("gossip on %s:%d: %w", mc.BindAddr, mc.BindPort, err)
+	}
+	a.cluster = c
+	a.logger.Info("gossip listening", "addr", mc.BindAddr, "port", mc.BindPort, "encrypted", len(mc.Keys) > 0)
+	return nil
+}
+
+// bindAddr is gossip.bind_addr, else the identity's private IP.
+func (a *Agent) bindAddr() string {
+	if b := a.config().Gossip.BindAddr; b != "" {
+		return b
+	}
+	return a.identity.PrivateIP
+}
+
+// advertiseAddr is the address peers reach us on: the private IP, unless
+// gossip binds a specific address (then that one).
+func (a *Agent) advertiseAddr() string {
+	b := a.config().Gossip.BindAddr
+	if b != "" && b != "0.0.0.0" {
+		return b
+	}
+	return a.identity.PrivateIP
+}
+
+// tags are the member metadata: user tags, then role, az and instance type.
+func (a *Agent) tags() map[string]string {
+	cfg := a.config()
+	t := make(map[string]string, len(cfg.Tags)+3)
+	maps.Copy(t, cfg.Tags)
+	if cfg.Role != "" {
+		t["role"] = cfg.Role
+	}
+	if a.identity.AvailabilityZone != "" {
+		t["az"] = a.identity.AvailabilityZone
+	}
+	if a.identity.InstanceType != "" {
+		t["instance_type"] = a.identity.InstanceType
+	}
+	return t
+}
