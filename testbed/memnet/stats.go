@@ -39,11 +39,11 @@ func (c Counters) add(o Counters) Counters {
 
 // counters is the live, atomically updated form of Counters.
 type counters struct {
-	packetsOut, bytesOut         atomic.Uint64
-	packetsIn, bytesIn           atomic.Uint64
-	lost, overflow               atomic.Uint64
-	streamsOut, streamsIn        atomic.Uint64
-	dialFailures                 atomic.Uint64
+	packetsOut, bytesOut          atomic.Uint64
+	packetsIn, bytesIn            atomic.Uint64
+	lost, overflow                atomic.Uint64
+	streamsOut, streamsIn         atomic.Uint64
+	dialFailures                  atomic.Uint64
 	streamBytesOut, streamBytesIn atomic.Uint64
 }
 

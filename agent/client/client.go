@@ -1,0 +1,148 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/membership"
+)
+
+// DefaultTimeout bounds each call of a new Client.
+const DefaultTimeout = 30 * time.Second
+
+// maxResponse caps the size of an answer the client reads.
+const maxResponse = 64 << 20
+
+// Filter selects members; it is the filter the agent applies server-side.
+type Filter = localapi.MemberFilter
+
+// Client talks to one agent's local API over its unix socket. It is safe
+// for concurrent use and holds no idle connections, so it needs no Close.
+type Client struct {
+	// Timeout bounds each call on top of the caller's context; 0 leaves
+	// only the context.
+	Timeout time.Duration
+
+	socket string
+	hc     *http.Client
+}
+
+// New returns a Client for the agent listening on socketPath.
+func New(socketPath string) *Client {
+	dialer := &net.Dialer{}
+	return &Client{
+		Timeout: DefaultTimeout,
+		socket:  socketPath,
+		hc: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return dialer.DialContext(ctx, "unix", socketPath)
+			},
+			// One connection per call: nothing lingers between calls.
+			DisableKeepAlives: true,
+		}},
+	}
+}
+
+// Socket is the socket path the client dials.
+func (c *Client) Socket() string { return c.socket }
+
+// Status describes the agent's node (GET /v1/status).
+func (c *Client) Status(ctx context.Context) (localapi.Status, error) {
+	var st localapi.Status
+	err := c.Do(ctx, http.MethodGet, "/v1/status", nil, nil, &st)
+	return st, err
+}
+
+// Members returns the members matching f, sorted by name (GET /v1/members).
+func (c *Client) Members(ctx context.Context, f Filter) ([]membership.Member, error) {
+	var resp localapi.MembersResponse
+	err := c.Do(ctx, http.MethodGet, "/v1/members", f.Query(), nil, &resp)
+	return resp.Members, err
+}
+
+// Leave asks the agent to leave the cluster gracefully and exit (POST /v1/leave).
+func (c *Client) Leave(ctx context.Context) (localapi.LeaveResponse, error) {
+	var resp localapi.LeaveResponse
+	err := c.Do(ctx, http.MethodPost, "/v1/leave", nil, nil, &resp)
+	return resp, err
+}
+
+// Reload asks the agent to reread its configuration (POST /v1/reload).
+func (c *Client) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
+	var resp localapi.ReloadResponse
+	err := c.Do(ctx, http.MethodPost, "/v1/reload", nil, nil, &resp)
+	return resp, err
+}
+
+// Do calls one endpoint: it sends in (if not nil) as a JSON body, and
+// decodes a 2xx answer into out (if not nil). Errors are *Error.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	op := method + " " + path
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return &Error{Op: op, Socket: c.socket, Message: fmt.Sprintf("encoding the %s request: %v", op, err), Err: err}
+		}
+		body = bytes.NewReader(b)
+	}
+	target := "http://farmhand" + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return &Error{Op: op, Socket: c.socket, Message: fmt.Sprintf("building the %s request: %v", op, err), Err: err}
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return transportError(op, c.socket, time.Since(start), err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return transportError(op, c.socket, time.Since(start), err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var e localapi.ErrorResponse
+		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("%s: %s", resp.Status, snippet(raw))
+		}
+		return apiError(op, c.socket, resp.StatusCode, e.Error)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &Error{Op: op, Socket: c.socket, Err: err,
+			Message: fmt.Sprintf("unexpected answer to %s from %s (is a farmhand agent serving there?): %v", op, c.socket, err)}
+	}
+	return nil
+}
+
+// snippet shortens a body for an error message.
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}

@@ -1,0 +1,116 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Default returns the built-in defaults. Cluster and Registry.Bucket are
+// empty and must be set; gossip needs keys or Insecure.
+func Default() *Config {
+	return &Config{
+		DataDir:      "/var/lib/farmhand",
+		Socket:       "/run/farmhand/farmhand.sock",
+		SocketMode:   0o660,
+		LogLevel:     "info",
+		LeaveTimeout: 5 * time.Second,
+		Role:         "worker",
+		Tags:         map[string]string{},
+		Identity:     DefaultIdentityConfig(),
+		Gossip:       DefaultGossipConfig(),
+		Registry:     DefaultRegistryConfig(),
+		EC2:          DefaultEC2Config(),
+		Coordinator:  DefaultCoordinatorConfig(),
+		origins:      map[string]string{},
+	}
+}
+
+// DefaultDevConfig returns Default with the -dev preset applied: the
+// "local" gossip profile, gossip without keys allowed, and data_dir under
+// the temporary directory.
+func DefaultDevConfig() *Config {
+	return Default().Merge(devLayer())
+}
+
+// devLayer is the -dev preset as a layer; files, environment and flags
+// override it.
+func devLayer() *Config {
+	c := Default()
+	c.Gossip.Profile = "local"
+	c.Gossip.Insecure = true
+	c.DataDir = filepath.Join(os.TempDir(), "farmhand-dev")
+	for _, p := range []string{"gossip.profile", "gossip.insecure", "data_dir"} {
+		c.setOrigin(p, "flag -dev")
+	}
+	return c
+}
+
+// DefaultIdentityConfig asks IMDSv2 for everything.
+func DefaultIdentityConfig() IdentityConfig {
+	return IdentityConfig{IMDSTimeout: 2 * time.Second}
+}
+
+// DefaultGossipConfig is the LAN profile on port 7946 with no key.
+func DefaultGossipConfig() GossipConfig {
+	return GossipConfig{
+		Profile:           "lan",
+		Port:              7946,
+		ReapTime:          24 * time.Hour,
+		ReconnectInterval: 30 * time.Second,
+		ReconnectTimeout:  24 * time.Hour,
+		JoinFanout:        3,
+	}
+}
+
+// DefaultRegistryConfig has no bucket (it is required) and prefix
+// "farmhand".
+func DefaultRegistryConfig() RegistryConfig {
+	return RegistryConfig{Prefix: "farmhand"}
+}
+
+// DefaultEC2Config uses the instance's region and the AWS endpoint.
+func DefaultEC2Config() EC2Config {
+	return EC2Config{}
+}
+
+// DefaultCoordinatorConfig is disabled, with the safety gates on.
+func DefaultCoordinatorConfig() CoordinatorConfig {
+	return CoordinatorConfig{
+		Interval:          5 * time.Second,
+		DeadGrace:         30 * time.Second,
+		NewInstanceGrace:  5 * time.Minute,
+		FreezeThreshold:   0.55,
+		MaxReplacements:   3,
+		ReplacementWindow: 10 * time.Minute,
+		LeaseTTL:          15 * time.Second,
+	}
+}
+
+// DefaultGroupConfig is group name with role name; Max (and a launch
+// template or image) must still be set.
+func DefaultGroupConfig(name string) GroupConfig {
+	return GroupConfig{Name: name, Role: name, Tags: map[string]string{}}
+}
+
+// DefaultRenderConfig is render block name listing alive members; Template
+// and Destination must still be set.
+func DefaultRenderConfig(name string) RenderConfig {
+	return RenderConfig{
+		Name:          name,
+		Status:        []string{"alive"},
+		Tags:          map[string]string{},
+		Mode:          0o644,
+		ReloadTimeout: 30 * time.Second,
+		WaitMin:       2 * time.Second,
+		WaitMax:       10 * time.Second,
+		Stable:        5 * time.Second,
+	}
+}
+
+// reset makes g the defaults of a group labelled name (used by the decoder
+// and Merge for labelled blocks).
+func (g *GroupConfig) reset(name string) { *g = DefaultGroupConfig(name) }
+
+// reset makes r the defaults of a render block labelled name.
+func (r *RenderConfig) reset(name string) { *r = DefaultRenderConfig(name) }

@@ -1,0 +1,4 @@
+// Package config turns an HCL file, a config directory, FARMHAND_* environment
+// variables and command-line flags into one validated Config whose errors
+// name the file, line and field they come from.
+package config

@@ -1,0 +1,161 @@
+package localapitest
+
+import (
+	"context"
+	"sync"
+
+	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/membership"
+	"github.com/jonboulle/clockwork"
+)
+
+// Backend is an in-memory localapi.Backend. Its Status reports the member
+// counts of its view and the time of the last SetMembers as LastChange.
+// It is safe for concurrent use.
+type Backend struct {
+	clock clockwork.Clock
+
+	mu      sync.Mutex
+	status  localapi.Status
+	members []membership.Member
+	err     error
+	block   chan struct{}
+	waiting int
+	leaves  int
+	reloads int
+}
+
+// NewBackend returns a Backend describing st with the view ms; the clock
+// stamps LastChange.
+func NewBackend(clock clockwork.Clock, st localapi.Status, ms ...membership.Member) *Backend {
+	b := &Backend{clock: clock, status: st}
+	b.SetMembers(ms...)
+	return b
+}
+
+// SetMembers replaces the view and sets LastChange to now.
+func (b *Backend) SetMembers(ms ...membership.Member) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.members = append([]membership.Member(nil), ms...)
+	b.status.LastChange = b.clock.Now()
+}
+
+// FailWith makes every method return err (nil restores normal answers).
+func (b *Backend) FailWith(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.err = err
+}
+
+// Block makes every call wait until the returned release function is
+// called or the call's context ends.
+func (b *Backend) Block() (release func()) {
+	ch := make(chan struct{})
+	b.mu.Lock()
+	b.block = ch
+	b.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			b.block = nil
+			b.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Leaves is how many times Leave succeeded.
+func (b *Backend) Leaves() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.leaves
+}
+
+// Reloads is how many times Reload succeeded.
+func (b *Backend) Reloads() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reloads
+}
+
+// Waiting is how many calls are held by Block right now.
+func (b *Backend) Waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting
+}
+
+func (b *Backend) setWaiting(d int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting += d
+}
+
+// enter waits out a Block and returns the configured failure.
+func (b *Backend) enter(ctx context.Context) error {
+	b.mu.Lock()
+	ch := b.block
+	b.mu.Unlock()
+	if ch != nil {
+		b.setWaiting(+1)
+		defer b.setWaiting(-1)
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// Status implements localapi.Backend.
+func (b *Backend) Status(ctx context.Context) (localapi.Status, error) {
+	if err := b.enter(ctx); err != nil {
+		return localapi.Status{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.status
+	st.Counts = map[string]int{}
+	for _, m := range b.members {
+		st.Counts[string(m.Status)]++
+	}
+	return st, nil
+}
+
+// Members implements localapi.Backend.
+func (b *Backend) Members(ctx context.Context) ([]membership.Member, error) {
+	if err := b.enter(ctx); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]membership.Member(nil), b.members...), nil
+}
+
+// Leave implements localapi.Backend; it marks the status left.
+func (b *Backend) Leave(ctx context.Context) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.leaves++
+	b.status.State = localapi.StateLeft
+	return nil
+}
+
+// Reload implements localapi.Backend.
+func (b *Backend) Reload(ctx context.Context) error {
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reloads++
+	return nil
+}

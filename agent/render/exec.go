@@ -1,0 +1,26 @@
+package render
+
+import (
+	"context"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// execWaitDelay bounds how long ShellExec waits for the output pipes after
+// the command was killed (a daemon it started may hold them open).
+const execWaitDelay = 2 * time.Second
+
+// ShellExec is the default RunnerConfig.Exec: it runs command with
+// "/bin/sh -c" in its own process group and returns its combined stdout and
+// stderr. When ctx ends (the reload timeout), the whole group is killed.
+func ShellExec(ctx context.Context, command string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		// Negative pid: the process group that Setpgid created.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = execWaitDelay
+	return cmd.CombinedOutput()
+}

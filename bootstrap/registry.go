@@ -1,0 +1,158 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jonboulle/clockwork"
+)
+
+// Registry is the S3 rendezvous: one JSON record per node under
+// <prefix>/<cluster>/nodes/<name>. It is safe for concurrent use.
+type Registry struct {
+	api    S3API
+	cfg    RegistryConfig
+	clock  clockwork.Clock
+	logger hclog.Logger
+	// jitter returns a random value in [0, n); replaced in tests.
+	jitter func(n int64) int64
+
+	counters registryCounters
+
+	mu sync.Mutex
+	// written is the body last written (or found already stored) per
+	// record name, so an unchanged Register makes no request.
+	written map[string][]byte
+	// unconditional is set once the server rejected If-None-Match.
+	unconditional bool
+}
+
+// NewRegistry returns a registry over api; zero fields of cfg take their
+// DefaultRegistryConfig values. It makes no request.
+func NewRegistry(api S3API, cfg RegistryConfig) (*Registry, error) {
+	if api == nil {
+		return nil, fmt.Errorf("registry: no S3 client")
+	}
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{
+		api:      api,
+		cfg:      cfg,
+		clock:    cfg.Clock,
+		logger:   cfg.Logger.Named("registry"),
+		jitter:   rand.Int64N,
+		counters: registryCounters{skipped: map[SkipReason]int64{}, warned: map[string]struct{}{}},
+		written:  map[string][]byte{},
+	}, nil
+}
+
+// Register writes rec (version, cluster and signature filled in) under
+// Key(rec.Name). The write is a conditional create (If-None-Match: *); if
+// the object exists, it is read and overwritten only when it differs. A
+// Register of the record this Registry last wrote makes no request. Cost:
+// 1 PUT at first boot; 1 PUT + 1 GET (+1 PUT if changed) when a record is
+// already stored; 0 when unchanged.
+func (r *Registry) Register(ctx context.Context, rec Record) error {
+	body, err := r.encode(rec)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	same := bytes.Equal(r.written[rec.Name], body)
+	unconditional := r.unconditional
+	r.mu.Unlock()
+	if same {
+		return nil
+	}
+
+	key := r.Key(rec.Name)
+	err = r.put(ctx, key, body, !unconditional)
+	switch {
+	case err == nil:
+	case isPreconditionFailed(err):
+		stored, gerr := r.getBody(ctx, key)
+		if gerr != nil && !isNotFound(gerr) {
+			return gerr
+		}
+		if gerr != nil || !bytes.Equal(stored, body) {
+			if err := r.put(ctx, key, body, false); err != nil {
+				return err
+			}
+		}
+	case isNotImplemented(err):
+		r.logger.Warn("S3 server does not support conditional writes (If-None-Match); registering with plain overwrites",
+			"bucket", r.cfg.Bucket, "error", err)
+		r.mu.Lock()
+		r.unconditional = true
+		r.mu.Unlock()
+		if err := r.put(ctx, key, body, false); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+
+	r.mu.Lock()
+	r.written[rec.Name] = body
+	r.mu.Unlock()
+	return nil
+}
+
+// Deregister deletes the record of name; a missing record is not an error.
+func (r *Registry) Deregister(ctx context.Context, name string) error {
+	key := r.Key(name)
+	r.mu.Lock()
+	delete(r.written, name)
+	r.mu.Unlock()
+	err := r.call(ctx, opDelete, key, func(ctx context.Context) error {
+		_, err := r.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(r.cfg.Bucket), Key: aws.String(key)})
+		return err
+	})
+	if err != nil && isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// put writes body under key, as a conditional create when ifNoneMatch.
+func (r *Registry) put(ctx context.Context, key string, body []byte, ifNoneMatch bool) error {
+	return r.call(ctx, opPut, key, func(ctx context.Context) error {
+		in := &s3.PutObjectInput{
+			Bucket:        aws.String(r.cfg.Bucket),
+			Key:           aws.String(key),
+			Body:          bytes.NewReader(body),
+			ContentLength: aws.Int64(int64(len(body))),
+			ContentType:   aws.String("application/json"),
+		}
+		if ifNoneMatch {
+			in.IfNoneMatch = aws.String("*")
+		}
+		_, err := r.api.PutObject(ctx, in)
+		return err
+	})
+}
+
+// getBody reads the object at key, at most MaxRecordSize+1 bytes of it
+// (enough for decode to tell it is oversize).
+func (r *Registry) getBody(ctx context.Context, key string) ([]byte, error) {
+	var body []byte
+	err := r.call(ctx, opGet, key, func(ctx context.Context) error {
+		out, err := r.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.cfg.Bucket), Key: aws.String(key)})
+		if err != nil {
+			return err
+		}
+		defer out.Body.Close()
+		body, err = io.ReadAll(io.LimitReader(out.Body, r.cfg.MaxRecordSize+1))
+		return err
+	})
+	return body, err
+}

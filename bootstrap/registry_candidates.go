@@ -1,0 +1,57 @@
+package bootstrap
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+)
+
+// Candidates returns up to want valid records to join, leaving out self's
+// own record: own-AZ records first, then the rest, each newest first (by
+// the object's LastModified). want <= 0 means all.
+//
+// It lists every page, drops objects over MaxRecordSize by their listed
+// size, and then GETs objects newest first, only as many as are still
+// needed to reach want (in rounds of at most Concurrency), skipping
+// garbage. Cost: ceil(keys/1000) LIST + want GET, plus one GET per
+// unusable object among the newest; the own-AZ preference applies only to
+// the records fetched.
+func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]Record, error) {
+	objs, err := r.listObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := r.Key(self.InstanceID)
+	objs = r.screen(slices.DeleteFunc(objs, func(o object) bool { return o.key == own }))
+	slices.SortFunc(objs, func(a, b object) int {
+		if c := b.modified.Compare(a.modified); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	if want <= 0 {
+		want = len(objs)
+	}
+
+	var out []Record
+	for len(objs) > 0 && len(out) < want {
+		n := min(want-len(out), r.cfg.Concurrency, len(objs))
+		recs, err := r.load(ctx, objs[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+		objs = objs[n:]
+	}
+
+	// Stable: within each group the newest-first order stays.
+	sameAZ := func(rec Record) int {
+		if self.AvailabilityZone != "" && rec.AZ == self.AvailabilityZone {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(out, func(a, b Record) int { return cmp.Compare(sameAZ(a), sameAZ(b)) })
+	return out, nil
+}

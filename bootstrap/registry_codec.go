@@ -1,0 +1,93 @@
+package bootstrap
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// encode validates rec, fills in the version and cluster, signs it when a
+// key is set, and returns its JSON.
+func (r *Registry) encode(rec Record) ([]byte, error) {
+	rec.Version = RecordVersion
+	switch rec.Cluster {
+	case "":
+		rec.Cluster = r.cfg.Cluster
+	case r.cfg.Cluster:
+	default:
+		return nil, fmt.Errorf("registry: record %q is for cluster %q but this registry serves cluster %q", rec.Name, rec.Cluster, r.cfg.Cluster)
+	}
+	if rec.Name == "" || strings.Contains(rec.Name, "/") {
+		return nil, fmt.Errorf("registry: record name %q must be non-empty and contain no \"/\"", rec.Name)
+	}
+	if err := checkRecordFields(rec); err != nil {
+		return nil, fmt.Errorf("registry: record %q: %w", rec.Name, err)
+	}
+	rec.StartedAt = rec.StartedAt.UTC()
+	rec.Signature = ""
+	if len(r.cfg.SigningKey) > 0 {
+		sig, err := signature(r.cfg.SigningKey, rec)
+		if err != nil {
+			return nil, err
+		}
+		rec.Signature = sig
+	}
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("registry: encoding record %q: %w", rec.Name, err)
+	}
+	if int64(len(body)) > r.cfg.MaxRecordSize {
+		return nil, fmt.Errorf("registry: record %q is %d bytes, over the %d byte limit; use fewer or shorter tags", rec.Name, len(body), r.cfg.MaxRecordSize)
+	}
+	return body, nil
+}
+
+// decode parses the object body stored under the record name name. A
+// non-empty reason says why the object is not a usable record.
+func (r *Registry) decode(name string, body []byte) (rec Record, reason SkipReason, detail string) {
+	if int64(len(body)) > r.cfg.MaxRecordSize {
+		return rec, SkipOversize, fmt.Sprintf("larger than %d bytes", r.cfg.MaxRecordSize)
+	}
+	// The version is read first, so a future schema whose fields no longer
+	// fit Record is reported as a version mismatch, not as garbage.
+	var head struct {
+		Version *int `json:"v"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return rec, SkipMalformed, "not a JSON object: " + err.Error()
+	}
+	if head.Version == nil {
+		return rec, SkipMalformed, `no "v" version field`
+	}
+	if *head.Version != RecordVersion {
+		return rec, SkipBadVersion, fmt.Sprintf("version %d, this agent reads version %d", *head.Version, RecordVersion)
+	}
+	if err := json.Unmarshal(body, &rec); err != nil {
+		return rec, SkipMalformed, err.Error()
+	}
+	if rec.Cluster != r.cfg.Cluster {
+		return rec, SkipForeignCluster, fmt.Sprintf("cluster %q, this agent is in %q", rec.Cluster, r.cfg.Cluster)
+	}
+	if rec.Name != name {
+		return rec, SkipMalformed, fmt.Sprintf("name %q does not match its key", rec.Name)
+	}
+	if err := checkRecordFields(rec); err != nil {
+		return rec, SkipMalformed, err.Error()
+	}
+	if reason, detail := r.checkSignature(rec); reason != "" {
+		return rec, reason, detail
+	}
+	return rec, "", ""
+}
+
+// checkRecordFields checks the address and port a joiner will dial.
+func checkRecordFields(rec Record) error {
+	if net.ParseIP(rec.Addr) == nil {
+		return fmt.Errorf("addr %q is not an IP address", rec.Addr)
+	}
+	if rec.Port < 1 || rec.Port > 65535 {
+		return fmt.Errorf("port %d is outside 1..65535", rec.Port)
+	}
+	return nil
+}

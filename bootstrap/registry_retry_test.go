@@ -1,0 +1,166 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+func TestBackoffDelayIsCappedExponentialFullJitter(t *testing.T) {
+	b := BackoffConfig{Base: 100 * time.Millisecond, Max: time.Second, MaxAttempts: 10}
+	top := func(n int64) int64 { return n - 1 }
+	bottom := func(n int64) int64 { return 0 }
+	for attempt, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
+		want *= time.Millisecond
+		if got := b.delay(attempt, top); got != want {
+			t.Errorf("delay(%d) upper bound = %s, want %s", attempt, got, want)
+		}
+		if got := b.delay(attempt, bottom); got != 0 {
+			t.Errorf("delay(%d) lower bound = %s, want 0", attempt, got)
+		}
+	}
+	if got := b.delay(500, top); got != time.Second {
+		t.Errorf("delay(500) = %s, want the cap (no overflow)", got)
+	}
+	// The real jitter stays inside the bounds.
+	r := newTestRegistry(t, newFakeS3(testBucket), nil)
+	for range 1000 {
+		if d := b.delay(2, r.jitter); d < 0 || d > 400*time.Millisecond {
+			t.Fatalf("jittered delay %s outside [0, 400ms]", d)
+		}
+	}
+}
+
+// failN makes the first n requests of op fail with err.
+func failN(op string, n int64, err error) func(string, string) error {
+	var seen atomic.Int64
+	return func(o, _ string) error {
+		if o == op && seen.Add(1) <= n {
+			return err
+		}
+		return nil
+	}
+}
+
+// advanceUntilDone advances clock by step each time something waits on it
+// until done is closed.
+func advanceUntilDone(t *testing.T, clock *clockwork.FakeClock, step time.Duration, done <-chan error) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			t.Fatal("operation did not finish")
+		default:
+		}
+		waitCtx, waitCancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		if clock.BlockUntilContext(waitCtx, 1) == nil {
+			clock.Advance(step)
+		}
+		waitCancel()
+	}
+}
+
+func TestRetryTransientErrorsThroughClock(t *testing.T) {
+	f := newFakeS3(testBucket)
+	f.fail = failN("PutObject", 2, apiError(http.StatusServiceUnavailable, "SlowDown"))
+	clock := clockwork.NewFakeClock()
+	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clock })
+
+	done := make(chan error, 1)
+	go func() { done <- r.Register(context.Background(), testRecord(1, "")) }()
+	if err := advanceUntilDone(t, clock, r.cfg.Backoff.Max, done); err != nil {
+		t.Fatalf("Register after two 503s: %v", err)
+	}
+	if st := r.Stats(); st.Put != 3 {
+		t.Fatalf("Put = %d, want 3 attempts counted", st.Put)
+	}
+	if _, ok := f.body(r.Key(testRecord(1, "").Name)); !ok {
+		t.Fatal("record not stored")
+	}
+}
+
+func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
+	f := newFakeS3(testBucket)
+	f.fail = failN("ListObjectsV2", 1<<30, errors.New("dial tcp 127.0.0.1:9: connection refused"))
+	clock := clockwork.NewFakeClock()
+	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clock; c.Backoff.MaxAttempts = 4 })
+
+	done := make(chan error, 1)
+	go func() { _, err := r.List(context.Background()); done <- err }()
+	err := advanceUntilDone(t, clock, r.cfg.Backoff.Max, done)
+	if err == nil {
+		t.Fatal("List succeeded against a dead S3")
+	}
+	for _, want := range []string{"ListObjectsV2", "s3://" + testBucket + "/farmhand/blue/nodes/", "4 times", "connection refused", "reachable"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if st := r.Stats(); st.List != 4 {
+		t.Fatalf("List attempts = %d, want 4", st.List)
+	}
+}
+
+func TestNonRetryableErrorsFailFast(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"access denied", apiError(http.StatusForbidden, "AccessDenied"), []string{"IAM policy", "s3:PutObject", "arn:aws:s3:::" + testBucket + "/farmhand/blue/*"}},
+		{"no bucket", apiError(http.StatusNotFound, "NoSuchBucket"), []string{"does not exist", `"` + testBucket + `"`}},
+		{"bad credentials", apiError(http.StatusForbidden, "InvalidAccessKeyId"), []string{"credentials"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeS3(testBucket)
+			f.fail = failN("PutObject", 1<<30, tc.err)
+			r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clockwork.NewFakeClock() })
+			err := r.Register(context.Background(), testRecord(1, ""))
+			if err == nil {
+				t.Fatal("Register succeeded")
+			}
+			for _, w := range append(tc.want, "s3://"+testBucket+"/"+r.Key(testRecord(1, "").Name)) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if st := r.Stats(); st.Put != 1 {
+				t.Fatalf("Put attempts = %d, want 1 (no retry)", st.Put)
+			}
+		})
+	}
+}
+
+func TestRetryStopsWhenContextEnds(t *testing.T) {
+	f := newFakeS3(testBucket)
+	f.fail = failN("GetObject", 1<<30, apiError(http.StatusInternalServerError, "InternalError"))
+	f.putRaw("farmhand/blue/nodes/i-1", []byte("{}"))
+	clock := clockwork.NewFakeClock()
+	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clock })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := r.List(ctx); done <- err }()
+	if err := clock.BlockUntilContext(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // while the GET sleeps before its first retry
+	err := <-done
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("List after cancel = %v, want context.Canceled", err)
+	}
+	if st := r.Stats(); st.Get != 1 {
+		t.Fatalf("Get attempts = %d, want 1", st.Get)
+	}
+}

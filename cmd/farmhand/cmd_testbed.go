@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/agent/client"
+	"github.com/farmhand/farmhand/membership"
+	"github.com/farmhand/farmhand/testbed"
+)
+
+func init() {
+	register(&command{
+		Name:     "testbed",
+		Synopsis: "run a whole EC2 farm on this machine (S3, EC2 and IMDS emulators, real agents)",
+		Usage:    "up|demo|status|crash|stop|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
+		Run:      runTestbed,
+	})
+}
+
+const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
+
+  up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME]
+                         start a farm; runs in the foreground until Ctrl-C
+  demo -nodes N          up, plus a live view of the membership as it forms
+  status [-format table|json]
+  crash ID...            the machine dies: agent SIGKILLed, EC2 status impaired
+  stop ID...             StopInstances (the agent stops gracefully)
+  kill-agent ID...       only the agent dies; EC2 says the machine is healthy
+  pause ID... / resume ID...   SIGSTOP / SIGCONT the agent
+  partition IDS... -- IDS...   cut the two sides apart (needs -netns)
+  heal                   remove all partitions
+  s3 down|up             the embedded S3 answers 503 SlowDown / recovers
+  ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
+  launch [-count N]      RunInstances N more instances
+  clean                  clean up after a testbed that was killed
+`
+
+func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprint(env.Stderr, testbedUsage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return 0
+	}
+	verb, rest := args[0], args[1:]
+	fs := newFlagSet("testbed "+verb, env)
+	dir := fs.String("dir", "", "testbed directory (required)")
+	switch verb {
+	case "up", "demo":
+		return testbedUp(ctx, env, fs, dir, verb == "demo", rest)
+	case "status":
+		format := fs.String("format", "table", "table or json")
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		return testbedStatus(ctx, env, *dir, *format)
+	case "clean":
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		done, err := testbed.Clean(ctx, *dir)
+		if err != nil {
+			errorf(env, "testbed clean", "%v", err)
+			return 1
+		}
+		for _, d := range done {
+			fmt.Fprintln(env.Stdout, d)
+		}
+		fmt.Fprintf(env.Stdout, "clean: %d things removed\n", len(done))
+		return 0
+	case "crash", "stop", "kill-agent", "pause", "resume":
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			errorf(env, "testbed "+verb, "name at least one instance id (see 'farmhand testbed status -dir %s')", *dir)
+			return exitUsage
+		}
+		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: fs.Args()})
+	case "partition":
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		a, b, ok := splitSides(fs.Args())
+		if !ok {
+			errorf(env, "testbed partition", "want: partition IDS... -- IDS... (two non-empty sides)")
+			return exitUsage
+		}
+		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: a, Other: b})
+	case "heal":
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		return testbedControl(ctx, env, *dir, verb, testbed.Request{})
+	case "s3":
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		if fs.NArg() != 1 || (fs.Arg(0) != "down" && fs.Arg(0) != "up") {
+			errorf(env, "testbed s3", "want: s3 down|up")
+			return exitUsage
+		}
+		return testbedControl(ctx, env, *dir, "s3", testbed.Request{On: fs.Arg(0) == "down"})
+	case "ec2":
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		if fs.NArg() != 2 || fs.Arg(0) != "throttle" || (fs.Arg(1) != "on" && fs.Arg(1) != "off") {
+			errorf(env, "testbed ec2", "want: ec2 throttle on|off")
+			return exitUsage
+		}
+		return testbedControl(ctx, env, *dir, "ec2-throttle", testbed.Request{On: fs.Arg(1) == "on"})
+	case "launch":
+		count := fs.Int("count", 1, "how many instances")
+		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+			return code
+		}
+		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count})
+	default:
+		errorf(env, "testbed", "unknown verb %q\n%s", verb, testbedUsage)
+		return exitUsage
+	}
+}
+
+// parseTestbedFlags parses flags that may come before or after positional
+// ids (crash -dir D i-1 and crash i-1 -dir D both work).
+func parseTestbedFlags(env *cmdEnv, fs *flag.FlagSet, dir *string, args []string) (int, bool) {
+	var pos []string
+	for {
+		if code, ok := parseFlags(fs, args); !ok {
+			return code, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		args = fs.Args()
+		if args[0] == "--" {
+			pos = append(pos, args...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if err := fs.Parse(pos); err != nil { // leave only positionals in fs.Args
+		return exitUsage, false
+	}
+	if *dir == "" {
+		errorf(env, fs.Name(), "-dir is required (the directory given to 'farmhand testbed up')")
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+func splitSides(args []string) (a, b []string, ok bool) {
+	for i, s := range args {
+		if s == "--" {
+			return args[:i], args[i+1:], i > 0 && i < len(args)-1
+		}
+	}
+	return nil, nil, false
+}
+
+func testbedControl(ctx context.Context, env *cmdEnv, dir, verb string, r testbed.Request) int {
+	resp, err := testbed.Control(ctx, dir, verb, r)
+	if err != nil {
+		errorf(env, "testbed "+verb, "%v", err)
+		return 1
+	}
+	if len(resp.IDs) > 0 {
+		fmt.Fprintf(env.Stdout, "%s: %s\n", verb, strings.Join(resp.IDs, " "))
+	} else {
+		fmt.Fprintf(env.Stdout, "%s: done\n", verb)
+	}
+	return 0
+}
+
+func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, demo bool, args []string) int {
+	cfg := testbed.DefaultConfig()
+	fs.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "instances to launch")
+	fs.BoolVar(&cfg.Coordinator, "coordinator", demo, "run the coordinator (replaces dead instances)")
+	fs.BoolVar(&cfg.Netns, "netns", false, "one network namespace per instance (root only; enables partitions)")
+	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "external S3-compatible endpoint (default: embedded S3)")
+	fs.StringVar(&cfg.S3Bucket, "s3-bucket", "", "bucket on the external S3")
+	fs.StringVar(&cfg.Cluster, "cluster", cfg.Cluster, "cluster name")
+	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "agents' gossip profile: local (fast) or lan")
+	fs.StringVar(&cfg.LogLevel, "agent-log-level", cfg.LogLevel, "agents' log level")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *dir == "" {
+		errorf(env, "testbed up", "-dir is required: the testbed keeps its state and instance folders there")
+		return exitUsage
+	}
+	cfg.Dir = *dir
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "testbed", Output: env.Stderr, Level: hclog.Info})
+
+	start := time.Now()
+	tb, err := testbed.Start(ctx, cfg)
+	if err != nil {
+		errorf(env, "testbed up", "%v", err)
+		return 1
+	}
+	defer func() {
+		fmt.Fprintln(env.Stderr, "tearing down the farm...")
+		if err := tb.Close(); err != nil {
+			errorf(env, "testbed", "teardown: %v", err)
+		}
+		fmt.Fprintln(env.Stderr, "farm torn down: no agent, namespace or socket left behind")
+	}()
+	st := tb.State()
+	fmt.Fprintf(env.Stdout, "testbed up: %d instances of cluster %q in %s (state in %s)\n",
+		len(st.Instances), st.Cluster, cfg.Dir, filepath.Join(cfg.Dir, testbed.StateFile))
+	if !demo {
+		<-ctx.Done()
+		return 0
+	}
+	printDemoHelp(env.Stdout, cfg.Dir, tb.State())
+	liveView(ctx, env.Stdout, tb, start)
+	return 0
+}
+
+func printDemoHelp(w io.Writer, dir string, st *testbed.State) {
+	sock := ""
+	if len(st.Instances) > 0 {
+		sock = st.Instances[0].Socket
+	}
+	id := "ID"
+	if len(st.Instances) > 1 {
+		id = st.Instances[1].ID
+	}
+	fmt.Fprintf(w, `
+Try, in another terminal:
+  FARMHAND_SOCKET=%s bin/farmhand members
+  FARMHAND_SOCKET=%s bin/farmhand info
+  bin/farmhand testbed status -dir %s
+  bin/farmhand testbed crash %s -dir %s     # the coordinator replaces it
+Ctrl-C here tears the farm down.
+
+`, sock, sock, dir, id, dir)
+}
+
+// liveView prints a line whenever what the farm sees changes: for each
+// running instance, how many members its agent sees alive.
+func liveView(ctx context.Context, w io.Writer, tb *testbed.Testbed, start time.Time) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	last := ""
+	formed := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		st := tb.State()
+		var parts []string
+		running := 0
+		for _, in := range st.Instances {
+			if in.State == "terminated" {
+				continue
+			}
+			n := -1
+			if in.Agent == "running" {
+				running++
+				n = aliveSeen(ctx, in.Socket)
+			}
+			parts = append(parts, fmt.Sprintf("%s:%s/%s", shortID(in.ID), in.Agent, countText(n)))
+		}
+		line := strings.Join(parts, "  ")
+		if line != last {
+			fmt.Fprintf(w, "%6.1fs  %s\n", time.Since(start).Seconds(), line)
+			last = line
+		}
+		full := running > 0 && allSee(ctx, st, running)
+		if full && !formed {
+			fmt.Fprintf(w, "%6.1fs  farm formed: every agent sees %d alive\n", time.Since(start).Seconds(), running)
+		}
+		formed = full
+	}
+}
+
+// allSee reports whether every running agent sees exactly n alive.
+func allSee(ctx context.Context, st *testbed.State, n int) bool {
+	for _, in := range st.Instances {
+		if in.Agent == "running" && aliveSeen(ctx, in.Socket) != n {
+			return false
+		}
+	}
+	return true
+}
+
+// aliveSeen asks the agent on socket how many members it sees alive; -1 if
+// it does not answer.
+func aliveSeen(ctx context.Context, socket string) int {
+	qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	ms, err := client.New(socket).Members(qctx, client.Filter{Status: string(membership.StatusAlive)})
+	if err != nil {
+		return -1
+	}
+	return len(ms)
+}
+
+func countText(n int) string {
+	if n < 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return "i-" + id[len(id)-6:]
+	}
+	return id
+}
+
+func testbedStatus(ctx context.Context, env *cmdEnv, dir, format string) int {
+	st, err := testbed.ReadState(dir)
+	if err != nil {
+		errorf(env, "testbed status", "%v", err)
+		return 1
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+		return 0
+	case "table":
+	default:
+		errorf(env, "testbed status", "-format %q: want table or json", format)
+		return exitUsage
+	}
+	fmt.Fprintf(env.Stdout, "cluster %s  S3 %s (bucket %s)  EC2 %s\n\n", st.Cluster, st.S3.Endpoint, st.S3.Bucket, st.EC2.Endpoint)
+	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tIP\tEC2 STATE\tAGENT\tPID\tSEES ALIVE\tSOCKET")
+	for _, in := range st.Instances {
+		sees := "-"
+		if in.Agent == "running" {
+			sees = countText(aliveSeen(ctx, in.Socket))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", in.ID, in.IP, in.State, in.Agent, in.PID, sees, in.Socket)
+	}
+	tw.Flush()
+	return 0
+}

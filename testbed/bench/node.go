@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/farmhand/farmhand/testbed/memnet"
+)
+
+// node is one cluster member under test, whichever implementation runs it.
+type node interface {
+	// Name is the member name.
+	Name() string
+	// Addr is the member's "ip:port" on the in-memory network.
+	Addr() string
+	// Boot joins the cluster the way this implementation does at startup
+	// (static seeds for stock, the S3 registry for farmhand).
+	Boot(ctx context.Context) error
+	// Join contacts addrs and returns how many answered.
+	Join(ctx context.Context, addrs []string) (int, error)
+	// Leave announces a graceful departure, waiting at most timeout.
+	Leave(timeout time.Duration) error
+	// Shutdown stops the member without a goodbye.
+	Shutdown() error
+}
+
+// impl builds nodes of one implementation; one impl value serves one
+// cluster run.
+type impl interface {
+	// Name is the label used in the report ("farmhand", "stock").
+	Name() string
+	// Describe says in one line which configuration runs.
+	Describe() string
+	// ProbeTimeout is the configured probe timeout; runs whose scheduler
+	// latency p99 exceeds a quarter of it are discarded.
+	ProbeTimeout() time.Duration
+	// Timers are the memberlist timers, for the extrapolation formulas.
+	Timers() timers
+	// NewNode creates member name on tr, reporting its view changes to
+	// rec. seeds are the addresses a stock node joins at Boot.
+	NewNode(name string, tr *memnet.Transport, rec *recorder, seeds []string) (node, error)
+	// S3 returns the registry traffic counters, or nil if the
+	// implementation uses no registry.
+	S3() *s3Counter
+	// Close releases what the impl holds for the run (the embedded S3).
+	Close() error
+}
+
+// timers are the memberlist settings the extrapolation formulas use.
+type timers struct {
+	ProbeInterval, ProbeTimeout, GossipInterval, PushPullInterval time.Duration
+	SuspicionMult, SuspicionMaxTimeoutMult, GossipNodes, RetransmitMult int
+}

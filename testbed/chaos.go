@@ -1,0 +1,153 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+)
+
+// Crash kills the machine: the agent gets SIGKILL and EC2 reports the
+// instance's status checks as impaired.
+func (tb *Testbed) Crash(id string) error {
+	in, err := tb.instance(id)
+	if err != nil {
+		return err
+	}
+	in.stopProcess(stopKill)
+	if err := tb.ec2.SetImpaired(id, true); err != nil {
+		return err
+	}
+	tb.logger.Info("crashed", "id", id)
+	return tb.saveState()
+}
+
+// KillAgent kills only the agent; EC2 still says the machine is healthy.
+func (tb *Testbed) KillAgent(id string) error {
+	in, err := tb.instance(id)
+	if err != nil {
+		return err
+	}
+	in.stopProcess(stopKill)
+	tb.logger.Info("agent killed", "id", id)
+	return tb.saveState()
+}
+
+// Stop stops the instance through the EC2 API, as a user would.
+func (tb *Testbed) Stop(ctx context.Context, id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	return tb.ec2.StopInstance(ctx, id)
+}
+
+// Pause freezes the agent (SIGSTOP); Resume thaws it (SIGCONT).
+func (tb *Testbed) Pause(id string) error { return tb.signal(id, syscall.SIGSTOP, agentPaused) }
+
+// Resume thaws an agent frozen by Pause.
+func (tb *Testbed) Resume(id string) error { return tb.signal(id, syscall.SIGCONT, agentRunning) }
+
+func (tb *Testbed) signal(id string, sig syscall.Signal, next string) error {
+	in, err := tb.instance(id)
+	if err != nil {
+		return err
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if in.cmd == nil || (in.agent != agentRunning && in.agent != agentPaused) {
+		return fmt.Errorf("instance %s: its agent is %s, not running", id, in.agent)
+	}
+	if err := in.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("instance %s: %w", id, err)
+	}
+	in.agent = next
+	return tb.saveStateLocked()
+}
+
+// Partition cuts every instance of a off from every instance of b (both
+// ways) with nftables drop rules inside their namespaces. Netns mode only.
+func (tb *Testbed) Partition(ctx context.Context, a, b []string) error {
+	if !tb.cfg.Netns {
+		return fmt.Errorf("partition needs a testbed started with -netns (as root): loopback addresses cannot be cut apart")
+	}
+	if err := CanPartition(); err != nil {
+		return err
+	}
+	ipsA, nsA, err := tb.addrs(a)
+	if err != nil {
+		return err
+	}
+	ipsB, nsB, err := tb.addrs(b)
+	if err != nil {
+		return err
+	}
+	for _, ns := range nsA {
+		if err := blockPeers(ctx, ns, ipsB); err != nil {
+			return err
+		}
+	}
+	for _, ns := range nsB {
+		if err := blockPeers(ctx, ns, ipsA); err != nil {
+			return err
+		}
+	}
+	tb.logger.Info("partitioned", "a", a, "b", b)
+	return nil
+}
+
+// Heal removes every partition rule.
+func (tb *Testbed) Heal(ctx context.Context) error {
+	if !tb.cfg.Netns {
+		return fmt.Errorf("heal needs a testbed started with -netns (as root)")
+	}
+	tb.mu.Lock()
+	var nss []string
+	for _, in := range tb.instances {
+		if in.netns != "" {
+			nss = append(nss, in.netns)
+		}
+	}
+	tb.mu.Unlock()
+	for _, ns := range nss {
+		unblock(ctx, ns)
+	}
+	tb.logger.Info("healed")
+	return nil
+}
+
+// SetS3Down makes the embedded S3 answer 503 SlowDown to everything.
+func (tb *Testbed) SetS3Down(down bool) error {
+	if tb.s3 == nil {
+		return fmt.Errorf("s3 down/up needs the embedded S3; this testbed uses %s", tb.s3URL)
+	}
+	tb.s3.SetDown(down)
+	tb.logger.Info("S3", "down", down)
+	return nil
+}
+
+// SetEC2Throttle makes every EC2 call fail with RequestLimitExceeded.
+func (tb *Testbed) SetEC2Throttle(on bool) {
+	tb.ec2.SetThrottle(on)
+	tb.logger.Info("EC2 throttling", "on", on)
+}
+
+func (tb *Testbed) instance(id string) (*instance, error) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	in := tb.instances[id]
+	if in == nil {
+		return nil, fmt.Errorf("no instance %q in this testbed", id)
+	}
+	return in, nil
+}
+
+func (tb *Testbed) addrs(ids []string) (ips, nss []string, err error) {
+	for _, id := range ids {
+		in, err := tb.instance(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		ips = append(ips, in.ip)
+		nss = append(nss, in.netns)
+	}
+	return ips, nss, nil
+}

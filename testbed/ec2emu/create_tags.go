@@ -1,0 +1,46 @@
+package ec2emu
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// createTags implements CreateTags for instances: ResourceId.N and
+// Tag.N.Key/Value. Ids of other resource types are rejected as InvalidID.
+func (e *Emulator) createTags(requestID string, p params) (any, *apiError) {
+	ids := p.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, errMissingParameter("ResourceId")
+	}
+	tags, aerr := p.tags("Tag")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if len(tags) == 0 {
+		return nil, errMissingParameter("Tag")
+	}
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "i-") {
+			return nil, &apiError{http.StatusBadRequest, "InvalidID",
+				fmt.Sprintf("The ID '%s' is not valid (the emulator tags instances only)", id)}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ins, aerr := e.lookupLocked(ids)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := dryRun(p); aerr != nil {
+		return nil, aerr
+	}
+	for _, in := range ins {
+		for k, v := range tags {
+			in.Tags[k] = v
+		}
+	}
+	return xmlReturnResponse{XMLName: xml.Name{Local: "CreateTagsResponse"}, Xmlns: namespace,
+		RequestID: requestID, Return: true}, nil
+}

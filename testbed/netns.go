@@ -1,0 +1,192 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+// Network namespaces (root only): each instance gets a namespace with one
+// veth into a bridge on the host. Addresses come from 198.18.0.0/15, the
+// range reserved for benchmarking (RFC 2544), so nothing here can collide
+// with a real network. Each testbed takes its own /24 (198.18.K.0/24, K
+// held by a lock file so concurrent testbeds never collide); the host side
+// of its bridge is 198.18.K.1 and the emulators listen there.
+
+const (
+	netnsPrefix  = "fh"
+	bridgePrefix = "fhbr"
+	bridgeCIDR   = "/24"
+	subnetLocks  = "/run/farmhand-testbed"
+)
+
+// netnsOps shells out to iproute2 and nftables.
+type netnsOps struct {
+	subnet int      // K in 198.18.K.0/24
+	bridge string   // bridge device name, fhbrK
+	lock   *os.File // holds subnet K while the testbed runs
+}
+
+// hostIP is the host's address on the bridge.
+func (n *netnsOps) hostIP() string { return fmt.Sprintf("198.18.%d.1", n.subnet) }
+
+// hostAddr is instance i's address (i >= 0).
+func (n *netnsOps) instanceIP(i int) string { return fmt.Sprintf("198.18.%d.%d", n.subnet, i+2) }
+
+// nsName is the namespace of instance i; it embeds K so testbeds never
+// share namespace names.
+func (n *netnsOps) nsName(i int) string { return fmt.Sprintf("%s%d-%d", netnsPrefix, n.subnet, i) }
+
+// claimSubnet takes the first free K in 1..250 by flock on a lock file.
+func claimSubnet() (*netnsOps, error) {
+	if err := os.MkdirAll(subnetLocks, 0o755); err != nil {
+		return nil, err
+	}
+	for k := 1; k <= 250; k++ {
+		f, err := os.OpenFile(fmt.Sprintf("%s/subnet-%d.lock", subnetLocks, k), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		return &netnsOps{subnet: k, bridge: fmt.Sprintf("%s%d", bridgePrefix, k), lock: f}, nil
+	}
+	return nil, fmt.Errorf("all 250 testbed subnets in 198.18.0.0/16 are in use")
+}
+
+// release gives the subnet back.
+func (n *netnsOps) release() {
+	if n.lock != nil {
+		n.lock.Close()
+		n.lock = nil
+	}
+}
+
+// CanUseNetns says whether this process can create network namespaces, and
+// if not, why not (a one-line reason for users).
+func CanUseNetns() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("network namespaces need root (run as root, or drop -netns to use 127.0.x.y addresses)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return fmt.Errorf("network namespaces need the ip command: apt-get install iproute2")
+	}
+	return nil
+}
+
+// CanPartition says whether partition rules can be installed.
+func CanPartition() error {
+	if err := CanUseNetns(); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		return fmt.Errorf("partitions need nftables: apt-get install nftables")
+	}
+	return nil
+}
+
+func run(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// setupBridge creates the bridge with the host address.
+func (n *netnsOps) setupBridge(ctx context.Context) error {
+	_ = run(ctx, "ip", "link", "del", n.bridge) // left over from a killed run
+	steps := [][]string{
+		{"link", "add", n.bridge, "type", "bridge"},
+		{"addr", "add", n.hostIP() + bridgeCIDR, "dev", n.bridge},
+		{"link", "set", n.bridge, "up"},
+	}
+	for _, s := range steps {
+		if err := run(ctx, "ip", s...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addHost creates namespace ns with address ip on the bridge.
+func (n *netnsOps) addHost(ctx context.Context, ns, ip string) error {
+	_ = run(ctx, "ip", "netns", "del", ns)
+	hostIf, nsIf := vethNames(ns)
+	steps := [][]string{
+		{"netns", "add", ns},
+		{"link", "add", hostIf, "type", "veth", "peer", "name", nsIf},
+		{"link", "set", nsIf, "netns", ns},
+		{"link", "set", hostIf, "master", n.bridge},
+		{"link", "set", hostIf, "up"},
+		{"-n", ns, "addr", "add", ip + bridgeCIDR, "dev", nsIf},
+		{"-n", ns, "link", "set", nsIf, "up"},
+		{"-n", ns, "link", "set", "lo", "up"},
+	}
+	for _, s := range steps {
+		if err := run(ctx, "ip", s...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vethNames returns the host and namespace ends of a namespace's veth pair
+// (interface names are limited to 15 bytes).
+func vethNames(ns string) (host, inNS string) {
+	id := strings.TrimPrefix(ns, netnsPrefix) // "K-i": at most 7 bytes
+	return "vh" + id, "vn" + id
+}
+
+// delHost removes a namespace; its veth goes with it.
+func delHost(ctx context.Context, ns string) error {
+	return run(ctx, "ip", "netns", "del", ns)
+}
+
+// delBridge removes the bridge.
+func delBridge(ctx context.Context, bridge string) error {
+	return run(ctx, "ip", "link", "del", bridge)
+}
+
+// partitionTable is the nftables table the testbed owns in each namespace.
+const partitionTable = "farmhand_testbed"
+
+// blockPeers installs drop rules in ns for traffic to and from peers.
+func blockPeers(ctx context.Context, ns string, peers []string) error {
+	if len(peers) == 0 {
+		return nil
+	}
+	for _, p := range peers {
+		if net.ParseIP(p) == nil {
+			return fmt.Errorf("partition: %q is not an IP address", p)
+		}
+	}
+	set := strings.Join(peers, ", ")
+	script := fmt.Sprintf(`table inet %[1]s {
+	chain input { type filter hook input priority 0; ip saddr { %[2]s } drop; }
+	chain output { type filter hook output priority 0; ip daddr { %[2]s } drop; }
+}
+`, partitionTable, set)
+	_ = run(ctx, "ip", "netns", "exec", ns, "nft", "delete", "table", "inet", partitionTable)
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("nft in %s: %v: %s", ns, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// unblock removes the testbed's drop rules from ns (no error if none).
+func unblock(ctx context.Context, ns string) {
+	_ = run(ctx, "ip", "netns", "exec", ns, "nft", "delete", "table", "inet", partitionTable)
+}

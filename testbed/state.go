@@ -1,0 +1,123 @@
+package testbed
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// StateFile is the name of the file, in the testbed directory, that
+// describes a running farm to the CLI verbs and to tests.
+const StateFile = "testbed.json"
+
+// ControlSocket is the unix socket, in the testbed directory, on which the
+// running testbed takes chaos verbs.
+const ControlSocket = "control.sock"
+
+// State is DIR/testbed.json. It is rewritten atomically on every change.
+type State struct {
+	// Cluster is the farm's cluster name.
+	Cluster string `json:"cluster"`
+	// PID is the testbed process.
+	PID int `json:"pid"`
+	// Netns says instances run in network namespaces.
+	Netns bool `json:"netns"`
+	// Control is the control socket path.
+	Control string `json:"control"`
+	// S3 is where the registry lives.
+	S3 S3State `json:"s3"`
+	// EC2 is the EC2 Query API emulator.
+	EC2 EC2State `json:"ec2"`
+	// Instances are all instances launched so far, terminated ones included.
+	Instances []InstanceState `json:"instances"`
+	// Bridge is the bridge device in netns mode.
+	Bridge string `json:"bridge,omitempty"`
+}
+
+// S3State says where the farm's S3 is.
+type S3State struct {
+	Endpoint string `json:"endpoint"`
+	Bucket   string `json:"bucket"`
+	Prefix   string `json:"prefix"`
+	Region   string `json:"region"`
+	// Embedded is true for the in-process S3 (which supports `s3 down`).
+	Embedded bool `json:"embedded"`
+}
+
+// EC2State says where the EC2 emulator is.
+type EC2State struct {
+	Endpoint string `json:"endpoint"`
+	Region   string `json:"region"`
+	ImageID  string `json:"image_id"`
+}
+
+// InstanceState is one instance as the testbed sees it.
+type InstanceState struct {
+	ID     string `json:"id"`
+	IP     string `json:"ip"`
+	Socket string `json:"socket"`
+	PID    int    `json:"pid"`
+	// State is the EC2 state (pending, running, stopped, terminated) or, for
+	// a running instance whose agent is not, "running (agent down)" etc.
+	State string `json:"state"`
+	// Agent is the agent process: running, exited, killed, paused.
+	Agent string `json:"agent"`
+	// Netns is the instance's network namespace in netns mode.
+	Netns string `json:"netns,omitempty"`
+	// Log is the agent's log file.
+	Log string `json:"log"`
+	// Coordinator says the instance runs the coordinator.
+	Coordinator bool `json:"coordinator,omitempty"`
+}
+
+// ReadState reads DIR/testbed.json.
+func ReadState(dir string) (*State, error) {
+	path := filepath.Join(dir, StateFile)
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("no testbed in %s (%s missing); start one with 'farmhand testbed up -dir %s'", dir, StateFile, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w; run 'farmhand testbed clean -dir %s'", path, err, dir)
+	}
+	return &s, nil
+}
+
+// Instance returns the instance with id, or an error naming the ids there are.
+func (s *State) Instance(id string) (InstanceState, error) {
+	for _, in := range s.Instances {
+		if in.ID == id {
+			return in, nil
+		}
+	}
+	ids := make([]string, 0, len(s.Instances))
+	for _, in := range s.Instances {
+		ids = append(ids, in.ID)
+	}
+	return InstanceState{}, fmt.Errorf("no instance %q in this testbed; instances: %v", id, ids)
+}
+
+func writeState(dir string, s *State) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+StateFile+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, StateFile))
+}

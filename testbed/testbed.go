@@ -1,0 +1,326 @@
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/testbed/ec2emu"
+	"github.com/farmhand/farmhand/testbed/s3emu"
+)
+
+// Fixed facts of the emulated account.
+const (
+	Region       = "us-east-1"
+	ImageID      = "ami-0fa4a2b7c3d5e6f70"
+	InstanceType = "t3.micro"
+	Group        = "worker"
+	accessKey    = "testbed"
+	secretKey    = "testbed-secret"
+	registryPfx  = "farmhand"
+	defaultBkt   = "farmhand"
+)
+
+// Testbed is a running farm. Create it with Start; Close tears it down.
+type Testbed struct {
+	cfg    Config
+	logger hclog.Logger
+
+	s3       *s3emu.Server // nil with an external S3
+	s3URL    string
+	bucket   string
+	ec2      *ec2emu.Server
+	ec2URL   string
+	net      *netnsOps // nil in loopback mode
+	hostIP   string    // where emulators listen
+	amiPath  string    // the shared agent config
+	control  *controlServer
+	ctlCtx   context.Context
+	ctlStop  context.CancelFunc
+	ctlDone  chan struct{}
+	ipNext   int
+	closeErr error
+
+	mu        sync.Mutex
+	instances map[string]*instance // by id
+	order     []string             // launch order
+	closed    bool
+}
+
+// Start brings the farm up: S3, the EC2 and IMDS emulators, then Nodes
+// instances launched through the EC2 API exactly as a user would. It
+// returns once every instance's agent process has started (not necessarily
+// joined: use the agents' sockets to wait for that). On error, whatever was
+// started is torn down.
+func Start(ctx context.Context, cfg Config) (tb *Testbed, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "instances"), 0o755); err != nil {
+		return nil, fmt.Errorf("-dir %s: %w", cfg.Dir, err)
+	}
+	if st, err := ReadState(cfg.Dir); err == nil && st.PID != os.Getpid() && processAlive(st.PID) {
+		return nil, fmt.Errorf("a testbed (pid %d) is already running in %s; stop it or use another -dir", st.PID, cfg.Dir)
+	}
+	tb = &Testbed{cfg: cfg, logger: cfg.Logger, instances: map[string]*instance{}}
+	defer func() {
+		if err != nil {
+			tb.Close()
+			tb = nil
+		}
+	}()
+
+	// Addresses: a /24 of our own so concurrent testbeds never collide.
+	nops, err := claimSubnet()
+	if err != nil {
+		return nil, err
+	}
+	tb.net = nops
+	if cfg.Netns {
+		if err := nops.setupBridge(ctx); err != nil {
+			return nil, fmt.Errorf("netns bridge: %w", err)
+		}
+		tb.hostIP = nops.hostIP()
+	} else {
+		tb.hostIP = "127.0.0.1"
+	}
+
+	if err := tb.startS3(ctx); err != nil {
+		return nil, err
+	}
+	if err := tb.startEC2(); err != nil {
+		return nil, err
+	}
+	if err := tb.writeAMIConfig(); err != nil {
+		return nil, err
+	}
+	if err := tb.startControl(); err != nil {
+		return nil, err
+	}
+	if err := tb.saveState(); err != nil {
+		return nil, err
+	}
+	if cfg.Nodes > 0 {
+		if _, err := tb.Launch(ctx, cfg.Nodes); err != nil {
+			return nil, err
+		}
+	}
+	return tb, nil
+}
+
+func (tb *Testbed) startS3(ctx context.Context) error {
+	if tb.cfg.S3Endpoint != "" {
+		tb.s3URL, tb.bucket = tb.cfg.S3Endpoint, tb.cfg.S3Bucket
+		return nil
+	}
+	srv, err := s3emu.Start(net.JoinHostPort(tb.hostIP, "0"), s3emu.Config{Bucket: defaultBkt, Logger: tb.logger.Named("s3")})
+	if err != nil {
+		return fmt.Errorf("embedded S3: %w", err)
+	}
+	tb.s3, tb.s3URL, tb.bucket = srv, srv.URL(), defaultBkt
+	return nil
+}
+
+func (tb *Testbed) startEC2() error {
+	ec := ec2emu.DefaultConfig()
+	ec.Region = Region
+	ec.LaunchDelay = tb.cfg.LaunchDelay
+	ec.Logger = tb.logger.Named("ec2")
+	ec.Hooks = ec2emu.Hooks{
+		AllocateIP:  tb.allocateIP,
+		OnLaunch:    tb.onLaunch,
+		OnStop:      tb.onStop,
+		OnTerminate: tb.onTerminate,
+	}
+	srv, err := ec2emu.Start(net.JoinHostPort(tb.hostIP, "0"), ec)
+	if err != nil {
+		return fmt.Errorf("EC2 emulator: %w", err)
+	}
+	tb.ec2, tb.ec2URL = srv, srv.URL()
+	return nil
+}
+
+// EC2Client returns an aws-sdk-go-v2 EC2 client for the emulator.
+func (tb *Testbed) EC2Client() *ec2.Client {
+	return ec2.New(ec2.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(tb.ec2URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+	})
+}
+
+// Launch starts n instances through RunInstances, tagged as the
+// coordinator would tag them, and returns their ids.
+func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
+	out, err := tb.EC2Client().RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId:      aws.String(ImageID),
+		InstanceType: ec2types.InstanceType(InstanceType),
+		MinCount:     aws.Int32(int32(n)),
+		MaxCount:     aws.Int32(int32(n)),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeInstance,
+			Tags: []ec2types.Tag{
+				{Key: aws.String("farmhand:cluster"), Value: aws.String(tb.cfg.Cluster)},
+				{Key: aws.String("farmhand:group"), Value: aws.String(Group)},
+				{Key: aws.String("Name"), Value: aws.String(tb.cfg.Cluster + "-" + Group)},
+			},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("RunInstances: %w", err)
+	}
+	ids := make([]string, 0, len(out.Instances))
+	for _, in := range out.Instances {
+		ids = append(ids, aws.ToString(in.InstanceId))
+	}
+	return ids, nil
+}
+
+// allocateIP hands the EC2 emulator the next private address.
+func (tb *Testbed) allocateIP() (string, error) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if tb.ipNext >= 250 {
+		return "", errors.New("testbed address pool exhausted (250 instances)")
+	}
+	i := tb.ipNext
+	tb.ipNext++
+	if tb.cfg.Netns {
+		return tb.net.instanceIP(i), nil
+	}
+	return fmt.Sprintf("127.18.%d.%d", tb.net.subnet, i+2), nil
+}
+
+// S3 returns the embedded S3 server, or nil with an external one.
+func (tb *Testbed) S3() *s3emu.Server { return tb.s3 }
+
+// EC2 returns the EC2 emulator.
+func (tb *Testbed) EC2() *ec2emu.Server { return tb.ec2 }
+
+// Dir is the testbed directory.
+func (tb *Testbed) Dir() string { return tb.cfg.Dir }
+
+// State returns what testbed.json says now.
+func (tb *Testbed) State() *State {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.stateLocked()
+}
+
+func (tb *Testbed) stateLocked() *State {
+	s := &State{
+		Cluster: tb.cfg.Cluster,
+		PID:     os.Getpid(),
+		Netns:   tb.cfg.Netns,
+		Control: filepath.Join(tb.cfg.Dir, ControlSocket),
+		S3:      S3State{Endpoint: tb.s3URL, Bucket: tb.bucket, Prefix: registryPfx, Region: Region, Embedded: tb.s3 != nil},
+		EC2:     EC2State{Endpoint: tb.ec2URL, Region: Region, ImageID: ImageID},
+	}
+	if tb.cfg.Netns && tb.net != nil {
+		s.Bridge = tb.net.bridge
+	}
+	for _, id := range tb.order {
+		s.Instances = append(s.Instances, tb.instances[id].stateLocked())
+	}
+	return s
+}
+
+func (tb *Testbed) saveState() error {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.saveStateLocked()
+}
+
+func (tb *Testbed) saveStateLocked() error {
+	if tb.closed {
+		return nil
+	}
+	return writeState(tb.cfg.Dir, tb.stateLocked())
+}
+
+// Instances returns the ids of instances whose EC2 state is not terminated,
+// in launch order.
+func (tb *Testbed) Instances() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var ids []string
+	for _, id := range tb.order {
+		if tb.instances[id].ec2State != "terminated" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// Close tears everything down: agent processes (SIGTERM, then SIGKILL),
+// namespaces, the bridge, sockets and the emulators. Safe to call twice.
+func (tb *Testbed) Close() error {
+	tb.mu.Lock()
+	if tb.closed {
+		tb.mu.Unlock()
+		return tb.closeErr
+	}
+	tb.closed = true
+	insts := make([]*instance, 0, len(tb.instances))
+	for _, in := range tb.instances {
+		insts = append(insts, in)
+	}
+	tb.mu.Unlock()
+
+	var errs []error
+	if tb.control != nil {
+		tb.ctlStop()
+		<-tb.ctlDone
+	}
+	// Agents first, in parallel: each gets a graceful stop.
+	var wg sync.WaitGroup
+	for _, in := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in.stopProcess(stopGraceful)
+		}()
+	}
+	wg.Wait()
+	if tb.ec2 != nil {
+		tb.ec2.Close()
+	}
+	for _, in := range insts {
+		in.closeIMDS()
+	}
+	if tb.s3 != nil {
+		tb.s3.Close()
+	}
+	if tb.cfg.Netns && tb.net != nil {
+		ctx := context.Background()
+		sort.Slice(insts, func(i, j int) bool { return insts[i].id < insts[j].id })
+		for _, in := range insts {
+			if in.netns != "" {
+				if err := delHost(ctx, in.netns); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		if err := delBridge(ctx, tb.net.bridge); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if tb.net != nil {
+		tb.net.release()
+	}
+	os.Remove(filepath.Join(tb.cfg.Dir, StateFile))
+	os.Remove(filepath.Join(tb.cfg.Dir, ControlSocket))
+	tb.closeErr = errors.Join(errs...)
+	return tb.closeErr
+}
