@@ -14,6 +14,7 @@ import (
 
 	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
@@ -63,11 +64,9 @@ type Agent struct {
 	cluster  *membership.Cluster
 	apiLn    net.Listener
 	metrics  *metricsServer
+	renderer *render.Runner // nil without render blocks
 
-	// registryCount is the number of records the last discovery listed; the
-	// membership layer compares it with the alive count to detect isolation.
-	registryCount atomic.Int64
-	joins         atomic.Int64
+	joins atomic.Int64
 
 	// leaveReq is closed when the local API asks the agent to leave.
 	leaveReq  chan struct{}
@@ -162,6 +161,11 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 	cfg := a.config()
 	a.notify.Status("starting")
 
+	// Templates compile before anything starts: a bad one names its block.
+	var err error
+	if a.renderer, err = a.newRenderer(cfg); err != nil {
+		return err
+	}
 	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return err
@@ -199,6 +203,9 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 		stack.push("metrics", m.Close)
 	}
 
+	if a.renderer != nil {
+		goTask("render", a.renderLoop)
+	}
 	goTask("snapshot", a.snapshotLoop)
 	goTask("watchdog", a.watchdogLoop)
 	goTask("bootstrap", a.bootstrapLoop)

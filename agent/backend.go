@@ -43,7 +43,7 @@ func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 			"delete": rs.Delete,
 		},
 		Joins:      a.joins.Load(),
-		Reconnects: ms.Reconnects,
+		Reconnects: int64(ms.Reconnects),
 	}, nil
 }
 

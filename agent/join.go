@@ -124,11 +124,10 @@ func (a *Agent) discoverAndJoin(ctx context.Context) (joined, listed int, err er
 // discover returns "ip:port" join candidates from the registry, excluding
 // this node. The membership layer also calls it when the node looks isolated.
 func (a *Agent) discover(ctx context.Context) ([]string, error) {
-	cands, total, err := a.registry.Candidates(ctx, a.identity, a.config().Gossip.JoinFanout)
+	cands, err := a.registry.Candidates(ctx, a.identity, a.config().Gossip.JoinFanout)
 	if err != nil {
 		return nil, err
 	}
-	a.registryCount.Store(int64(total))
 	addrs := make([]string, 0, len(cands))
 	for _, r := range cands {
 		addrs = append(addrs, net.JoinHostPort(r.Addr, strconv.Itoa(r.Port)))

@@ -101,7 +101,7 @@ func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descS3Requests, prometheus.CounterValue, float64(n), kind)
 	}
 	for reason, n := range rs.Skipped {
-		ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(n), reason)
+		ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(n), string(reason))
 	}
 	counts := map[string]int{"alive": 0, "suspect": 0, "dead": 0, "left": 0}
 	for _, m := range a.cluster.Members() {

@@ -89,7 +89,7 @@ func (a *Agent) membershipConfig(cfg *config.Config) (*membership.Config, error)
 	mc.Clock = a.clock
 	mc.Logger = a.logger.Named("membership")
 	mc.Discover = a.discover
-	mc.ExpectedMembers = func() int { return int(a.registryCount.Load()) }
+	mc.ExpectedMembers = a.registry.LastListed
 	return mc, nil
 }
 

@@ -91,6 +91,8 @@ func readIMDS(ctx context.Context, cfg IdentityConfig, id *Identity, missing []i
 		EnableFallback:    aws.FalseTernary,
 		ClientEnableState: imds.ClientEnabled,
 		HTTPClient:        &http.Client{Transport: tr},
+		// Our MaxBackoff below, not the client's default 1s cap.
+		DisableDefaultMaxBackoff: true,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = imdsMaxAttempts
 			o.MaxBackoff = imdsMaxBackoff

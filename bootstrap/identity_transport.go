@@ -32,7 +32,10 @@ func (t *imdsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
-		t.lastErr = err
+		// Keep the cause, not the cancellation that follows it.
+		if t.lastErr == nil || req.Context().Err() == nil {
+			t.lastErr = err
+		}
 		return resp, err
 	}
 	if req.Method == http.MethodPut && req.URL.Path == "/latest/api/token" {

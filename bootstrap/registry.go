@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -25,6 +26,8 @@ type Registry struct {
 	jitter func(n int64) int64
 
 	counters registryCounters
+	// lastListed is set by Candidates; see LastListed.
+	lastListed atomic.Int64
 
 	mu sync.Mutex
 	// written is the body last written (or found already stored) per

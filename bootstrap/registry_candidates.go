@@ -24,6 +24,7 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 	}
 	own := r.Key(self.InstanceID)
 	objs = r.screen(slices.DeleteFunc(objs, func(o object) bool { return o.key == own }))
+	r.lastListed.Store(int64(len(objs) + 1)) // the others, plus ourselves
 	slices.SortFunc(objs, func(a, b object) int {
 		if c := b.modified.Compare(a.modified); c != 0 {
 			return c
@@ -55,3 +56,8 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 	slices.SortStableFunc(out, func(a, b Record) int { return cmp.Compare(sameAZ(a), sameAZ(b)) })
 	return out, nil
 }
+
+// LastListed is how many plausible records (this node included) the last
+// Candidates call listed, or 0 before the first. The agent compares it with
+// the gossip view to tell when it looks isolated, at no extra S3 cost.
+func (r *Registry) LastListed() int { return int(r.lastListed.Load()) }

@@ -85,8 +85,9 @@ func (r *Registry) screen(objs []object) []object {
 	})
 }
 
-// CountNodes returns how many keys under nodes/ may be records (by name
-// and listed size, nothing is read). Cost: one LIST per 1,000 keys.
+// CountNodes returns how many keys under nodes/ may be records, this
+// node's own included (judged by name and listed size; nothing is read).
+// Cost: one LIST per 1,000 keys.
 func (r *Registry) CountNodes(ctx context.Context) (int, error) {
 	objs, err := r.listObjects(ctx)
 	if err != nil {

@@ -47,7 +47,7 @@ func (b BackoffConfig) delay(attempt int, jitter func(n int64) int64) time.Durat
 
 // call runs fn, counting every attempt as one request of kind op, and
 // retries it with backoff until it succeeds, fails permanently, runs out
-// of attempts or ctx ends. object names the bucket/key for errors.
+// of attempts or ctx ends. key names the object (or prefix) in errors.
 func (r *Registry) call(ctx context.Context, op s3Op, key string, fn func(ctx context.Context) error) error {
 	counter := r.counters.counter(op)
 	var err error

@@ -152,8 +152,10 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := r.List(ctx); done <- err }()
-	if err := clock.BlockUntilContext(context.Background(), 1); err != nil {
-		t.Fatal(err)
+	waitCtx, waitCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer waitCancel()
+	if err := clock.BlockUntilContext(waitCtx, 1); err != nil {
+		t.Fatalf("List never slept before a retry: %v", err)
 	}
 	cancel() // while the GET sleeps before its first retry
 	err := <-done

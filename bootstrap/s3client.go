@@ -26,8 +26,9 @@ type S3Config struct {
 	// Credentials overrides the standard credential chain (env, shared
 	// files, instance role) when non-nil; tests use static credentials.
 	Credentials aws.CredentialsProvider
-	// HTTPClient replaces the SDK's HTTP client when non-nil, so its owner
-	// can close idle connections.
+	// HTTPClient replaces the SDK's HTTP client for S3 calls when non-nil,
+	// so its owner can close idle connections; it then also carries any
+	// custom CA bundle itself.
 	HTTPClient *http.Client
 }
 
@@ -43,9 +44,6 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 	}
 	if cfg.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -63,5 +61,8 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 		o.UsePathStyle = cfg.PathStyle
+		if cfg.HTTPClient != nil {
+			o.HTTPClient = cfg.HTTPClient
+		}
 	}), nil
 }

@@ -197,7 +197,8 @@ type RenderConfig struct {
 	Template string `hcl:"template"`
 	// Destination is the file to write.
 	Destination string `hcl:"destination"`
-	// Status lists the member states to include (alive, suspect, dead, left).
+	// Status lists the member states to include (alive, suspect, dead,
+	// left); empty includes all four.
 	Status []string `hcl:"status"`
 	// Role keeps only members with this role; empty keeps all.
 	Role string `hcl:"role"`

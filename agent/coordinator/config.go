@@ -31,7 +31,9 @@ type Config struct {
 	Prefix string
 	// Bucket is the S3 bucket that holds the lease and the ledger.
 	Bucket string
-	// Interval is how often the coordinator renews its lease, plans and acts.
+	// Interval is how often the coordinator reads (follower) or checks
+	// (leader) its lease, plans and acts. It must be under
+	// (LeaseTTL - LeaseMargin) / 2, the renewal period.
 	Interval time.Duration
 	// DeadGrace is how long gossip must have held a member dead before it
 	// is judged. It must be shorter than the membership reap time.
@@ -56,11 +58,14 @@ type Config struct {
 	// times are kept in the ledger, so a new leader respects it.
 	ReplacementWindow time.Duration
 	// LeaseTTL is how long a lease lives without renewal. A contender takes
-	// over only after it has seen the same lease object for LeaseTTL.
+	// over only after it has seen the same lease object for LeaseTTL. The
+	// leader renews at the last tick before (LeaseTTL - LeaseMargin) / 2 has
+	// passed since its last renewal: one S3 PUT each.
 	LeaseTTL time.Duration
 	// LeaseMargin is the safety margin: a leader acts only while
 	// now < lastRenewed + LeaseTTL - LeaseMargin, so it stops before any
-	// contender can take over. Interval + LeaseMargin must be below LeaseTTL.
+	// contender can take over. It absorbs clock-rate drift and slow calls.
+	// 0 means LeaseTTL / 4.
 	LeaseMargin time.Duration
 	// Retention is how long the ledger remembers a replaced instance id so
 	// that it is never replaced twice. It must exceed the membership reap
@@ -123,19 +128,27 @@ type Group struct {
 // Bucket and Groups.
 func DefaultConfig() Config {
 	return Config{
-		Interval:          10 * time.Second,
-		DeadGrace:         time.Minute,
+		Interval:          5 * time.Second,
+		DeadGrace:         30 * time.Second,
 		SilentGrace:       0,
-		NewInstanceGrace:  10 * time.Minute,
+		NewInstanceGrace:  5 * time.Minute,
 		FreezeThreshold:   0.55,
-		MaxReplacements:   10,
+		MaxReplacements:   3,
 		ReplacementWindow: 10 * time.Minute,
-		LeaseTTL:          30 * time.Second,
-		LeaseMargin:       10 * time.Second,
+		LeaseTTL:          60 * time.Second,
+		LeaseMargin:       0,
 		Retention:         48 * time.Hour,
 		Clock:             clockwork.NewRealClock(),
 		Logger:            hclog.NewNullLogger(),
 	}
+}
+
+// leaseMargin is LeaseMargin, or LeaseTTL/4 when it is 0.
+func (c Config) leaseMargin() time.Duration {
+	if c.LeaseMargin == 0 {
+		return c.LeaseTTL / 4
+	}
+	return c.LeaseMargin
 }
 
 // role is the gossip role of the group's members.
@@ -174,8 +187,8 @@ func (c Config) Validate() error {
 	if c.MaxReplacements < 1 || c.ReplacementWindow <= 0 {
 		bad("max_replacements (%d) and replacement_window (%s) must be positive", c.MaxReplacements, c.ReplacementWindow)
 	}
-	if c.LeaseMargin <= 0 || c.Interval+c.LeaseMargin >= c.LeaseTTL {
-		bad("lease_ttl %s must exceed interval %s + lease_margin %s (and the margin must be positive), or the leader stops acting between renewals", c.LeaseTTL, c.Interval, c.LeaseMargin)
+	if margin := c.leaseMargin(); margin < 0 || 2*c.Interval >= c.LeaseTTL-margin {
+		bad("lease_ttl %s must exceed lease_margin %s + 2 x interval %s, or the leader stops acting between renewals", c.LeaseTTL, margin, c.Interval)
 	}
 	if c.Retention < c.ReplacementWindow || c.Retention < c.DeadGrace {
 		bad("retention %s must be at least replacement_window and dead_grace (and exceed the membership reap time)", c.Retention)

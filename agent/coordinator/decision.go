@@ -47,7 +47,9 @@ const (
 	CodeAcquired       = "acquired"         // lease acquired
 	CodeLost           = "lost"             // lease lost (412 or expired)
 	CodeReleased       = "released"         // lease released at shutdown
-	CodeFenced         = "fenced"           // the ledger was written by someone else
+	CodeLeaseError     = "lease_error"      // reading or writing the lease failed
+	CodeLedgerError    = "ledger_error"     // reading or writing the ledger failed (412: another leader wrote it)
+	CodeNotLeader      = "not_leader"       // the lease ran out while acting
 	CodeLaunchFailed   = "launch_failed"    // RunInstances failed
 	CodeTerminateFail  = "terminate_failed" // TerminateInstances failed
 	CodePruneFailed    = "prune_failed"     // Prune failed

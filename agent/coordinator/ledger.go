@@ -167,9 +167,7 @@ func (l *ledger) load(ctx context.Context, epoch uint64) error {
 	}
 	if st == nil {
 		l.mu.Lock()
-		st := emptyLedgerState(l.st.Cluster)
-		st.Seq = l.st.Seq
-		l.st, l.etag, l.loaded, l.dirty = st, "", true, false
+		l.st, l.etag, l.loaded, l.dirty = emptyLedgerState(l.st.Cluster), "", true, false
 		l.mu.Unlock()
 		return nil
 	}
@@ -317,30 +315,38 @@ func (l *ledger) beginTick() {
 	}
 }
 
-// record numbers a decision and appends it to the ring, the log and the
-// state (persisted by the next persist), unless it repeats its subject's
-// previous decision. It returns whether it was recorded.
+// record numbers a decision and appends it to the ring, the log and, while
+// the ledger is loaded (leader), the state persisted by the next persist,
+// unless it repeats its subject's decision of the previous tick (same
+// action and code; for errors, same reason). Decisions made while
+// not loaded have Seq 0: they are in memory and the log only. It returns
+// whether it was recorded.
 func (l *ledger) record(d Decision) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	subject := d.Group + "/" + d.Instance + "/" + d.Batch
 	value := fmt.Sprintf("%s/%s/%t", d.Action, d.Code, d.DryRun)
+	if d.Action == ActionError {
+		value += "/" + d.Reason // a different failure is news
+	}
 	if e, ok := l.last[subject]; ok && e.value == value {
 		l.last[subject] = lastEntry{value, l.tick}
 		return false
 	}
 	l.last[subject] = lastEntry{value, l.tick}
-	l.st.Seq++
-	d.Seq = l.st.Seq
+	if l.loaded {
+		l.st.Seq++
+		d.Seq = l.st.Seq
+		l.st.Decisions = append(l.st.Decisions, d)
+		if len(l.st.Decisions) > persistedDecisions {
+			l.st.Decisions = slices.Delete(l.st.Decisions, 0, len(l.st.Decisions)-persistedDecisions)
+		}
+		l.dirty = true
+	}
 	l.ring = append(l.ring, d)
 	if len(l.ring) > ringSize {
 		l.ring = slices.Delete(l.ring, 0, len(l.ring)-ringSize)
 	}
-	l.st.Decisions = append(l.st.Decisions, d)
-	if len(l.st.Decisions) > persistedDecisions {
-		l.st.Decisions = slices.Delete(l.st.Decisions, 0, len(l.st.Decisions)-persistedDecisions)
-	}
-	l.dirty = true
 	args := []any{"seq", d.Seq, "epoch", d.Epoch, "action", d.Action, "code", d.Code}
 	for _, kv := range [][2]string{{"group", d.Group}, {"instance", d.Instance}, {"batch", d.Batch}} {
 		if kv[1] != "" {

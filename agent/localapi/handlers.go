@@ -27,7 +27,8 @@ func (s *Server) getMembers(r *http.Request) (any, error) {
 	return MembersResponse{Members: f.Select(all)}, nil
 }
 
-// postLeave answers POST /v1/leave.
+// postLeave answers POST /v1/leave. Backend.Leave may finish the leave
+// or only start it; the answer says which by the state that follows.
 func (s *Server) postLeave(r *http.Request) (any, error) {
 	st, err := s.backend.Status(r.Context())
 	if err != nil {
@@ -36,11 +37,17 @@ func (s *Server) postLeave(r *http.Request) (any, error) {
 	if err := s.backend.Leave(r.Context()); err != nil {
 		return nil, fmt.Errorf("leaving cluster %s: %w", st.Cluster, err)
 	}
-	return LeaveResponse{
+	resp := LeaveResponse{
 		Name:    st.Name,
 		Cluster: st.Cluster,
-		Message: fmt.Sprintf("%s left cluster %s gracefully; the agent is shutting down", st.Name, st.Cluster),
-	}, nil
+		State:   StateLeaving,
+		Message: fmt.Sprintf("%s is leaving cluster %s gracefully; the agent exits once it is done", st.Name, st.Cluster),
+	}
+	if after, err := s.backend.Status(r.Context()); err == nil && after.State == StateLeft {
+		resp.State = StateLeft
+		resp.Message = fmt.Sprintf("%s left cluster %s gracefully; the agent is shutting down", st.Name, st.Cluster)
+	}
+	return resp, nil
 }
 
 // postReload answers POST /v1/reload.

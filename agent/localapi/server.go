@@ -60,6 +60,21 @@ func New(cfg Config) (*Server, error) {
 	return &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Logger, index: indexRoutes(routes)}, nil
 }
 
+// NewServer returns a Server for backend with DefaultConfig timeouts and
+// logger (nil for none). It panics if backend is nil, a programming error.
+func NewServer(backend Backend, logger hclog.Logger) *Server {
+	cfg := DefaultConfig()
+	cfg.Backend = backend
+	if logger != nil {
+		cfg.Logger = logger
+	}
+	s, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // Run serves ln until ctx ends, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish for up to ShutdownTimeout,
 // cancels the rest, and returns nil. It closes ln. Any other failure to

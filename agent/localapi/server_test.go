@@ -222,8 +222,19 @@ func TestLeaveAndReload(t *testing.T) {
 	}
 	code, _, body = call(t, sock, "POST", "/v1/leave")
 	lr := decode[localapi.LeaveResponse](t, body)
-	if code != 200 || b.Leaves() != 1 || lr.Name != "i-1" || lr.Cluster != "prod" || !strings.Contains(lr.Message, "left cluster prod") {
+	if code != 200 || b.Leaves() != 1 || lr.Name != "i-1" || lr.Cluster != "prod" || lr.State != localapi.StateLeft || !strings.Contains(lr.Message, "left cluster prod") {
 		t.Errorf("POST /v1/leave = %d %+v, leaves %d", code, lr, b.Leaves())
+	}
+}
+
+func TestLeaveStillUnderWay(t *testing.T) {
+	b := testBackend()
+	b.LeaveTo(localapi.StateLeaving)
+	sock := localapitest.Serve(t, b)
+	code, _, body := call(t, sock, "POST", "/v1/leave")
+	lr := decode[localapi.LeaveResponse](t, body)
+	if code != 200 || lr.State != localapi.StateLeaving || !strings.Contains(lr.Message, "is leaving cluster prod") {
+		t.Errorf("POST /v1/leave with an asynchronous leave = %d %+v", code, lr)
 	}
 }
 
@@ -270,7 +281,8 @@ func TestRunReturnsNilOnCancelAndRemovesSocket(t *testing.T) {
 	if err := waitRun(t, done); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
-	if _, err := net.Dial("unix", sock); err == nil {
+	if conn, err := net.Dial("unix", sock); err == nil {
+		conn.Close()
 		t.Error("socket still answers after Run returned")
 	}
 	if m, _ := filepath.Glob(sock + "*"); len(m) != 0 {
@@ -317,7 +329,8 @@ func TestRunLetsInflightRequestsFinish(t *testing.T) {
 	waitHeld(t, b)
 	cancel()
 	testutil.Run(t, 5*time.Second, func(r *testutil.R) {
-		if _, err := net.Dial("unix", sock); err == nil {
+		if conn, err := net.Dial("unix", sock); err == nil {
+			conn.Close()
 			r.Fatalf("still accepting after cancel")
 		}
 	})

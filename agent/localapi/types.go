@@ -77,6 +77,9 @@ type LeaveResponse struct {
 	Name string `json:"name"`
 	// Cluster is the cluster it left.
 	Cluster string `json:"cluster"`
+	// State is StateLeft when the leave finished before the answer,
+	// StateLeaving when it is still under way.
+	State string `json:"state"`
 	// Message says what happened, for a person.
 	Message string `json:"message"`
 }

@@ -32,20 +32,24 @@ const (
 // {{ .Members | live | hosts | join "," }}.
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"join":           func(sep string, items []string) string { return strings.Join(items, sep) },
-		"sortBy":         sortBy,
-		"tag":            func(m membership.Member, key string) string { return m.Tags[key] },
-		"tagOr":          tagOr,
-		"hostOf":         hostOf,
-		"hosts":          func(ms []membership.Member) []string { return mapMembers(ms, hostOf) },
-		"addrs":          func(ms []membership.Member) []string { return mapMembers(ms, addrOf) },
-		"live":           func(ms []membership.Member) []membership.Member { return keep(ms, isLive) },
-		"gone":           func(ms []membership.Member) []membership.Member { return keep(ms, isGone) },
-		"isLive":         isLive,
-		"isGone":         isGone,
-		"withStatus":     withStatus,
-		"withRole":       func(role string, ms []membership.Member) []membership.Member { return keep(ms, Filter{Role: role}.Match) },
-		"withTag":        func(k, v string, ms []membership.Member) []membership.Member { return keep(ms, Filter{Tags: map[string]string{k: v}}.Match) },
+		"join":       func(sep string, items []string) string { return strings.Join(items, sep) },
+		"sortBy":     sortBy,
+		"tag":        func(m membership.Member, key string) string { return m.Tags[key] },
+		"tagOr":      tagOr,
+		"hostOf":     hostOf,
+		"hosts":      func(ms []membership.Member) []string { return mapMembers(ms, hostOf) },
+		"addrs":      func(ms []membership.Member) []string { return mapMembers(ms, addrOf) },
+		"live":       func(ms []membership.Member) []membership.Member { return keep(ms, isLive) },
+		"gone":       func(ms []membership.Member) []membership.Member { return keep(ms, isGone) },
+		"isLive":     isLive,
+		"isGone":     isGone,
+		"withStatus": withStatus,
+		"withRole": func(role string, ms []membership.Member) []membership.Member {
+			return keep(ms, Filter{Role: role}.Match)
+		},
+		"withTag": func(k, v string, ms []membership.Member) []membership.Member {
+			return keep(ms, Filter{Tags: map[string]string{k: v}}.Match)
+		},
 		"withMember":     withMember,
 		"json":           toJSON,
 		"xml":            xmlEscape,

@@ -12,6 +12,9 @@ import (
 	"syscall"
 )
 
+// rename is os.Rename; tests replace it to make the last step fail.
+var rename = os.Rename
+
 // fileOwner is the uid and gid to give a written file; -1 leaves it as the
 // writing process creates it.
 type fileOwner struct{ uid, gid int }
@@ -106,7 +109,7 @@ func writeFile(path string, data []byte, mode os.FileMode, owner fileOwner) (cha
 	if err = tmp.Close(); err != nil {
 		return false, fmt.Errorf("close %s: %w", tmpName, err)
 	}
-	if err = os.Rename(tmpName, path); err != nil {
+	if err = rename(tmpName, path); err != nil {
 		return false, fmt.Errorf("rename %s to %s: %w", tmpName, path, err)
 	}
 	if err := syncDir(dir); err != nil {

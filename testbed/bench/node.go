@@ -48,6 +48,6 @@ type impl interface {
 
 // timers are the memberlist settings the extrapolation formulas use.
 type timers struct {
-	ProbeInterval, ProbeTimeout, GossipInterval, PushPullInterval time.Duration
+	ProbeInterval, ProbeTimeout, GossipInterval, PushPullInterval       time.Duration
 	SuspicionMult, SuspicionMaxTimeoutMult, GossipNodes, RetransmitMult int
 }

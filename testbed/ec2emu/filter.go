@@ -42,9 +42,9 @@ var instanceFields = map[string]field{
 
 // statusFields are the DescribeInstanceStatus filters the emulator knows.
 var statusFields = map[string]field{
-	"availability-zone":     instanceFields["availability-zone"],
-	"instance-state-name":   instanceFields["instance-state-name"],
-	"instance-state-code":   instanceFields["instance-state-code"],
+	"availability-zone":      instanceFields["availability-zone"],
+	"instance-state-name":    instanceFields["instance-state-name"],
+	"instance-state-code":    instanceFields["instance-state-code"],
 	"instance-status.status": func(in *instance) []string { return []string{statusSummary(in)} },
 	"system-status.status":   func(in *instance) []string { return []string{statusSummary(in)} },
 }

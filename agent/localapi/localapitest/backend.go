@@ -21,6 +21,7 @@ type Backend struct {
 	err     error
 	block   chan struct{}
 	waiting int
+	leaveTo string
 	leaves  int
 	reloads int
 }
@@ -28,7 +29,7 @@ type Backend struct {
 // NewBackend returns a Backend describing st with the view ms; the clock
 // stamps LastChange.
 func NewBackend(clock clockwork.Clock, st localapi.Status, ms ...membership.Member) *Backend {
-	b := &Backend{clock: clock, status: st}
+	b := &Backend{clock: clock, status: st, leaveTo: localapi.StateLeft}
 	b.SetMembers(ms...)
 	return b
 }
@@ -137,7 +138,16 @@ func (b *Backend) Members(ctx context.Context) ([]membership.Member, error) {
 	return append([]membership.Member(nil), b.members...), nil
 }
 
-// Leave implements localapi.Backend; it marks the status left.
+// LeaveTo sets the state Leave puts the node in: localapi.StateLeft (the
+// default, a leave finished before Leave returns) or localapi.StateLeaving
+// (a leave Leave only started).
+func (b *Backend) LeaveTo(state string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.leaveTo = state
+}
+
+// Leave implements localapi.Backend; it moves the node to the LeaveTo state.
 func (b *Backend) Leave(ctx context.Context) error {
 	if err := b.enter(ctx); err != nil {
 		return err
@@ -145,7 +155,7 @@ func (b *Backend) Leave(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.leaves++
-	b.status.State = localapi.StateLeft
+	b.status.State = b.leaveTo
 	return nil
 }
 

@@ -31,6 +31,13 @@ func SocketDir(t testing.TB) string {
 func Serve(t testing.TB, b localapi.Backend) string {
 	t.Helper()
 	path := filepath.Join(SocketDir(t), "agent.sock")
+	ServeAt(t, b, path)
+	return path
+}
+
+// ServeAt is Serve on a socket path of the caller's choosing.
+func ServeAt(t testing.TB, b localapi.Backend, path string) {
+	t.Helper()
 	ln, err := localapi.Listen(path, localapi.DefaultSocketMode, "")
 	if err != nil {
 		t.Fatalf("listening: %v", err)
@@ -51,5 +58,4 @@ func Serve(t testing.TB, b localapi.Backend) string {
 			t.Errorf("localapi.Server.Run returned %v after cancel, want nil", err)
 		}
 	})
-	return path
 }

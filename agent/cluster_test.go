@@ -1,0 +1,326 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/agent/client"
+	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/membership"
+	"github.com/farmhand/farmhand/testbed/s3emu"
+	"github.com/farmhand/farmhand/testbed/testutil"
+)
+
+// farm is an in-process cluster of agents sharing one embedded S3.
+type farm struct {
+	t      *testing.T
+	s3     *s3emu.Server
+	bucket string
+}
+
+func newFarm(t *testing.T) *farm {
+	t.Helper()
+	srv, err := s3emu.Start("127.0.0.1:0", s3emu.Config{Bucket: "farm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &farm{t: t, s3: srv, bucket: "farm"}
+}
+
+func (f *farm) s3Client() *s3.Client {
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(f.s3.URL()),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+}
+
+// testAgent is one in-process agent and the goroutine running it.
+type testAgent struct {
+	*Agent
+	cfg    *config.Config
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// config returns a valid config for one agent named name on its own
+// loopback address.
+func (f *farm) config(name, cluster string) *config.Config {
+	t := f.t
+	ip := testutil.TakeIP(t)
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Cluster = cluster
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Socket = filepath.Join(dir, "farmhand.sock")
+	cfg.LogLevel = "warn"
+	cfg.LeaveTimeout = 3 * time.Second
+	cfg.Role = "worker"
+	cfg.Identity.InstanceID = name
+	cfg.Identity.PrivateIP = ip.String()
+	cfg.Identity.AvailabilityZone = "us-east-1a"
+	cfg.Identity.Region = "us-east-1"
+	cfg.Identity.InstanceType = "t3.micro"
+	cfg.Identity.AMIID = "ami-0123456789abcdef0"
+	cfg.Gossip.Profile = "local"
+	cfg.Gossip.Insecure = true
+	cfg.Gossip.Port = 7946
+	cfg.Registry.Bucket = f.bucket
+	cfg.Registry.Endpoint = f.s3.URL()
+	cfg.Registry.PathStyle = true
+	cfg.Registry.Region = "us-east-1"
+	return cfg
+}
+
+// start runs an agent with cfg until the test ends.
+func (f *farm) start(cfg *config.Config) *testAgent {
+	t := f.t
+	t.Helper()
+	a, err := New(cfg, Options{
+		Logger: hclog.New(&hclog.LoggerOptions{Name: cfg.Identity.InstanceID, Level: hclog.Warn, Output: newTestWriter(t)}),
+		S3:     f.s3Client(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ta := &testAgent{Agent: a, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
+	go func() { ta.done <- a.Run(ctx) }()
+	t.Cleanup(func() { ta.stop(t) })
+	select {
+	case <-a.Ready():
+	case err := <-ta.done:
+		ta.done <- err
+		t.Fatalf("agent %s exited during start: %v", cfg.Identity.InstanceID, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("agent %s not ready after 30s", cfg.Identity.InstanceID)
+	}
+	return ta
+}
+
+// stop leaves gracefully and waits for Run to return; safe to call twice.
+func (ta *testAgent) stop(t *testing.T) {
+	ta.cancel()
+	select {
+	case err, ok := <-ta.done:
+		if ok && err != nil {
+			t.Errorf("agent %s: Run: %v", ta.cfg.Identity.InstanceID, err)
+		}
+		close(ta.done)
+	case <-time.After(15 * time.Second):
+		t.Errorf("agent %s did not stop within 15s", ta.cfg.Identity.InstanceID)
+	}
+}
+
+func (ta *testAgent) client() *client.Client { return client.New(ta.cfg.Socket) }
+
+// waitAlive waits until every agent in as sees want alive members.
+func waitAlive(t *testing.T, want int, as ...*testAgent) {
+	t.Helper()
+	testutil.Run(t, 30*time.Second, func(r *testutil.R) {
+		for _, a := range as {
+			ms, err := a.client().Members(context.Background(), client.Filter{Status: string(membership.StatusAlive)})
+			if err != nil {
+				r.Fatalf("%s: %v", a.cfg.Identity.InstanceID, err)
+			}
+			if len(ms) != want {
+				r.Fatalf("%s sees %d alive, want %d", a.cfg.Identity.InstanceID, len(ms), want)
+			}
+		}
+	})
+}
+
+// statusOf returns the status of member name in a's view ("" if absent).
+func statusOf(t *testing.T, a *testAgent, name string) membership.Status {
+	ms, err := a.client().Members(context.Background(), client.Filter{})
+	if err != nil {
+		t.Fatalf("%s: %v", a.cfg.Identity.InstanceID, err)
+	}
+	for _, m := range ms {
+		if m.Name == name {
+			return m.Status
+		}
+	}
+	return ""
+}
+
+func (f *farm) recordExists(cluster, name string) bool {
+	_, err := f.s3Client().HeadObject(context.Background(), &s3.HeadObjectInput{
+		Bucket: aws.String(f.bucket),
+		Key:    aws.String("farmhand/" + cluster + "/nodes/" + name),
+	})
+	return err == nil
+}
+
+func TestFiveAgentsConverge(t *testing.T) {
+	f := newFarm(t)
+	var as []*testAgent
+	for i := 0; i < 5; i++ {
+		as = append(as, f.start(f.config(nodeName(i), "c1")))
+	}
+	waitAlive(t, 5, as...)
+
+	st, err := as[4].client().Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != StateAlive || st.Cluster != "c1" || st.Name != nodeName(4) {
+		t.Fatalf("status = %+v", st)
+	}
+	if st.S3["put"] < 1 || st.S3["list"] < 1 {
+		t.Fatalf("S3 counters should show the registration and the listing: %v", st.S3)
+	}
+	for i := range as {
+		if !f.recordExists("c1", nodeName(i)) {
+			t.Fatalf("record of %s missing", nodeName(i))
+		}
+	}
+}
+
+func TestGracefulLeaveShowsLeftAndDeletesRecord(t *testing.T) {
+	f := newFarm(t)
+	a := f.start(f.config(nodeName(0), "c1"))
+	b := f.start(f.config(nodeName(1), "c1"))
+	c := f.start(f.config(nodeName(2), "c1"))
+	waitAlive(t, 3, a, b, c)
+
+	if err := c.client().Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.stop(t)
+	testutil.Run(t, 20*time.Second, func(r *testutil.R) {
+		for _, x := range []*testAgent{a, b} {
+			if s := statusOf(t, x, c.cfg.Identity.InstanceID); s != membership.StatusLeft {
+				r.Fatalf("%s sees %s as %q, want left", x.cfg.Identity.InstanceID, c.cfg.Identity.InstanceID, s)
+			}
+		}
+	})
+	if f.recordExists("c1", c.cfg.Identity.InstanceID) {
+		t.Fatal("the leaver's registry record is still there")
+	}
+	if _, err := os.Stat(c.cfg.Socket); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket left behind after shutdown: %v", err)
+	}
+}
+
+func TestTwoClustersInOneBucketStayApart(t *testing.T) {
+	f := newFarm(t)
+	a1 := f.start(f.config(nodeName(0), "blue"))
+	a2 := f.start(f.config(nodeName(1), "blue"))
+	b1 := f.start(f.config(nodeName(2), "green"))
+	b2 := f.start(f.config(nodeName(3), "green"))
+	waitAlive(t, 2, a1, a2, b1, b2)
+	// Even an explicit join across the label fails.
+	addr := net.JoinHostPort(b1.cfg.Identity.PrivateIP, "7946")
+	if n, _ := a1.cluster.Join(context.Background(), []string{addr}); n != 0 {
+		t.Fatalf("blue joined green through %s", addr)
+	}
+	waitAlive(t, 2, a1, a2, b1, b2)
+}
+
+func TestWrongKeyCannotJoin(t *testing.T) {
+	f := newFarm(t)
+	key := func(b byte) [][]byte { return [][]byte{[]byte(strings.Repeat(string(rune('a'+b)), 32))} }
+	ca := f.config(nodeName(0), "c1")
+	ca.Gossip.Insecure, ca.Gossip.Keys = false, key(0)
+	cb := f.config(nodeName(1), "c1")
+	cb.Gossip.Insecure, cb.Gossip.Keys = false, key(0)
+	cc := f.config(nodeName(2), "c1")
+	cc.Gossip.Insecure, cc.Gossip.Keys = false, key(1)
+	a, b := f.start(ca), f.start(cb)
+	waitAlive(t, 2, a, b)
+	c := f.start(cc) // ready, but alone: nobody answered its key
+	waitAlive(t, 1, c)
+	waitAlive(t, 2, a, b)
+}
+
+func TestStoppedWithoutLeaveIsSeenDead(t *testing.T) {
+	f := newFarm(t)
+	a := f.start(f.config(nodeName(0), "c1"))
+	b := f.start(f.config(nodeName(1), "c1"))
+	c := f.start(f.config(nodeName(2), "c1"))
+	waitAlive(t, 3, a, b, c)
+
+	// The node stops answering gossip without a leave message: what a
+	// kill -9 or a dead machine looks like to its peers.
+	if err := c.cluster.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Run(t, 30*time.Second, func(r *testutil.R) {
+		for _, x := range []*testAgent{a, b} {
+			if s := statusOf(t, x, c.cfg.Identity.InstanceID); s != membership.StatusDead {
+				r.Fatalf("%s sees %s as %q, want dead", x.cfg.Identity.InstanceID, c.cfg.Identity.InstanceID, s)
+			}
+		}
+	})
+}
+
+func TestRestartWhileS3DownRejoinsFromSnapshot(t *testing.T) {
+	f := newFarm(t)
+	a := f.start(f.config(nodeName(0), "c1"))
+	b := f.start(f.config(nodeName(1), "c1"))
+	cfgC := f.config(nodeName(2), "c1")
+	c := f.start(cfgC)
+	waitAlive(t, 3, a, b, c)
+	testutil.Run(t, 20*time.Second, func(r *testutil.R) {
+		peers, err := readSnapshot(cfgC.DataDir, "c1")
+		if err != nil || len(peers) != 2 {
+			r.Fatalf("snapshot of c has %d peers (err %v), want 2", len(peers), err)
+		}
+	})
+	c.stop(t)
+	waitAlive(t, 2, a, b)
+
+	f.s3.SetDown(true)
+	before := f.s3.Stats().Total()
+	c2 := f.start(cfgC) // same instance, same data dir; S3 answers 503 to everything
+	waitAlive(t, 3, a, b, c2)
+	if st, _ := c2.client().Status(context.Background()); st.State != StateAlive {
+		t.Fatalf("restarted agent state = %q, want alive", st.State)
+	}
+	if got := f.s3.Stats().Total() - before; got == 0 {
+		t.Fatal("the restarted agent should still be trying to register while S3 is down")
+	}
+	f.s3.SetDown(false)
+	testutil.Run(t, 60*time.Second, func(r *testutil.R) {
+		if !f.recordExists("c1", cfgC.Identity.InstanceID) {
+			r.Fatalf("record not re-registered after S3 came back")
+		}
+	})
+}
+
+func nodeName(i int) string { return "i-0000000000000000" + string(rune('a'+i)) }
+
+// testWriter sends agent logs to t.Log so they show only on failure, and
+// drops what stray goroutines write after the test has ended.
+type testWriter struct {
+	t    *testing.T
+	done *atomic.Bool
+}
+
+func newTestWriter(t *testing.T) testWriter {
+	w := testWriter{t: t, done: new(atomic.Bool)}
+	t.Cleanup(func() { w.done.Store(true) })
+	return w
+}
+
+func (w testWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}

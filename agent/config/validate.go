@@ -1,0 +1,279 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clusterRE is what a cluster name may be.
+var clusterRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
+
+// logLevels are the accepted log levels.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// memberStates are the states a render block may list.
+var memberStates = []string{"alive", "suspect", "dead", "left"}
+
+// problems collects FieldErrors, each naming where its field was set.
+type problems struct {
+	c    *Config
+	errs []error
+}
+
+func (p *problems) add(field, format string, args ...any) {
+	p.errs = append(p.errs, &FieldError{Source: p.c.Source(field), Field: field, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) required(field, how string) {
+	p.add(field, "required; %s", how)
+}
+
+func (p *problems) positive(field string, d time.Duration) {
+	if d <= 0 {
+		p.add(field, "must be a positive duration, got %s", d)
+	}
+}
+
+func (p *problems) notNegative(field string, d time.Duration) {
+	if d < 0 {
+		p.add(field, "must not be negative, got %s", d)
+	}
+}
+
+func (p *problems) url(field, s string) {
+	if s == "" {
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(field, "%q is not an http(s) URL such as \"http://127.0.0.1:9000\"", s)
+	}
+}
+
+// Validate checks the whole configuration and returns every problem at once
+// (errors.Join of *FieldError), each naming the field and where it was set.
+func (c *Config) Validate() error {
+	p := &problems{c: c}
+	c.validateTop(p)
+	c.validateIdentity(p)
+	c.validateGossip(p)
+	c.validateRegistry(p)
+	p.url("ec2.endpoint", c.EC2.Endpoint)
+	c.validateCoordinator(p)
+	c.validateRender(p)
+	return errors.Join(p.errs...)
+}
+
+func (c *Config) validateTop(p *problems) {
+	switch {
+	case c.Cluster == "":
+		p.required("cluster", `name the cluster, e.g. cluster = "farm", FARMHAND_CLUSTER or -cluster`)
+	case !clusterRE.MatchString(c.Cluster):
+		p.add("cluster", "%q is not a valid name; use 1 to 63 lowercase letters, digits or '-'", c.Cluster)
+	}
+	if c.DataDir == "" {
+		p.required("data_dir", "give a directory for the agent's state")
+	}
+	if c.Socket == "" {
+		p.required("socket", "give the path of the local API socket")
+	}
+	if c.SocketMode&^0o777 != 0 {
+		p.add("socket_mode", "%04o has bits beyond 0777; give only permission bits", uint32(c.SocketMode))
+	}
+	if !slices.Contains(logLevels, strings.ToLower(c.LogLevel)) {
+		p.add("log_level", "unknown level %q; use one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	}
+	if c.MetricsAddr != "" {
+		if err := checkLoopback(c.MetricsAddr); err != nil {
+			p.add("metrics_addr", "%v", err)
+		}
+	}
+	p.positive("leave_timeout", c.LeaveTimeout)
+	for k := range c.Tags {
+		switch k {
+		case "":
+			p.add("tags", "a tag name is empty")
+		case "role":
+			p.add("tags", `a "role" tag is not allowed here; set role = "..." instead`)
+		}
+	}
+}
+
+// checkLoopback requires host:port with a loopback host, so metrics never
+// listen on a public address.
+func checkLoopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port, e.g. 127.0.0.1:9946", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has an invalid port", addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q is not a loopback address; use 127.0.0.1 or [::1] and put a proxy in front", addr)
+	}
+	return nil
+}
+
+func (c *Config) validateIdentity(p *problems) {
+	id := c.Identity
+	p.url("identity.imds_endpoint", id.IMDSEndpoint)
+	p.positive("identity.imds_timeout", id.IMDSTimeout)
+	if id.PrivateIP != "" && net.ParseIP(id.PrivateIP) == nil {
+		p.add("identity.private_ip", "%q is not an IP address", id.PrivateIP)
+	}
+}
+
+func (c *Config) validateGossip(p *problems) {
+	g := c.Gossip
+	if g.Profile != "lan" && g.Profile != "local" {
+		p.add("gossip.profile", "unknown profile %q; use lan or local", g.Profile)
+	}
+	if g.BindAddr != "" && net.ParseIP(g.BindAddr) == nil {
+		p.add("gossip.bind_addr", "%q is not an IP address", g.BindAddr)
+	}
+	if g.Port < 0 || g.Port > 65535 {
+		p.add("gossip.port", "%d is not a port (0 to 65535)", g.Port)
+	}
+	for i, k := range g.Keys {
+		if err := checkGossipKey(k); err != nil {
+			p.add(fmt.Sprintf("gossip.keys[%d]", i), "%v", err)
+		}
+	}
+	if len(g.Keys) == 0 && g.KeyFile == "" && !g.Insecure {
+		p.add("gossip.keys", `no gossip key: set gossip.keys, gossip.key_file or FARMHAND_GOSSIP_KEY (make one with "farmhand keygen"), or set gossip.insecure = true to run unencrypted`)
+	}
+	p.positive("gossip.reap_time", g.ReapTime)
+	p.positive("gossip.reconnect_interval", g.ReconnectInterval)
+	p.positive("gossip.reconnect_timeout", g.ReconnectTimeout)
+	if g.JoinFanout < 1 {
+		p.add("gossip.join_fanout", "must be at least 1, got %d", g.JoinFanout)
+	}
+}
+
+func (c *Config) validateRegistry(p *problems) {
+	r := c.Registry
+	if r.Bucket == "" {
+		p.required("registry.bucket", "name the S3 bucket: registry { bucket = \"...\" }, FARMHAND_S3_BUCKET or -bucket")
+	}
+	if strings.HasPrefix(r.Prefix, "/") || strings.HasSuffix(r.Prefix, "/") || strings.Contains(r.Prefix, "//") {
+		p.add("registry.prefix", "%q must not start or end with '/' or contain \"//\"", r.Prefix)
+	}
+	p.url("registry.endpoint", r.Endpoint)
+	if n := len(r.SigningKey); n > 0 && n < 16 {
+		p.add("registry.signing_key", `key decodes to %d bytes; use at least 16 (make one with "farmhand keygen")`, n)
+	}
+	if r.RequireSignature && len(r.SigningKey) == 0 {
+		p.add("registry.require_signature", "needs registry.signing_key")
+	}
+}
+
+func (c *Config) validateCoordinator(p *problems) {
+	co := c.Coordinator
+	p.positive("coordinator.interval", co.Interval)
+	p.notNegative("coordinator.dead_grace", co.DeadGrace)
+	p.notNegative("coordinator.silent_grace", co.SilentGrace)
+	p.notNegative("coordinator.new_instance_grace", co.NewInstanceGrace)
+	if !(co.FreezeThreshold > 0 && co.FreezeThreshold <= 1) {
+		p.add("coordinator.freeze_threshold", "must be in (0, 1], got %v", co.FreezeThreshold)
+	}
+	if co.MaxReplacements < 1 {
+		p.add("coordinator.max_replacements", "must be at least 1, got %d (use dry_run to stop acting)", co.MaxReplacements)
+	}
+	if co.SilentGrace > 0 && co.SilentGrace < co.DeadGrace {
+		p.add("coordinator.silent_grace", "%s is shorter than dead_grace %s; use 0s (never) or a longer time", co.SilentGrace, co.DeadGrace)
+	}
+	p.positive("coordinator.replacement_window", co.ReplacementWindow)
+	if co.LeaseTTL <= co.Interval {
+		p.add("coordinator.lease_ttl", "%s must be longer than interval %s, or the lease lapses between renewals", co.LeaseTTL, co.Interval)
+	}
+	if co.Enabled && len(co.Groups) == 0 {
+		p.add("coordinator.enabled", "the coordinator has no group to keep alive; add a group block or set enabled = false")
+	}
+	roles := map[string]string{}
+	for _, g := range co.Groups {
+		f := labelPath("coordinator.group", g.Name) + "."
+		if g.Role == "" {
+			p.add(f+"role", "must not be empty")
+		} else if other, dup := roles[g.Role]; dup {
+			p.add(f+"role", "role %q is already managed by group %q; give each group its own role", g.Role, other)
+		} else {
+			roles[g.Role] = g.Name
+		}
+		if g.Min < 0 {
+			p.add(f+"min", "must not be negative, got %d", g.Min)
+		}
+		switch {
+		case g.Max < 1:
+			p.required(f+"max", "set max >= 1, the most instances the coordinator may run")
+		case g.Min > g.Max:
+			p.add(f+"min", "min %d is above max %d", g.Min, g.Max)
+		}
+		if g.LaunchTemplate == "" {
+			if g.LaunchTemplateVersion != "" {
+				p.add(f+"launch_template_version", "is set without launch_template")
+			}
+			if g.ImageID == "" {
+				p.required(f+"image_id", "set launch_template, or image_id and instance_type")
+			}
+			if g.InstanceType == "" {
+				p.required(f+"instance_type", "set launch_template, or image_id and instance_type")
+			}
+		}
+		for k := range g.Tags {
+			if strings.HasPrefix(k, "farmhand:") || strings.HasPrefix(k, "aws:") {
+				p.add(f+"tags", "tag %q uses a reserved prefix (farmhand:, aws:)", k)
+			}
+		}
+	}
+}
+
+func (c *Config) validateRender(p *problems) {
+	dests := map[string]string{}
+	for _, r := range c.Render {
+		f := labelPath("render", r.Name) + "."
+		if r.Template == "" {
+			p.required(f+"template", "give a built-in template name or a template file")
+		}
+		if r.Destination == "" {
+			p.required(f+"destination", "give the absolute path of the file to write")
+		} else if !filepath.IsAbs(r.Destination) {
+			p.add(f+"destination", "%q is not an absolute path", r.Destination)
+		} else if other, dup := dests[r.Destination]; dup {
+			p.add(f+"destination", "%q is also written by render %q", r.Destination, other)
+		} else {
+			dests[r.Destination] = r.Name
+		}
+		for _, s := range r.Status {
+			if !slices.Contains(memberStates, s) {
+				p.add(f+"status", "unknown state %q; use %s", s, strings.Join(memberStates, ", "))
+			}
+		}
+		if r.Mode&^0o777 != 0 {
+			p.add(f+"mode", "%04o has bits beyond 0777; give only permission bits", uint32(r.Mode))
+		}
+		p.positive(f+"reload_timeout", r.ReloadTimeout)
+		p.notNegative(f+"wait_min", r.WaitMin)
+		if r.WaitMax < r.WaitMin {
+			p.add(f+"wait_max", "%s is below wait_min %s", r.WaitMax, r.WaitMin)
+		}
+		p.notNegative(f+"stable", r.Stable)
+	}
+}
+
+// Warnings lists valid but risky settings, for the agent to log at start.
+func (c *Config) Warnings() []string {
+	var w []string
+	if len(c.Gossip.Keys) == 0 && c.Gossip.KeyFile == "" {
+		w = append(w, "gossip is not encrypted (gossip.insecure = true): anyone who reaches the gossip port can join the cluster")
+	}
+	return w
+}

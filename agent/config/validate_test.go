@@ -1,0 +1,155 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateMinimal(t *testing.T) {
+	if err := mustDecode(t, minimalHCL).Validate(); err != nil {
+		t.Fatalf("minimal config: %v", err)
+	}
+}
+
+func TestValidateCollectsEveryProblem(t *testing.T) {
+	err := Default().Validate()
+	wantErr(t, err, "cluster: required", "registry.bucket: required", "gossip.keys: no gossip key")
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 3 {
+		t.Errorf("got %d errors, want 3:\n%v", n, err)
+	}
+}
+
+// TestValidateChecks breaks one rule at a time on a valid config.
+func TestValidateChecks(t *testing.T) {
+	group := func(c *Config) *GroupConfig {
+		g := DefaultGroupConfig("web")
+		g.Max, g.ImageID, g.InstanceType = 2, "ami-1", "t3.micro"
+		c.Coordinator.Groups = append(c.Coordinator.Groups, g)
+		return &c.Coordinator.Groups[len(c.Coordinator.Groups)-1]
+	}
+	render := func(c *Config) *RenderConfig {
+		r := DefaultRenderConfig("w")
+		r.Template, r.Destination = "hadoop-workers", "/tmp/workers"
+		c.Render = append(c.Render, r)
+		return &c.Render[len(c.Render)-1]
+	}
+	cases := []struct {
+		name   string
+		mutate func(c *Config)
+		want   string
+	}{
+		{"cluster charset", func(c *Config) { c.Cluster = "Farm_1" }, `cluster: "Farm_1" is not a valid name`},
+		{"cluster length", func(c *Config) { c.Cluster = strings.Repeat("a", 64) }, "cluster:"},
+		{"data_dir", func(c *Config) { c.DataDir = "" }, "data_dir: required"},
+		{"socket", func(c *Config) { c.Socket = "" }, "socket: required"},
+		{"socket_mode", func(c *Config) { c.SocketMode = 0o4755 }, "socket_mode: 4755 has bits beyond 0777"},
+		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: unknown level "loud"`},
+		{"metrics not loopback", func(c *Config) { c.MetricsAddr = "0.0.0.0:9946" }, "metrics_addr: \"0.0.0.0:9946\" is not a loopback address"},
+		{"metrics not host:port", func(c *Config) { c.MetricsAddr = "127.0.0.1" }, "metrics_addr: \"127.0.0.1\" is not host:port"},
+		{"leave_timeout", func(c *Config) { c.LeaveTimeout = 0 }, "leave_timeout: must be a positive duration"},
+		{"role tag", func(c *Config) { c.Tags["role"] = "x" }, `tags: a "role" tag is not allowed`},
+		{"imds url", func(c *Config) { c.Identity.IMDSEndpoint = "169.254.169.254" }, "identity.imds_endpoint: \"169.254.169.254\" is not an http(s) URL"},
+		{"private ip", func(c *Config) { c.Identity.PrivateIP = "10.0.0" }, "identity.private_ip"},
+		{"profile", func(c *Config) { c.Gossip.Profile = "wan" }, `gossip.profile: unknown profile "wan"`},
+		{"bind", func(c *Config) { c.Gossip.BindAddr = "host" }, "gossip.bind_addr"},
+		{"port", func(c *Config) { c.Gossip.Port = 70000 }, "gossip.port: 70000 is not a port"},
+		{"key length", func(c *Config) { c.Gossip.Keys = [][]byte{make([]byte, 16), make([]byte, 20)} }, "gossip.keys[1]: key decodes to 20 bytes"},
+		{"reap_time", func(c *Config) { c.Gossip.ReapTime = -time.Second }, "gossip.reap_time"},
+		{"join_fanout", func(c *Config) { c.Gossip.JoinFanout = 0 }, "gossip.join_fanout: must be at least 1"},
+		{"prefix", func(c *Config) { c.Registry.Prefix = "/farmhand/" }, "registry.prefix"},
+		{"s3 endpoint", func(c *Config) { c.Registry.Endpoint = "localhost:9000" }, "registry.endpoint"},
+		{"signing key", func(c *Config) { c.Registry.SigningKey = make([]byte, 8) }, "registry.signing_key: key decodes to 8 bytes"},
+		{"require signature", func(c *Config) { c.Registry.RequireSignature = true }, "registry.require_signature: needs registry.signing_key"},
+		{"ec2 endpoint", func(c *Config) { c.EC2.Endpoint = "ftp://x" }, "ec2.endpoint"},
+		{"freeze zero", func(c *Config) { c.Coordinator.FreezeThreshold = 0 }, "coordinator.freeze_threshold: must be in (0, 1]"},
+		{"freeze above one", func(c *Config) { c.Coordinator.FreezeThreshold = 1.5 }, "coordinator.freeze_threshold"},
+		{"max_replacements", func(c *Config) { c.Coordinator.MaxReplacements = 0 }, "coordinator.max_replacements"},
+		{"silent below dead", func(c *Config) { c.Coordinator.SilentGrace = time.Second }, "coordinator.silent_grace: 1s is shorter than dead_grace 30s"},
+		{"lease_ttl", func(c *Config) { c.Coordinator.LeaseTTL = c.Coordinator.Interval }, "coordinator.lease_ttl"},
+		{"enabled without groups", func(c *Config) { c.Coordinator.Enabled = true }, "coordinator.enabled"},
+		{"group max", func(c *Config) { group(c).Max = 0 }, `coordinator.group["web"].max: required`},
+		{"group min above max", func(c *Config) { group(c).Min = 3 }, `coordinator.group["web"].min: min 3 is above max 2`},
+		{"group launch spec", func(c *Config) { group(c).ImageID = "" }, `coordinator.group["web"].image_id: required`},
+		{"group template version", func(c *Config) { g := group(c); g.LaunchTemplateVersion = "3" }, `coordinator.group["web"].launch_template_version`},
+		{"group reserved tag", func(c *Config) { group(c).Tags["farmhand:group"] = "x" }, `coordinator.group["web"].tags: tag "farmhand:group" uses a reserved prefix`},
+		{"group duplicate role", func(c *Config) { group(c); g := group(c); g.Name = "web2" }, `coordinator.group["web2"].role: role "web" is already managed by group "web"`},
+		{"render template", func(c *Config) { render(c).Template = "" }, `render["w"].template: required`},
+		{"render relative", func(c *Config) { render(c).Destination = "workers" }, `render["w"].destination: "workers" is not an absolute path`},
+		{"render duplicate destination", func(c *Config) { render(c); r := render(c); r.Name = "w2" }, `render["w2"].destination: "/tmp/workers" is also written by render "w"`},
+		{"render status", func(c *Config) { render(c).Status = []string{"alive", "zombie"} }, `render["w"].status: unknown state "zombie"`},
+		{"render mode", func(c *Config) { render(c).Mode = 0o1777 }, `render["w"].mode`},
+		{"render wait", func(c *Config) { r := render(c); r.WaitMax = time.Second }, `render["w"].wait_max: 1s is below wait_min 2s`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustDecode(t, minimalHCL)
+			tc.mutate(c)
+			err := c.Validate()
+			wantErr(t, err, tc.want)
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Errorf("not a *FieldError: %T", err)
+			}
+		})
+	}
+}
+
+func TestValidateAcceptsEdgeValues(t *testing.T) {
+	c := mustDecode(t, minimalHCL)
+	c.MetricsAddr = "localhost:0"
+	c.Gossip.Port = 0
+	c.Coordinator.FreezeThreshold = 1
+	c.Coordinator.SilentGrace = time.Hour
+	r := DefaultRenderConfig("all")
+	r.Template, r.Destination, r.Status = "json", "/tmp/all.json", nil
+	c.Render = append(c.Render, r)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestValidateErrorsNameTheSource checks that a problem found after
+// decoding points at the file and line that caused it.
+func TestValidateErrorsNameTheSource(t *testing.T) {
+	c := decodeAs(t, "v.hcl", `cluster      = "farm"
+metrics_addr = "10.0.0.1:9946"
+gossip {
+  keys = ["`+testKey(16, 1)+`", "`+testKey(10, 2)+`"]
+}
+registry {
+  prefix = "x"
+}
+render "workers" {
+  template = "hadoop-workers"
+}
+`)
+	wantErr(t, c.Validate(),
+		`v.hcl:2:1: metrics_addr: "10.0.0.1:9946" is not a loopback address`,
+		"v.hcl:4:3: gossip.keys[1]: key decodes to 10 bytes; AES keys are 16, 24 or 32 bytes",
+		"v.hcl:6:1: registry.bucket: required",
+		`v.hcl:9:1: render["workers"].destination: required`)
+	c = c.Merge(mustEnv(t, map[string]string{"FARMHAND_METRICS_ADDR": "192.168.1.1:1"}))
+	wantErr(t, c.Validate(), "env FARMHAND_METRICS_ADDR: metrics_addr")
+}
+
+func mustEnv(t *testing.T, env map[string]string) *Config {
+	t.Helper()
+	c, err := DecodeEnv(envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestWarnings(t *testing.T) {
+	c := mustDecode(t, minimalHCL)
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "not encrypted") {
+		t.Errorf("insecure: %v", w)
+	}
+	c.Gossip.Keys = [][]byte{make([]byte, 32)}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("with a key: %v", w)
+	}
+}

@@ -1,0 +1,175 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jonboulle/clockwork"
+	"go.uber.org/goleak"
+
+	"github.com/farmhand/farmhand/membership"
+	"github.com/farmhand/farmhand/testbed/testutil"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// t0 is the fake clock's start.
+var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// iid is a valid-looking instance id.
+func iid(n int) string { return fmt.Sprintf("i-%017x", n) }
+
+// harness is one coordinator on fakes; more coordinators can share its
+// store and EC2 through add.
+type harness struct {
+	t      *testing.T
+	clock  *clockwork.FakeClock
+	ec2    *fakeEC2
+	store  *fakeStore
+	view   *fakeView
+	cfg    Config
+	c      *Coordinator
+	pruned []string
+}
+
+const testBucket = "bucket"
+
+// testConfig is a one-group configuration ("workers", min 3, max 10).
+func testConfig(clock clockwork.Clock) Config {
+	cfg := DefaultConfig()
+	cfg.Cluster = "c1"
+	cfg.Prefix = "farmhand/c1/"
+	cfg.Bucket = testBucket
+	cfg.Clock = clock
+	cfg.Logger = hclog.NewNullLogger()
+	cfg.DeadGrace = time.Minute
+	cfg.NewInstanceGrace = 10 * time.Minute
+	cfg.MaxReplacements = 50
+	cfg.LeaseMargin = 15 * time.Second
+	cfg.Groups = []Group{{Name: "workers", Role: "worker", Min: 3, Max: 10, ImageID: "ami-1", InstanceType: "t3.small",
+		Subnets: []string{"subnet-a", "subnet-b"}, Tags: map[string]string{"team": "data"}}}
+	return cfg
+}
+
+func newHarness(t *testing.T, mutate func(*Config)) *harness {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(t0)
+	h := &harness{t: t, clock: clock, ec2: newFakeEC2(clock), store: newFakeStore(),
+		view: &fakeView{self: membership.Member{Name: "i-00000000000000c00", Status: membership.StatusAlive, Tags: map[string]string{"role": "coordinator"}}}}
+	h.view.put(h.view.self)
+	h.cfg = testConfig(clock)
+	h.cfg.Prune = func(ctx context.Context, name string) error {
+		h.pruned = append(h.pruned, name)
+		return nil
+	}
+	if mutate != nil {
+		mutate(&h.cfg)
+	}
+	c, err := New(h.cfg, h.ec2, h.store, h.view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.c = c
+	return h
+}
+
+// member adds a member of role to the view and its instance to EC2
+// (launched an hour ago, tagged with the cluster).
+func (h *harness) member(n int, role string, status membership.Status, deadFor time.Duration, state ec2types.InstanceStateName, check ec2types.SummaryStatus) string {
+	id := iid(n)
+	h.view.put(membership.Member{Name: id, Status: status, Since: h.clock.Now().Add(-deadFor), Tags: map[string]string{"role": role}})
+	if state != "" {
+		h.ec2.add(id, state, check, h.clock.Now().Add(-time.Hour), map[string]string{TagCluster: h.cfg.Cluster, TagGroup: groupOfRole(h.cfg, role)})
+	}
+	return id
+}
+
+func groupOfRole(cfg Config, role string) string {
+	for _, g := range cfg.Groups {
+		if g.role() == role {
+			return g.Name
+		}
+	}
+	return ""
+}
+
+// alive adds n alive members of role, numbered from first.
+func (h *harness) alive(first, n int, role string) {
+	for i := range n {
+		h.member(first+i, role, membership.StatusAlive, 0, ec2types.InstanceStateNameRunning, ec2types.SummaryStatusOk)
+	}
+}
+
+// dead adds a member dead for 2 minutes (past DeadGrace) whose instance is in state.
+func (h *harness) dead(n int, role string, state ec2types.InstanceStateName, check ec2types.SummaryStatus) string {
+	return h.member(n, role, membership.StatusDead, 2*time.Minute, state, check)
+}
+
+// tick runs one tick of c, advancing the fake clock whenever the tick waits
+// on it (throttling backoff), so it never blocks.
+func (h *harness) tick(c *Coordinator) {
+	h.t.Helper()
+	tickAdvancing(h.clock, func() { c.tick(context.Background()) })
+}
+
+// tickAdvancing runs f and advances clock past every wait f makes on it.
+func tickAdvancing(clock *clockwork.FakeClock, f func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cancel()
+		f()
+	}()
+	for clock.BlockUntilContext(ctx, 1) == nil {
+		clock.Advance(retryCap)
+	}
+	<-done
+}
+
+// decisions returns the recorded decisions with the given code.
+func decisions(c *Coordinator, code string) []Decision {
+	var out []Decision
+	for _, d := range c.History(0) {
+		if d.Code == code {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// mustDecision fails unless a decision with code (and instance, if given) exists.
+func mustDecision(t *testing.T, c *Coordinator, code, instance string) Decision {
+	t.Helper()
+	for _, d := range decisions(c, code) {
+		if instance == "" || d.Instance == instance {
+			return d
+		}
+	}
+	t.Fatalf("no decision %q for %q in history: %s", code, instance, historyString(c))
+	return Decision{}
+}
+
+func historyString(c *Coordinator) string {
+	s := ""
+	for _, d := range c.History(0) {
+		s += fmt.Sprintf("\n  %s/%s %s %s: %s", d.Action, d.Code, d.Group, d.Instance, d.Reason)
+	}
+	return s
+}
+
+// waitFor polls cond until it holds or 5 seconds pass.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	testutil.Run(t, 5*time.Second, func(r *testutil.R) {
+		if !cond() {
+			r.Errorf("condition not met")
+		}
+	})
+}

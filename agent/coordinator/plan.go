@@ -1,0 +1,262 @@
+package coordinator
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/farmhand/farmhand/membership"
+)
+
+// Plan is what the coordinator would do now and why. Computing it has no
+// side effects (it reads the view, the ledger and EC2).
+type Plan struct {
+	// Time is when the plan was made.
+	Time time.Time `json:"time"`
+	// Holder is this node; Leader is set when it may act now.
+	Holder string `json:"holder"`
+	Leader bool   `json:"leader"`
+	// Epoch is the lease epoch this node leads in (0: not leader).
+	Epoch uint64 `json:"epoch"`
+	// DryRun is set when no EC2 mutation will be made.
+	DryRun bool `json:"dry_run"`
+	// Quorum is the leader's view of the cluster.
+	Quorum Quorum `json:"quorum"`
+	// Groups is the plan of each configured group.
+	Groups []GroupPlan `json:"groups"`
+	// Resume are ledger batches whose RunInstances has not yet succeeded;
+	// they are reissued with their recorded ClientToken.
+	Resume []Batch `json:"resume,omitempty"`
+	// Decisions are the verdicts and gate results, with evidence.
+	Decisions []Decision `json:"decisions"`
+
+	// witnesses are EC2's answers, kept for the actor.
+	witnesses map[string]Witness
+}
+
+// GroupPlan is the plan of one group.
+type GroupPlan struct {
+	// Name, Role, Min and Max are the group's configuration.
+	Name string `json:"name"`
+	Role string `json:"role"`
+	Min  int    `json:"min"`
+	Max  int    `json:"max"`
+	// Health counts the group's members by gossip status.
+	Health Health `json:"health"`
+	// Pending counts launches that have not joined gossip yet.
+	Pending int `json:"pending"`
+	// Current is alive + suspect + dead not yet replaced + pending: what is
+	// compared with Min and Max.
+	Current int `json:"current"`
+	// Frozen is set when the group is frozen; FreezeReason says why.
+	Frozen       bool   `json:"frozen"`
+	FreezeReason string `json:"freeze_reason,omitempty"`
+	// Replace are the dead instances to replace now.
+	Replace []string `json:"replace"`
+	// TopUp is how many instances to add to reach Min.
+	TopUp int `json:"top_up"`
+}
+
+// planInput is everything a plan is computed from.
+type planInput struct {
+	cfg     *Config
+	now     time.Time
+	holder  string
+	leader  bool
+	epoch   uint64
+	members []membership.Member
+	st      ledgerState
+	reader  ec2Reader
+}
+
+// makePlan judges every dead or left member, applies the gates and sizes
+// the top-ups. EC2 is asked only when the leader has quorum.
+func makePlan(ctx context.Context, in planInput) (Plan, error) {
+	cfg := in.cfg
+	p := Plan{Time: in.now, Holder: in.holder, Leader: in.leader, Epoch: in.epoch, DryRun: cfg.DryRun, witnesses: map[string]Witness{}}
+	p.Quorum = clusterQuorum(in.members, cfg.Groups)
+	inView := make(map[string]membership.Member, len(in.members))
+	for _, m := range in.members {
+		inView[m.Name] = m
+	}
+
+	var cluster map[string]instanceInfo
+	if p.Quorum.OK {
+		var ask []string
+		for _, g := range cfg.Groups {
+			for _, m := range groupMembers(in.members, g.role()) {
+				if m.Status == membership.StatusDead && !in.st.handled(m.Name) && in.now.Sub(m.Since) >= cfg.DeadGrace && instanceIDPattern.MatchString(m.Name) {
+					ask = append(ask, m.Name)
+				}
+			}
+		}
+		for _, b := range in.st.Batches {
+			if b.pending() {
+				p.Resume = append(p.Resume, b)
+				ask = append(ask, b.Replaces...)
+			}
+		}
+		var err error
+		if cluster, err = in.reader.clusterInstances(ctx, cfg.Cluster); err != nil {
+			return p, err
+		}
+		if p.witnesses, err = in.reader.witnesses(ctx, ask); err != nil {
+			return p, err
+		}
+	}
+
+	budget := cfg.MaxReplacements - in.st.launchesSince(in.now.Add(-cfg.ReplacementWindow))
+	for _, g := range cfg.Groups {
+		gp, decisions := planGroup(in, g, p.Quorum, inView, cluster, p.witnesses, &budget)
+		p.Groups = append(p.Groups, gp)
+		p.Decisions = append(p.Decisions, decisions...)
+	}
+	return p, nil
+}
+
+// planGroup plans one group; budget is the rate limit left, shared by all
+// groups in configuration order.
+func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Member, cluster map[string]instanceInfo, wit map[string]Witness, budget *int) (GroupPlan, []Decision) {
+	cfg, now := in.cfg, in.now
+	members := groupMembers(in.members, g.role())
+	h := groupHealth(members)
+	gp := GroupPlan{Name: g.Name, Role: g.role(), Min: g.Min, Max: g.Max, Health: h, Replace: []string{}}
+	gp.Frozen, gp.FreezeReason = freezeVerdict(h, g.Min, cfg.FreezeThreshold)
+	gp.Pending = pendingLaunches(g, &in.st, cluster, inView, now, cfg.NewInstanceGrace)
+	unreplaced := 0
+	for _, m := range members {
+		if m.Status == membership.StatusDead && !in.st.handled(m.Name) {
+			unreplaced++
+		}
+	}
+	gp.Current = h.Alive + h.Suspect + unreplaced + gp.Pending
+
+	var out []Decision
+	decide := func(action Action, code, reason, instance string, ev *Evidence) {
+		out = append(out, Decision{Time: now, Epoch: in.epoch, Holder: in.holder, Action: action, Code: code, Reason: reason,
+			Group: g.Name, Instance: instance, DryRun: cfg.DryRun && (action == ActionReplace || action == ActionTopUp), Evidence: ev})
+	}
+	evidence := func(m membership.Member, w Witness) *Evidence {
+		return &Evidence{GossipStatus: m.Status, GossipSince: m.Since, EC2State: w.stateString(), EC2Status: w.Status, LaunchTime: w.LaunchTime,
+			QuorumAlive: q.Alive, QuorumTotal: q.Total, GroupUnhealthy: h.Unhealthy(), GroupSize: h.size(g.Min)}
+	}
+
+	// Judge members, oldest death first.
+	slices.SortFunc(members, func(a, b membership.Member) int {
+		return cmp.Or(a.Since.Compare(b.Since), cmp.Compare(a.Name, b.Name))
+	})
+	type candidate struct {
+		m membership.Member
+		w Witness
+		v Verdict
+	}
+	var replace []candidate
+	for _, m := range members {
+		if m.Status != membership.StatusDead && m.Status != membership.StatusLeft || in.st.handled(m.Name) {
+			continue
+		}
+		w := wit[m.Name]
+		if w.LaunchTime.IsZero() {
+			w.LaunchTime = in.st.launchedAt(m.Name)
+		}
+		v := judge(cfg, now, m, q, w)
+		if v.Action == ActionReplace {
+			replace = append(replace, candidate{m, w, v})
+			continue
+		}
+		decide(v.Action, v.Code, v.Reason, m.Name, evidence(m, w))
+	}
+
+	// Gates, in order: freeze, max, rate limit; dry run only marks.
+	allowedByMax := max(0, g.Max-(gp.Current-len(replace)))
+	for _, c := range replace {
+		m, w, v := c.m, c.w, c.v
+		switch {
+		case gp.Frozen:
+			decide(ActionSkip, CodeFrozen, "would replace ("+v.Reason+") but the group is frozen: "+gp.FreezeReason, m.Name, evidence(m, w))
+		case len(gp.Replace) >= allowedByMax:
+			decide(ActionSkip, CodeMaxReached, fmt.Sprintf("would replace (%s) but the group would exceed max %d", v.Reason, g.Max), m.Name, evidence(m, w))
+		case *budget <= 0:
+			decide(ActionSkip, CodeRateLimited, fmt.Sprintf("would replace (%s) but %d launches were made in the last %s (max_replacements)", v.Reason, cfg.MaxReplacements, cfg.ReplacementWindow), m.Name, evidence(m, w))
+		default:
+			*budget--
+			gp.Replace = append(gp.Replace, m.Name)
+			decide(ActionReplace, v.Code, v.Reason, m.Name, evidence(m, w))
+		}
+	}
+
+	// Top up to Min. Replacements are one for one, so Current is unchanged
+	// by them.
+	groupEv := &Evidence{QuorumAlive: q.Alive, QuorumTotal: q.Total, GroupUnhealthy: h.Unhealthy(), GroupSize: h.size(g.Min)}
+	if short := g.Min - gp.Current; short > 0 && q.OK && !gp.Frozen {
+		n := min(short, max(0, g.Max-gp.Current), max(0, *budget))
+		counts := fmt.Sprintf("%d alive, %d suspect, %d dead not yet replaced, %d pending", h.Alive, h.Suspect, unreplaced, gp.Pending)
+		if n > 0 {
+			*budget -= n
+			gp.TopUp = n
+			decide(ActionTopUp, CodeBelowMin, fmt.Sprintf("group has %d of min %d (%s): launching %d", gp.Current, g.Min, counts, n), "", groupEv)
+		}
+		if n < short {
+			code, why := CodeRateLimited, fmt.Sprintf("max_replacements %d per %s", cfg.MaxReplacements, cfg.ReplacementWindow)
+			if g.Max-gp.Current < short {
+				code, why = CodeMaxReached, fmt.Sprintf("max %d", g.Max)
+			}
+			decide(ActionSkip, code, fmt.Sprintf("group has %d of min %d (%s): %d more held back by %s", gp.Current, g.Min, counts, short-n, why), "", groupEv)
+		}
+	}
+
+	// Launches that never joined.
+	for _, id := range sortedKeys(cluster) {
+		inst := cluster[id]
+		if _, ok := inView[id]; ok || inst.Tags[TagGroup] != g.Name || now.Sub(inst.LaunchTime) < cfg.NewInstanceGrace {
+			continue
+		}
+		decide(ActionReport, CodeNotJoined, fmt.Sprintf("instance launched %s ago (EC2 %s) has not joined gossip: counted as pending; check its agent", now.Sub(inst.LaunchTime).Round(time.Second), inst.State), id,
+			&Evidence{EC2State: string(inst.State), LaunchTime: inst.LaunchTime, QuorumAlive: q.Alive, QuorumTotal: q.Total})
+	}
+	return gp, out
+}
+
+// pendingLaunches counts the group's launches that are not members yet:
+// batches whose RunInstances has not returned, plus instances EC2 reports
+// pending or running with the cluster and group tags, plus instances the
+// ledger saw launched within grace that EC2 does not list yet (eventual
+// consistency).
+func pendingLaunches(g Group, st *ledgerState, cluster map[string]instanceInfo, inView map[string]membership.Member, now time.Time, grace time.Duration) int {
+	ids := map[string]bool{}
+	for id, inst := range cluster {
+		if _, ok := inView[id]; !ok && inst.Tags[TagGroup] == g.Name {
+			ids[id] = true
+		}
+	}
+	n := 0
+	for i := range st.Batches {
+		b := &st.Batches[i]
+		if b.Group != g.Name {
+			continue
+		}
+		if b.pending() {
+			n += b.Count()
+			continue
+		}
+		for _, id := range b.Launched {
+			_, member := inView[id]
+			_, listed := cluster[id]
+			if !member && !listed && now.Sub(b.LaunchedAt) < grace {
+				ids[id] = true
+			}
+		}
+	}
+	return n + len(ids)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

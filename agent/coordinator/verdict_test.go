@@ -1,0 +1,171 @@
+package coordinator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/membership"
+)
+
+func TestJudge(t *testing.T) {
+	now := t0
+	running := Witness{Asked: true, Found: true, State: ec2types.InstanceStateNameRunning, Status: "ok", LaunchTime: now.Add(-time.Hour)}
+	with := func(w Witness, f func(*Witness)) Witness { f(&w); return w }
+	quorum := Quorum{Alive: 5, Total: 6, OK: true}
+	dead := func(d time.Duration) membership.Member {
+		return membership.Member{Name: iid(1), Status: membership.StatusDead, Since: now.Add(-d)}
+	}
+	cases := []struct {
+		name   string
+		m      membership.Member
+		q      Quorum
+		w      Witness
+		silent time.Duration
+		action Action
+		code   string
+	}{
+		{"alive is not judged", membership.Member{Name: iid(1), Status: membership.StatusAlive}, quorum, running, 0, "", ""},
+		{"suspect is not judged", membership.Member{Name: iid(1), Status: membership.StatusSuspect, Since: now.Add(-time.Hour)}, quorum, running, 0, "", ""},
+		{"left is never replaced one for one", membership.Member{Name: iid(1), Status: membership.StatusLeft, Since: now.Add(-time.Hour)}, quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameTerminated }), 0, ActionSkip, CodeLeft},
+		{"dead grace not elapsed", dead(59 * time.Second), quorum, with(running, func(w *Witness) { w.Found = false }), 0, ActionSkip, CodeDeadGrace},
+		{"no quorum", dead(time.Hour), Quorum{Alive: 3, Total: 6}, with(running, func(w *Witness) { w.Found = false }), 0, ActionSkip, CodeNoQuorum},
+		{"name is not an instance id", membership.Member{Name: "web-1", Status: membership.StatusDead, Since: now.Add(-time.Hour)}, quorum, Witness{Asked: true}, 0, ActionSkip, CodeNotInstance},
+		{"EC2 not asked", dead(time.Hour), quorum, Witness{}, 0, ActionSkip, CodeEC2Unavailable},
+		{"new instance grace", dead(2 * time.Minute), quorum, with(running, func(w *Witness) {
+			w.State, w.LaunchTime = ec2types.InstanceStateNameTerminated, now.Add(-5*time.Minute)
+		}), 0, ActionSkip, CodeNewInstance},
+		{"missing", dead(2 * time.Minute), quorum, Witness{Asked: true}, 0, ActionReplace, CodeMissing},
+		{"terminated", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameTerminated }), 0, ActionReplace, CodeTerminated},
+		{"shutting-down", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameShuttingDown }), 0, ActionReplace, CodeTerminated},
+		{"stopped", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameStopped }), 0, ActionReplace, CodeStopped},
+		{"stopping", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameStopping }), 0, ActionReplace, CodeStopped},
+		{"impaired", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.Status = "impaired" }), 0, ActionReplace, CodeImpaired},
+		{"running healthy, silent grace 0: report only", dead(48 * time.Hour), quorum, running, 0, ActionReport, CodeSilent},
+		{"running, status unknown: report only", dead(48 * time.Hour), quorum, with(running, func(w *Witness) { w.Status = "" }), 0, ActionReport, CodeSilent},
+		{"running healthy, silent grace not elapsed", dead(9 * time.Minute), quorum, running, 10 * time.Minute, ActionReport, CodeSilent},
+		{"running healthy, silent grace elapsed", dead(10 * time.Minute), quorum, running, 10 * time.Minute, ActionReplace, CodeSilentExpired},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(clockwork.NewFakeClockAt(now))
+			cfg.SilentGrace = tc.silent
+			v := judge(&cfg, now, tc.m, tc.q, tc.w)
+			if v.Action != tc.action || v.Code != tc.code {
+				t.Fatalf("judge = %s/%s (%s), want %s/%s", v.Action, v.Code, v.Reason, tc.action, tc.code)
+			}
+			if tc.action != "" && v.Reason == "" {
+				t.Fatal("verdict has no reason")
+			}
+		})
+	}
+}
+
+func TestClusterQuorum(t *testing.T) {
+	groups := []Group{{Name: "a", Min: 2}, {Name: "b", Min: 2}}
+	m := func(s ...membership.Status) []membership.Member {
+		var out []membership.Member
+		for _, st := range s {
+			out = append(out, membership.Member{Status: st})
+		}
+		return out
+	}
+	A, S, D, L := membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft
+	cases := []struct {
+		name         string
+		members      []membership.Member
+		alive, total int
+		ok           bool
+	}{
+		{"majority alive", m(A, A, A, D, D), 3, 5, true},
+		{"exactly half is not a majority", m(A, A, A, D, D, D), 3, 6, false},
+		{"suspect does not count as alive", m(A, A, S, S, D), 2, 5, false},
+		{"left members are out of the count", m(A, A, A, L, L, L, L, D), 3, 4, true},
+		{"a view that lost the others still needs the group minimums", m(A), 1, 4, false},
+		{"empty view", nil, 0, 4, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := clusterQuorum(tc.members, groups)
+			if q.Alive != tc.alive || q.Total != tc.total || q.OK != tc.ok {
+				t.Fatalf("quorum = %+v, want alive %d total %d ok %v", q, tc.alive, tc.total, tc.ok)
+			}
+		})
+	}
+}
+
+func TestFreezeVerdict(t *testing.T) {
+	cases := []struct {
+		name   string
+		h      Health
+		min    int
+		frozen bool
+	}{
+		{"healthy", Health{Alive: 10}, 3, false},
+		{"at the threshold is not above it", Health{Alive: 9, Dead: 11}, 3, false},
+		{"above the threshold", Health{Alive: 8, Dead: 12}, 3, true},
+		{"suspects count as unhealthy", Health{Alive: 4, Suspect: 3, Dead: 3}, 3, true},
+		{"left members are not in the size", Health{Alive: 4, Dead: 6, Left: 20}, 3, true},
+		{"one failure never freezes, even a one-node group", Health{Dead: 1}, 1, false},
+		{"minimum floors the size", Health{Alive: 1, Dead: 2}, 10, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			frozen, why := freezeVerdict(tc.h, tc.min, 0.55)
+			if frozen != tc.frozen {
+				t.Fatalf("frozen = %v (%q), want %v", frozen, why, tc.frozen)
+			}
+			if frozen && !strings.Contains(why, "exceeds freeze threshold 0.55") {
+				t.Fatalf("reason %q does not explain the freeze", why)
+			}
+		})
+	}
+}
+
+func TestWorstStatus(t *testing.T) {
+	ok := &ec2types.InstanceStatusSummary{Status: ec2types.SummaryStatusOk}
+	bad := &ec2types.InstanceStatusSummary{Status: ec2types.SummaryStatusImpaired}
+	if s := worstStatus(ok, bad); s != "impaired" {
+		t.Fatalf("system impaired: got %q", s)
+	}
+	if s := worstStatus(bad, ok); s != "impaired" {
+		t.Fatalf("instance impaired: got %q", s)
+	}
+	if s := worstStatus(nil, ok); s != "ok" {
+		t.Fatalf("got %q, want ok", s)
+	}
+	if s := worstStatus(nil, nil); s != "" {
+		t.Fatalf("got %q, want unknown", s)
+	}
+}
+
+func TestClientToken(t *testing.T) {
+	// The single-replacement token is hex(sha256(cluster + "/" + id)).
+	sum := sha256.Sum256([]byte("c1/i-0abc"))
+	if got, want := clientToken("c1", "workers", []string{"i-0abc"}, 0, 0), hex.EncodeToString(sum[:]); got != want {
+		t.Fatalf("token %q, want %q", got, want)
+	}
+	a := clientToken("c1", "workers", []string{"i-1", "i-2"}, 0, 0)
+	if a != clientToken("c1", "workers", []string{"i-1", "i-2"}, 0, 0) {
+		t.Fatal("token is not deterministic")
+	}
+	for name, other := range map[string]string{
+		"other cluster": clientToken("c2", "workers", []string{"i-1", "i-2"}, 0, 0),
+		"other ids":     clientToken("c1", "workers", []string{"i-1", "i-3"}, 0, 0),
+		"top-up":        clientToken("c1", "workers", []string{"i-1", "i-2"}, 1, 0),
+		"next attempt":  clientToken("c1", "workers", []string{"i-1", "i-2"}, 0, 1),
+	} {
+		if other == a {
+			t.Errorf("%s gives the same token", name)
+		}
+	}
+	b := newBatch("c1", "workers", []string{"i-2", "i-1"}, 0, 0, 1, t0)
+	if b.Token != a || b.ID != a[:16] {
+		t.Fatalf("batch token %q id %q: replaced ids must be sorted into the token", b.Token, b.ID)
+	}
+}

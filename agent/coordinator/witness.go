@@ -1,0 +1,191 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/jonboulle/clockwork"
+)
+
+const (
+	// filterChunk is how many values one DescribeInstances filter carries.
+	filterChunk = 199
+	// statusChunk is how many ids one DescribeInstanceStatus call carries.
+	statusChunk = 100
+)
+
+// instanceInfo is one instance as DescribeInstances returned it.
+type instanceInfo struct {
+	ID         string
+	State      ec2types.InstanceStateName
+	LaunchTime time.Time
+	Tags       map[string]string
+}
+
+// ec2Reader asks EC2 the read-only questions; every call is retried on
+// throttling.
+type ec2Reader struct {
+	api   EC2API
+	clock clockwork.Clock
+}
+
+// describe runs a paginated DescribeInstances with filters.
+func (r ec2Reader) describe(ctx context.Context, filters []ec2types.Filter) (map[string]instanceInfo, error) {
+	out := map[string]instanceInfo{}
+	var next *string
+	for {
+		in := &ec2.DescribeInstancesInput{Filters: filters, NextToken: next}
+		var page *ec2.DescribeInstancesOutput
+		err := withThrottleRetry(ctx, r.clock, func(ctx context.Context) error {
+			var err error
+			page, err = r.api.DescribeInstances(ctx, in)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("coordinator: ec2 DescribeInstances: %w", err)
+		}
+		for _, res := range page.Reservations {
+			for _, inst := range res.Instances {
+				info := instanceInfo{ID: aws.ToString(inst.InstanceId), LaunchTime: aws.ToTime(inst.LaunchTime), Tags: map[string]string{}}
+				if inst.State != nil {
+					info.State = inst.State.Name
+				}
+				for _, t := range inst.Tags {
+					info.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				}
+				out[info.ID] = info
+			}
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		next = page.NextToken
+	}
+}
+
+// byIDs describes the given instances with an instance-id filter, which,
+// unlike InstanceIds, does not fail the whole call when one id is unknown:
+// an id not returned is missing.
+func (r ec2Reader) byIDs(ctx context.Context, ids []string) (map[string]instanceInfo, error) {
+	out := map[string]instanceInfo{}
+	for chunk := range slices.Chunk(ids, filterChunk) {
+		m, err := r.describe(ctx, []ec2types.Filter{{Name: aws.String("instance-id"), Values: chunk}})
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// clusterInstances describes the pending and running instances tagged with
+// the cluster: the launches that have not joined gossip yet are among them.
+func (r ec2Reader) clusterInstances(ctx context.Context, cluster string) (map[string]instanceInfo, error) {
+	return r.describe(ctx, []ec2types.Filter{
+		{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}},
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
+	})
+}
+
+// byClientToken returns the instances a RunInstances call with token launched.
+func (r ec2Reader) byClientToken(ctx context.Context, token string) ([]string, error) {
+	m, err := r.describe(ctx, []ec2types.Filter{{Name: aws.String("client-token"), Values: []string{token}}})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// statuses returns the worse of each instance's instance and system status
+// checks. A chunk EC2 rejects as not found (the instance vanished between
+// calls) leaves those statuses unknown.
+func (r ec2Reader) statuses(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for chunk := range slices.Chunk(ids, statusChunk) {
+		in := &ec2.DescribeInstanceStatusInput{InstanceIds: chunk, IncludeAllInstances: aws.Bool(true)}
+		for {
+			var page *ec2.DescribeInstanceStatusOutput
+			err := withThrottleRetry(ctx, r.clock, func(ctx context.Context) error {
+				var err error
+				page, err = r.api.DescribeInstanceStatus(ctx, in)
+				return err
+			})
+			if isInstanceNotFound(err) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("coordinator: ec2 DescribeInstanceStatus: %w", err)
+			}
+			for _, s := range page.InstanceStatuses {
+				out[aws.ToString(s.InstanceId)] = worstStatus(s.InstanceStatus, s.SystemStatus)
+			}
+			if aws.ToString(page.NextToken) == "" {
+				break
+			}
+			in.NextToken = page.NextToken
+		}
+	}
+	return out, nil
+}
+
+// worstStatus is "impaired" if either check is, else the instance check's
+// status, else the system check's.
+func worstStatus(checks ...*ec2types.InstanceStatusSummary) string {
+	worst := ""
+	for _, c := range checks {
+		if c == nil {
+			continue
+		}
+		switch {
+		case c.Status == ec2types.SummaryStatusImpaired:
+			return string(c.Status)
+		case worst == "":
+			worst = string(c.Status)
+		}
+	}
+	return worst
+}
+
+// witnesses asks EC2 about ids: state and launch time for all, status
+// checks for those pending or running.
+func (r ec2Reader) witnesses(ctx context.Context, ids []string) (map[string]Witness, error) {
+	out := make(map[string]Witness, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	infos, err := r.byIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var live []string
+	for _, id := range ids {
+		info, ok := infos[id]
+		out[id] = Witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime}
+		if ok && (info.State == ec2types.InstanceStateNameRunning || info.State == ec2types.InstanceStateNamePending) {
+			live = append(live, id)
+		}
+	}
+	st, err := r.statuses(ctx, live)
+	if err != nil {
+		return nil, err
+	}
+	for id, s := range st {
+		if w, ok := out[id]; ok {
+			w.Status = s
+			out[id] = w
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestInfoText(t *testing.T) {
+	_, sock := apiAgent(t)
+	r := apiCLI(t, nil, "info", "-socket", sock)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"Node:", "i-0aa (10.0.0.1:7946)",
+		"Cluster:", "prod",
+		"State:", "alive",
+		"Version:", "v1.2.3",
+		"i-0aa m7g.large eu-west-1a ami-123 10.0.0.1",
+		"az=eu-west-1a role=master",
+		"alive=3 suspect=0 dead=1 left=0",
+		"put=1 list=2 get=0 delete=0",
+		"Joins:", "3", "Reconnects:", "4",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestInfoJSON(t *testing.T) {
+	b, sock := apiAgent(t)
+	r := apiCLI(t, nil, "info", "-socket", sock, "-format", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	want, err := b.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got = want
+	got.Counts, got.S3 = nil, nil
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	if !reflect.DeepEqual(got.Counts, want.Counts) || got.Name != want.Name || got.S3["list"] != 2 || !got.StartedAt.Equal(want.StartedAt) {
+		t.Errorf("info JSON = %+v, want %+v", got, want)
+	}
+}
+
+func TestInfoUsage(t *testing.T) {
+	if r := apiCLI(t, nil, "info", "-format", "yaml"); r.code != 2 {
+		t.Errorf("bad -format: exit %d, want 2", r.code)
+	}
+}

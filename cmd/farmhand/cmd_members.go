@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/farmhand/farmhand/agent/client"
+	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/membership"
+)
+
+func init() {
+	register(&command{
+		Name:     "members",
+		Synopsis: "list the cluster members the local agent sees (exit 2 if none match)",
+		Usage:    "[-socket PATH] [-status S] [-role R] [-tag k=v]... [-format table|json|addrs]",
+		Run:      runMembers,
+	})
+}
+
+func runMembers(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := newFlagSet("members", env)
+	socket := socketFlag(fs)
+	var f client.Filter
+	fs.Func("status", "only members in this `status`: alive, suspect, dead or left", func(s string) error {
+		st, err := localapi.ParseStatus(s)
+		f.Status = string(st)
+		return err
+	})
+	fs.StringVar(&f.Role, "role", "", "only members with this `role` tag")
+	fs.Func("tag", "only members with tag `k=v` (repeatable; all must match)", func(s string) error {
+		k, v, err := localapi.ParseTag(s)
+		if err != nil {
+			return err
+		}
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		f.Tags[k] = v
+		return nil
+	})
+	format := formatFlag(fs, "table", "json", "addrs")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if !noArgs(env, "members", fs) {
+		return exitUsage
+	}
+	ms, err := agentClient(env, *socket).Members(ctx, f)
+	if err != nil {
+		return clientFailure(env, "members", err)
+	}
+	if ms == nil {
+		ms = []membership.Member{}
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(localapi.MembersResponse{Members: ms}); err != nil {
+			errorf(env, "members", "writing JSON: %v", err)
+			return 1
+		}
+	case "addrs":
+		for _, m := range ms {
+			fmt.Fprintln(env.Stdout, m.Addr)
+		}
+	default:
+		if len(ms) > 0 {
+			writeMemberTable(env.Stdout, ms)
+		}
+	}
+	if len(ms) == 0 {
+		if *format == "table" {
+			if desc := f.String(); desc != "" {
+				errorf(env, "members", "no members match %s", desc)
+			} else {
+				errorf(env, "members", "the member view is empty")
+			}
+		}
+		return 2
+	}
+	return 0
+}
+
+// writeMemberTable prints NAME ADDRESS STATUS ROLE AZ TAGS, one member a line.
+func writeMemberTable(w io.Writer, ms []membership.Member) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADDRESS\tSTATUS\tROLE\tAZ\tTAGS")
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, net.JoinHostPort(m.Addr, strconv.Itoa(m.Port)), m.Status,
+			orDash(m.Tags[localapi.TagRole]), orDash(m.Tags[localapi.TagAZ]), otherTags(m.Tags))
+	}
+	tw.Flush()
+}
+
+// otherTags renders the tags other than role and az as sorted k=v pairs.
+func otherTags(tags map[string]string) string {
+	var kv []string
+	for k, v := range tags {
+		if k != localapi.TagRole && k != localapi.TagAZ {
+			kv = append(kv, k+"="+v)
+		}
+	}
+	sort.Strings(kv)
+	return orDash(strings.Join(kv, ","))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

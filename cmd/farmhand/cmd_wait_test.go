@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/farmhand/farmhand/agent/client"
+	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/agent/localapi/localapitest"
+	"github.com/farmhand/farmhand/membership"
+	"github.com/farmhand/farmhand/testbed/testutil"
+	"github.com/jonboulle/clockwork"
+)
+
+func TestWaitCheck(t *testing.T) {
+	g := waitGoal{Min: 3, Role: "worker", Stable: 10 * time.Second}
+	for _, tc := range []struct {
+		alive  int
+		stable time.Duration
+		done   bool
+		why    string
+	}{
+		{2, time.Hour, false, "2 of 3 members alive (role=worker)"},
+		{3, 9 * time.Second, false, "3 of 3 members alive (role=worker), but the view changed 9s ago (want it stable for 10s)"},
+		{3, 10 * time.Second, true, ""},
+		{4, time.Minute, true, ""},
+	} {
+		done, why := g.check(tc.alive, tc.stable)
+		if done != tc.done || why != tc.why {
+			t.Errorf("check(%d, %s) = %v, %q; want %v, %q", tc.alive, tc.stable, done, why, tc.done, tc.why)
+		}
+	}
+	if got := (waitGoal{Min: 1}).count(0); got != "0 of 1 members alive" {
+		t.Errorf("count without role = %q", got)
+	}
+}
+
+func TestWaitSucceeds(t *testing.T) {
+	_, sock := apiAgent(t)
+	r := apiCLI(t, nil, "wait", "-socket", sock, "-min", "2", "-role", "worker", "-stable", "300ms", "-timeout", "30s")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "farmhand wait: 2 of 2 members alive (role=worker), view stable for 300ms: ready") {
+		t.Errorf("stderr %q lacks the ready line", r.stderr)
+	}
+}
+
+func TestWaitTimesOut(t *testing.T) {
+	_, sock := apiAgent(t)
+	r := apiCLI(t, nil, "wait", "-socket", sock, "-min", "5", "-role", "worker", "-timeout", "600ms")
+	want := "farmhand wait: timed out after 600ms: 2 of 5 members alive (role=worker)\n"
+	if r.code != 1 || !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 ending in %q", r.code, r.stderr, want)
+	}
+	if strings.Count(r.stderr, "2 of 5 members alive") != 2 {
+		t.Errorf("want one progress line and the error, got %q", r.stderr)
+	}
+}
+
+func TestWaitNoAgentTimesOut(t *testing.T) {
+	sock := filepath.Join(localapitest.SocketDir(t), "late.sock")
+	r := apiCLI(t, nil, "wait", "-socket", sock, "-min", "1", "-timeout", "400ms")
+	if r.code != 1 || !strings.Contains(r.stderr, "timed out after 400ms: cannot reach the farmhand agent at "+sock) {
+		t.Errorf("exit %d, stderr %q; want 1 naming the socket", r.code, r.stderr)
+	}
+}
+
+func TestWaitForLateAgent(t *testing.T) {
+	sock := filepath.Join(localapitest.SocketDir(t), "late.sock")
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	codes := make(chan int, 1)
+	go func() {
+		codes <- apiCLIWith(ctx, &syncBuffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "3", "-timeout", "1m")
+	}()
+	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
+		if !strings.Contains(stderr.String(), "waiting for the agent at "+sock+" to answer") {
+			r.Fatalf("no waiting line yet: %q", stderr.String())
+		}
+	})
+	localapitest.ServeAt(t, apiBackend(), sock)
+	select {
+	case code := <-codes:
+		if code != 0 || !strings.Contains(stderr.String(), "3 of 3 members alive: ready") {
+			t.Errorf("exit %d, stderr %q; want 0 once the agent came up", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		cancel()
+		<-codes
+		t.Fatalf("wait did not finish after the agent came up; stderr %q", stderr.String())
+	}
+}
+
+func TestWaitInterrupted(t *testing.T) {
+	_, sock := apiAgent(t)
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	codes := make(chan int, 1)
+	go func() {
+		codes <- apiCLIWith(ctx, &syncBuffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "9", "-timeout", "0")
+	}()
+	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
+		if !strings.Contains(stderr.String(), "3 of 9 members alive") {
+			r.Fatalf("no progress yet: %q", stderr.String())
+		}
+	})
+	cancel()
+	if code := <-codes; code != 1 || !strings.Contains(stderr.String(), "interrupted after") {
+		t.Errorf("exit %d, stderr %q; want 1 saying interrupted", code, stderr.String())
+	}
+}
+
+func TestWaitUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"wait"},
+		{"wait", "-min", "0"},
+		{"wait", "-min", "2", "-stable", "-1s"},
+		{"wait", "-min", "2", "-timeout", "soon"},
+		{"wait", "-min", "2", "now"},
+	} {
+		if r := apiCLI(t, nil, args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, r.code, r.stderr)
+		}
+	}
+}
+
+// fakeWait runs waitFor on a fake clock against a fake agent of that clock.
+func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (*clockwork.FakeClock, *syncBuffer, <-chan error) {
+	t.Helper()
+	fc := clockwork.NewFakeClockAt(apiT0)
+	b := localapitest.NewBackend(fc, localapi.Status{Name: "i-0aa"},
+		apiMember("i-0aa", "10.0.0.1", membership.StatusAlive, "role=worker"),
+		apiMember("i-0bb", "10.0.0.2", membership.StatusAlive, "role=worker"),
+	)
+	c := client.New(localapitest.Serve(t, b))
+	progress := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- waitFor(ctx, fc, c, g, timeout, progress) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return fc, progress, done
+}
+
+// awaitLine waits until progress holds line.
+func awaitLine(t *testing.T, progress *syncBuffer, line string) {
+	t.Helper()
+	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
+		if !strings.Contains(progress.String(), line) {
+			r.Fatalf("progress %q lacks %q", progress.String(), line)
+		}
+	})
+}
+
+func TestWaitStabilityOnFakeClock(t *testing.T) {
+	fc, progress, done := fakeWait(t, waitGoal{Min: 2, Role: "worker", Stable: 10 * time.Second}, 0)
+	// The view changed "now": enough members, not yet stable.
+	awaitLine(t, progress, "2 of 2 members alive (role=worker); waiting for the view to be stable for 10s\n")
+	fc.Advance(10 * time.Second)
+	awaitLine(t, progress, "2 of 2 members alive (role=worker), view stable for 10s: ready\n")
+	if err := <-done; err != nil {
+		t.Errorf("waitFor = %v, want nil", err)
+	}
+}
+
+func TestWaitTimeoutOnFakeClock(t *testing.T) {
+	fc, progress, done := fakeWait(t, waitGoal{Min: 5, Role: "worker"}, time.Hour)
+	awaitLine(t, progress, "2 of 5 members alive (role=worker)\n")
+	fc.Advance(time.Hour)
+	err := <-done
+	if err == nil || err.Error() != "timed out after 1h0m0s: 2 of 5 members alive (role=worker)" {
+		t.Errorf("waitFor = %v, want the timeout with the count", err)
+	}
+}

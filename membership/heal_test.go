@@ -1,0 +1,158 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// TestRestartedNodeMergesBack crashes a member, lets the others declare it
+// dead, and restarts it on the same name and address without calling
+// Join: the survivors' reconnect loop, or the restarted node's isolation
+// rejoin through Discover, must merge it back.
+func TestRestartedNodeMergesBack(t *testing.T) {
+	for _, mode := range []string{"reconnect", "discover"} {
+		t.Run(mode, func(t *testing.T) {
+			nodes := startN(t, "heal", 3, func(c *Config) {
+				// memberlist itself keeps gossiping to a dead member for
+				// GossipToTheDeadTime, which would merge a quick restart
+				// on its own; turn that off to test only our healing.
+				c.Memberlist.GossipToTheDeadTime = 0
+				if mode == "discover" {
+					c.ReconnectInterval = 0
+				} else {
+					c.IsolationCheckInterval = 0
+				}
+			})
+			crashed := nodes[2]
+			cfg := crashed.cfg // same name, address and bound port
+			cfg.BindPort = crashed.LocalMember().Port
+			if err := crashed.Shutdown(); err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, nodes[:2], "heal-2", StatusDead)
+
+			var discoveries atomic.Int32
+			seed := addrOf(nodes[0])
+			if mode == "discover" {
+				cfg.Discover = func(ctx context.Context) ([]string, error) {
+					if discoveries.Add(1) == 1 {
+						return nil, errors.New("registry unavailable") // exercises the backoff
+					}
+					return []string{addrOf(nodes[2]), seed}, nil
+				}
+			} else {
+				cfg.IsolationCheckInterval = 0
+			}
+			nodes[2] = start(t, &cfg)
+			waitAlive(t, nodes, 3)
+
+			switch mode {
+			case "reconnect":
+				s0, s1 := nodes[0].Stats(), nodes[1].Stats()
+				if s0.Reconnects+s1.Reconnects == 0 {
+					t.Errorf("merged without a reconnect: %+v / %+v", s0, s1)
+				}
+				if s := nodes[2].Stats(); s.Rejoins != 0 || s.Joins != 0 {
+					t.Errorf("restarted node joined by itself: %+v", s)
+				}
+			case "discover":
+				s := nodes[2].Stats()
+				if s.Rejoins == 0 || s.RejoinAttempts < 2 || discoveries.Load() < 2 {
+					t.Errorf("merged without a rejoin after a failed discovery: %+v, %d discoveries", s, discoveries.Load())
+				}
+				if s0, s1 := nodes[0].Stats(), nodes[1].Stats(); s0.ReconnectAttempts+s1.ReconnectAttempts != 0 {
+					t.Errorf("survivors reconnected with ReconnectInterval 0: %+v / %+v", s0, s1)
+				}
+			}
+		})
+	}
+}
+
+func TestIsolationUsesExpectedMembers(t *testing.T) {
+	nodes := startN(t, "iso", 2, func(c *Config) { c.IsolationCheckInterval = 0 })
+	expected := 3
+	nodes[0].cfg.ExpectedMembers = func() int { return expected }
+	if nodes[0].isolated() {
+		t.Error("2 of 3 expected alive counts as isolated")
+	}
+	expected = 5
+	if !nodes[0].isolated() {
+		t.Error("2 of 5 expected alive does not count as isolated")
+	}
+	nodes[0].cfg.ExpectedMembers = nil
+	if nodes[0].isolated() {
+		t.Error("2 alive without ExpectedMembers counts as isolated")
+	}
+	alone := start(t, localConfig(t, "iso-alone"))
+	if !alone.isolated() {
+		t.Error("a node alone does not count as isolated")
+	}
+}
+
+func TestIsolationCheckBacksOffAndStopsAfterLeave(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	var calls atomic.Int32
+	cfg := localConfig(t, "iso-backoff")
+	cfg.Clock = clock
+	cfg.IsolationCheckInterval = 0 // drive checkIsolation by hand
+	cfg.Discover = func(context.Context) ([]string, error) {
+		calls.Add(1)
+		return nil, nil // nothing to join: the attempt fails
+	}
+	c := start(t, cfg)
+	c.cfg.IsolationCheckInterval = time.Second
+	c.cfg.IsolationBackoffMax = 8 * time.Second
+
+	var s isolationState
+	c.checkIsolation(&s)
+	if calls.Load() != 1 || s.failures != 1 {
+		t.Fatalf("first check: %d Discover calls, %d failures; want 1, 1", calls.Load(), s.failures)
+	}
+	c.checkIsolation(&s)
+	if calls.Load() != 1 {
+		t.Fatalf("a check inside the backoff called Discover")
+	}
+	clock.Advance(2 * time.Second) // backoff after 1 failure is within [1s, 2s]
+	c.checkIsolation(&s)
+	if calls.Load() != 2 || s.failures != 2 {
+		t.Fatalf("check after the backoff: %d calls, %d failures; want 2, 2", calls.Load(), s.failures)
+	}
+	if wait := s.notBefore.Sub(clock.Now()); wait < 2*time.Second || wait > 4*time.Second {
+		t.Errorf("backoff after 2 failures = %s, want within [2s, 4s]", wait)
+	}
+	if st := c.Stats(); st.RejoinAttempts != 2 || st.Rejoins != 0 {
+		t.Errorf("Stats = %+v, want 2 rejoin attempts and no rejoin", st)
+	}
+
+	if err := c.Leave(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	c.checkIsolation(&s)
+	if calls.Load() != 2 {
+		t.Error("a node that has left still rediscovers")
+	}
+}
+
+func TestBackoffAndJitterBounds(t *testing.T) {
+	base, limit := time.Second, 30*time.Second
+	for failures := 1; failures < 70; failures++ {
+		want := min(base<<min(failures, 10), limit)
+		for range 50 {
+			d := backoff(base, limit, failures)
+			if d < want/2 || d > want {
+				t.Fatalf("backoff(%d failures) = %s, want within [%s, %s]", failures, d, want/2, want)
+			}
+		}
+	}
+	for range 100 {
+		if d := jitter(time.Second); d < 500*time.Millisecond || d >= 1500*time.Millisecond {
+			t.Fatalf("jitter(1s) = %s, want within [0.5s, 1.5s)", d)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"time"
+
+	"github.com/farmhand/farmhand/testbed/memnet"
+)
+
+// measured is the bookkeeping every measured run carries.
+type measured struct {
+	// Win is the process CPU and scheduler latency over the run.
+	Win windowStats
+	// Discarded is set when scheduler latency p99 exceeded a quarter of
+	// the probe timeout: the harness, not the protocol, was the bottleneck.
+	Discarded bool
+}
+
+// judge measures the window and applies the discard rule.
+func (m *measured) judge(w *window, limit time.Duration) {
+	m.Win = w.stop()
+	m.Discarded = m.Win.SchedP99 > limit
+}
+
+// coldResult is one cold start of N members.
+type coldResult struct {
+	measured
+	Spread time.Duration
+	// Converged is set when every member had the full view; Converge is
+	// the time from the last start until the last member got it.
+	Converged bool
+	Converge  time.Duration
+	// Complete is how many members had the full view at the end.
+	Complete   int
+	BootErrors int
+	S3         s3Counts
+}
+
+// restResult is the cluster at rest after convergence.
+type restResult struct {
+	measured
+	// CPUms is process CPU per member per second of wall time, in ms.
+	CPUms float64
+	// HeapKB is the Go heap per member, harness bookkeeping included.
+	HeapKB float64
+	// Members is N during the window.
+	Members int
+	S3      s3Counts
+	Net     memnet.Counters
+}
+
+// lateResult is one late join into a converged cluster.
+type lateResult struct {
+	measured
+	OK bool
+	// Self is until the joiner saw every member; All until every member
+	// saw the joiner.
+	Self, All time.Duration
+	S3        s3Counts
+}
+
+// detectResult is one crash.
+type detectResult struct {
+	measured
+	OK bool
+	// T99 is until 99% of the survivors held the victim dead; P50 the
+	// median survivor's time.
+	T99, P50 time.Duration
+	Seen, Of int
+}
+
+// faultResult is one false-positive run: nobody fails, yet members may
+// suspect or declare each other dead.
+type faultResult struct {
+	measured
+	Ran      bool
+	Window   time.Duration
+	Grace    time.Duration
+	Members  int
+	Stalls   int
+	Suspects int64
+	// FalseDead counts dead verdicts about members that never failed.
+	FalseDead int
+}
+
+// runResult is everything measured for one implementation at one N.
+type runResult struct {
+	Impl   string
+	N      int
+	Err    string
+	Cold   coldResult
+	Rest   restResult
+	Late   []lateResult
+	Detect []detectResult
+	Loss   faultResult
+	Stall  faultResult
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// runOne measures one implementation at one cluster size, every scenario
+// on the same cluster: cold start, rest, late joins, crashes, loss, stalls.
+func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(string, ...any)) runResult {
+	res := runResult{Impl: im.Name(), N: n}
+	c := newCluster(im, seed)
+	defer c.close()
+	limit := im.ProbeTimeout() / 4
+
+	logf("%s N=%d: cold start over %s", im.Name(), n, p.Spread)
+	res.Cold = coldStart(ctx, c, p, n, limit)
+	logf("%s N=%d: cold start: converged=%v in %s (%d/%d full views), sched p99 %s%s",
+		im.Name(), n, res.Cold.Converged, res.Cold.Converge.Round(time.Millisecond), res.Cold.Complete, n,
+		res.Cold.Win.SchedP99, discardNote(res.Cold.measured))
+	if !res.Cold.Converged {
+		res.Err = fmt.Sprintf("no full view everywhere within %s of the last start (%d of %d members had it)",
+			p.ConvergeTimeout, res.Cold.Complete, n)
+		return res
+	}
+
+	res.Rest = rest(ctx, c, p, limit)
+	logf("%s N=%d: at rest: %.3f ms CPU per member per second, %.0f KB heap per member%s",
+		im.Name(), n, res.Rest.CPUms, res.Rest.HeapKB, discardNote(res.Rest.measured))
+
+	res.Late = lateJoins(ctx, c, p, limit)
+	for i, l := range res.Late {
+		logf("%s N=%d: late join %d: ok=%v self %s, all %s%s", im.Name(), n, i+1, l.OK,
+			l.Self.Round(time.Millisecond), l.All.Round(time.Millisecond), discardNote(l.measured))
+	}
+
+	res.Detect = detect(ctx, c, p, limit)
+	for i, d := range res.Detect {
+		logf("%s N=%d: crash %d: ok=%v 99%% in %s, median survivor %s (%d/%d)%s", im.Name(), n, i+1, d.OK,
+			d.T99.Round(time.Millisecond), d.P50.Round(time.Millisecond), d.Seen, d.Of, discardNote(d.measured))
+	}
+
+	res.Loss = lossRun(ctx, c, p, limit)
+	logf("%s N=%d: %.0f%% loss for %s: %d suspicions, %d false dead%s", im.Name(), n, p.Loss*100, p.LossWindow,
+		res.Loss.Suspects, res.Loss.FalseDead, discardNote(res.Loss.measured))
+
+	res.Stall = stallRun(ctx, c, p, limit)
+	logf("%s N=%d: %d stalls of %s: %d suspicions, %d false dead%s", im.Name(), n, res.Stall.Stalls, p.StallFor,
+		res.Stall.Suspects, res.Stall.FalseDead, discardNote(res.Stall.measured))
+	return res
+}
+
+// discardNote is a log suffix for discarded runs.
+func discardNote(m measured) string {
+	if m.Discarded {
+		return fmt.Sprintf(" [DISCARDED: scheduler latency p99 %s]", m.Win.SchedP99)
+	}
+	return ""
+}
+
+// honest reports whether the harness can host this size: the cluster
+// converged and its rest window was not discarded. (A discarded cold start
+// only discards that row: the join storm is the harness's worst moment.)
+func (r runResult) honest() bool {
+	return r.Err == "" && !r.Rest.Discarded
+}

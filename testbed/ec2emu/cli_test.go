@@ -1,0 +1,194 @@
+package ec2emu
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// awsCLI finds a working AWS CLI, preferring Debian's /usr/bin/aws over
+// other aws binaries on PATH. Without one the test skips, or fails when
+// CI=true.
+func awsCLI(t *testing.T) string {
+	t.Helper()
+	candidates := []string{"/usr/bin/aws"}
+	if p, err := exec.LookPath("aws"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, bin := range candidates {
+		if out, err := exec.Command(bin, "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/") {
+			return bin
+		}
+	}
+	msg := "no working AWS CLI (tried /usr/bin/aws and PATH): install it with `apt-get install awscli`"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// cli runs one aws command against e and returns its stdout; a non-zero
+// exit returns stderr as the error text.
+func cli(t *testing.T, bin string, e *Emulator, args ...string) (string, string, bool) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx(t), bin, append(args, "--endpoint-url", e.URL(), "--output", "json", "--no-cli-pager")...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
+		"AWS_MAX_ATTEMPTS=1",
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err == nil
+}
+
+func cliJSON(t *testing.T, bin string, e *Emulator, v any, args ...string) {
+	t.Helper()
+	out, errOut, ok := cli(t, bin, e, args...)
+	if !ok {
+		t.Fatalf("aws %s failed: %s", strings.Join(args, " "), errOut)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("aws %s printed unparsable JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+type cliInstance struct {
+	InstanceID       string `json:"InstanceId"`
+	PrivateIPAddress string `json:"PrivateIpAddress"`
+	State            struct {
+		Code int
+		Name string
+	}
+	Tags []struct{ Key, Value string }
+}
+
+func TestAWSCLI(t *testing.T) {
+	bin := awsCLI(t)
+	e := startEmulator(t, nil)
+
+	var ran struct {
+		ReservationID string `json:"ReservationId"`
+		Instances     []cliInstance
+	}
+	cliJSON(t, bin, e, &ran, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "2",
+		"--instance-type", "t3.micro", "--client-token", "cli-token-1", "--user-data", "hello from cli",
+		"--tag-specifications", "ResourceType=instance,Tags=[{Key=cluster,Value=x},{Key=role,Value=db}]")
+	if len(ran.Instances) != 2 || !reReservationID.MatchString(ran.ReservationID) {
+		t.Fatalf("run-instances: %+v", ran)
+	}
+	ids := []string{ran.Instances[0].InstanceID, ran.Instances[1].InstanceID}
+	for _, inst := range ran.Instances {
+		if !reInstanceID.MatchString(inst.InstanceID) || inst.State.Name != "pending" || inst.PrivateIPAddress == "" || len(inst.Tags) != 2 {
+			t.Errorf("run-instances instance: %+v", inst)
+		}
+		if snap, _ := e.Instance(inst.InstanceID); string(snap.UserData) != "hello from cli" {
+			t.Errorf("the CLI's user data arrived as %q", snap.UserData)
+		}
+	}
+	cliJSON(t, bin, e, &ran, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "2",
+		"--instance-type", "t3.micro", "--client-token", "cli-token-1", "--user-data", "hello from cli",
+		"--tag-specifications", "ResourceType=instance,Tags=[{Key=cluster,Value=x},{Key=role,Value=db}]")
+	if n := len(e.Instances()); n != 2 || ran.Instances[0].InstanceID != ids[0] {
+		t.Errorf("repeating run-instances with the same --client-token made %d instances", n)
+	}
+
+	var desc struct {
+		Reservations []struct{ Instances []cliInstance }
+	}
+	cliJSON(t, bin, e, &desc, "ec2", "describe-instances", "--filters", "Name=tag:cluster,Values=x", "Name=instance-state-name,Values=pending,running")
+	if len(desc.Reservations) != 1 || len(desc.Reservations[0].Instances) != 2 {
+		t.Fatalf("describe-instances by tag: %+v", desc)
+	}
+	cliJSON(t, bin, e, &desc, "ec2", "describe-instances", "--filters", "Name=tag:cluster,Values=y")
+	if len(desc.Reservations) != 0 {
+		t.Errorf("describe-instances for another cluster found %+v", desc)
+	}
+	// The CLI follows NextToken by itself when given a page size.
+	more := run(t, sdkClient(t, e), 6, nil)
+	cliJSON(t, bin, e, &desc, "ec2", "describe-instances", "--page-size", "5")
+	var listed []string
+	for _, r := range desc.Reservations {
+		for _, inst := range r.Instances {
+			listed = append(listed, inst.InstanceID)
+		}
+	}
+	if want := append(append([]string{}, ids...), more...); !equal(listed, want) {
+		t.Errorf("describe-instances --page-size 5 listed %v, want %v", listed, want)
+	}
+
+	for _, id := range ids {
+		if err := e.SetState(id, StateRunning); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var status struct {
+		InstanceStatuses []struct {
+			InstanceID     string `json:"InstanceId"`
+			InstanceStatus struct{ Status string }
+		}
+	}
+	cliJSON(t, bin, e, &status, "ec2", "describe-instance-status", "--instance-ids", ids[0])
+	if len(status.InstanceStatuses) != 1 || status.InstanceStatuses[0].InstanceStatus.Status != "ok" {
+		t.Errorf("describe-instance-status: %+v", status)
+	}
+
+	if _, errOut, ok := cli(t, bin, e, "ec2", "create-tags", "--resources", ids[0], "--tags", "Key=replaces,Value=i-0aaaaaaaaaaaaaaa1"); !ok {
+		t.Fatalf("create-tags: %s", errOut)
+	}
+	if snap, _ := e.Instance(ids[0]); snap.Tags["replaces"] != "i-0aaaaaaaaaaaaaaa1" {
+		t.Errorf("create-tags did not tag: %v", snap.Tags)
+	}
+
+	var stop struct {
+		StoppingInstances []struct {
+			CurrentState, PreviousState struct{ Name string }
+		}
+	}
+	cliJSON(t, bin, e, &stop, "ec2", "stop-instances", "--instance-ids", ids[1])
+	if len(stop.StoppingInstances) != 1 || stop.StoppingInstances[0].CurrentState.Name != "stopping" {
+		t.Errorf("stop-instances: %+v", stop)
+	}
+
+	var term struct {
+		TerminatingInstances []struct {
+			InstanceID                  string `json:"InstanceId"`
+			CurrentState, PreviousState struct {
+				Code int
+				Name string
+			}
+		}
+	}
+	cliJSON(t, bin, e, &term, "ec2", "terminate-instances", "--instance-ids", ids[0])
+	if len(term.TerminatingInstances) != 1 || term.TerminatingInstances[0].InstanceID != ids[0] ||
+		term.TerminatingInstances[0].PreviousState.Name != "running" || term.TerminatingInstances[0].CurrentState.Code != 32 {
+		t.Errorf("terminate-instances: %+v", term)
+	}
+
+	_, errOut, ok := cli(t, bin, e, "ec2", "describe-instances", "--instance-ids", "i-0123456789abcdef0")
+	if ok || !strings.Contains(errOut, "InvalidInstanceID.NotFound") {
+		t.Errorf("describe-instances of an unknown id: ok=%v stderr=%s", ok, errOut)
+	}
+	_, errOut, ok = cli(t, bin, e, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "1", "--dry-run")
+	if ok || !strings.Contains(errOut, "DryRunOperation") {
+		t.Errorf("run-instances --dry-run: ok=%v stderr=%s", ok, errOut)
+	}
+	e.SetThrottle(true)
+	_, errOut, ok = cli(t, bin, e, "ec2", "describe-instances")
+	if ok || !strings.Contains(errOut, "RequestLimitExceeded") {
+		t.Errorf("throttled describe-instances: ok=%v stderr=%s", ok, errOut)
+	}
+}

@@ -1,0 +1,79 @@
+package s3emu
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+func startServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+// sdkClient is a real aws-sdk-go-v2 S3 client (path style, static
+// credentials, one attempt per call) for s; a non-nil source binds its
+// connections to that local address.
+func sdkClient(t *testing.T, s *Server, source net.IP) *s3.Client {
+	t.Helper()
+	tr := &http.Transport{}
+	if source != nil {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: source}}
+		tr.DialContext = d.DialContext
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return s3.New(s3.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(s.URL()),
+		UsePathStyle:     true,
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", ""),
+		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Transport: tr},
+	})
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// wantAPIError asserts err is an S3 API error with code and HTTP status.
+func wantAPIError(t *testing.T, err error, code string, status int) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want API error %s, got %v", code, err)
+	}
+	if ae.ErrorCode() != code {
+		t.Errorf("error code = %q (%s), want %q", ae.ErrorCode(), ae.ErrorMessage(), code)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("error %v carries no HTTP response", err)
+	}
+	if re.HTTPStatusCode() != status {
+		t.Errorf("HTTP status for %s = %d, want %d", code, re.HTTPStatusCode(), status)
+	}
+}

@@ -1,0 +1,193 @@
+package s3emu
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Server is an in-memory S3 endpoint (an http.Handler). Conditional writes
+// (If-None-Match: *, If-Match: <etag>) come from gofakes3 itself, which
+// checks them atomically with the write and answers 412
+// PreconditionFailed. Create it with New; serve it with Start or mount it on
+// any http.Server; always Close it.
+type Server struct {
+	cfg     Config
+	log     hclog.Logger
+	backend *s3mem.Backend
+	s3      http.Handler
+
+	mu        sync.Mutex
+	down      bool
+	total     Counts
+	byClient  map[string]*Counts
+	requestID uint64
+
+	srv       *http.Server
+	ln        net.Listener
+	serveDone chan struct{}
+	closed    bool
+}
+
+// New returns a server holding the empty bucket cfg.Bucket.
+func New(cfg Config) (*Server, error) {
+	if cfg.Bucket == "" {
+		return nil, errors.New("s3emu: Config.Bucket is empty: name the bucket to create (DefaultConfig uses \"farmhand\")")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if err := gofakes3.ValidateBucketName(cfg.Bucket); err != nil {
+		return nil, fmt.Errorf("s3emu: Config.Bucket %q: %w", cfg.Bucket, err)
+	}
+	backend := s3mem.New()
+	if err := backend.CreateBucket(cfg.Bucket); err != nil {
+		return nil, fmt.Errorf("s3emu: creating bucket %q: %w", cfg.Bucket, err)
+	}
+	fake := gofakes3.New(backend, gofakes3.WithLogger(logAdapter{cfg.Logger}))
+	return &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		backend:  backend,
+		s3:       fake.Server(),
+		byClient: map[string]*Counts{},
+	}, nil
+}
+
+// Bucket is the bucket New created.
+func (s *Server) Bucket() string { return s.cfg.Bucket }
+
+// Backend is the storage behind the server, for seeding or inspecting
+// objects without going through HTTP (and without being counted).
+func (s *Server) Backend() gofakes3.Backend { return s.backend }
+
+// ServeHTTP counts the request, then answers it: 503 SlowDown while down,
+// otherwise through gofakes3.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	kind := classify(r)
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	s.mu.Lock()
+	s.total.add(kind)
+	c := s.byClient[client]
+	if c == nil {
+		c = &Counts{}
+		s.byClient[client] = c
+	}
+	c.add(kind)
+	down := s.down
+	s.requestID++
+	id := s.requestID
+	s.mu.Unlock()
+
+	if down {
+		slowDown(w, r, id)
+		return
+	}
+	s.s3.ServeHTTP(w, r)
+}
+
+// Counts returns the requests received so far by kind, including those
+// answered 503 while down.
+func (s *Server) Counts() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// CountsFrom returns the requests received from one client IP (the source
+// address of its connections).
+func (s *Server) CountsFrom(ip string) Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byClient[ip]; c != nil {
+		return *c
+	}
+	return Counts{}
+}
+
+// Clients returns the counts of every client IP seen.
+func (s *Server) Clients() map[string]Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Counts, len(s.byClient))
+	for ip, c := range s.byClient {
+		out[ip] = *c
+	}
+	return out
+}
+
+// ResetCounts zeroes every counter.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total = Counts{}
+	s.byClient = map[string]*Counts{}
+}
+
+// Start serves on addr ("" means 127.0.0.1:0) until Close.
+func (s *Server) Start(addr string) error {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("s3emu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	done := make(chan struct{})
+	s.mu.Lock()
+	if s.srv != nil || s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return errors.New("s3emu: Start called twice or after Close")
+	}
+	s.srv, s.ln, s.serveDone = srv, ln, done
+	s.mu.Unlock()
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("s3 emulator stopped serving", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the endpoint to give clients (BaseEndpoint with UsePathStyle), or
+// "" before Start.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops serving; requests in flight are cut off. The data stays
+// readable through Backend.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	srv, done := s.srv, s.serveDone
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Close()
+	<-done
+	return err
+}
