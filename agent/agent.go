@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
 	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/bootstrap"
@@ -58,19 +59,23 @@ type Agent struct {
 	startedAt time.Time
 
 	// Set during start, read-only afterwards.
-	lock     *dataDirLock
-	identity bootstrap.Identity
-	registry *bootstrap.Registry
-	cluster  *membership.Cluster
-	apiLn    net.Listener
-	metrics  *metricsServer
-	renderer *render.Runner // nil without render blocks
+	lock        *dataDirLock
+	identity    bootstrap.Identity
+	registry    *bootstrap.Registry
+	cluster     *membership.Cluster
+	apiLn       net.Listener
+	metrics     *metricsServer
+	renderer    *render.Runner           // nil without render blocks
+	coordinator *coordinator.Coordinator // nil unless coordinator.enabled
+	s3          bootstrap.S3API
 
 	joins atomic.Int64
 
 	// leaveReq is closed when the local API asks the agent to leave.
 	leaveReq  chan struct{}
 	leaveOnce sync.Once
+	// left is closed once the leave is done and the record deleted.
+	left chan struct{}
 	// ready is closed once the agent has joined (or knows it is alone).
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -97,6 +102,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		notify:   notifier{logger: opts.Logger.Named("systemd")},
 		cfg:      cfg,
 		leaveReq: make(chan struct{}),
+		left:     make(chan struct{}),
 		ready:    make(chan struct{}),
 	}
 	a.state.Store(StateBootstrapping)
@@ -206,6 +212,9 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 	if a.renderer != nil {
 		goTask("render", a.renderLoop)
 	}
+	if err := a.startCoordinator(ctx, cfg, goTask); err != nil {
+		return err
+	}
 	goTask("snapshot", a.snapshotLoop)
 	goTask("watchdog", a.watchdogLoop)
 	goTask("bootstrap", a.bootstrapLoop)
@@ -233,6 +242,7 @@ func (a *Agent) shutdown(stack *cleanupStack) {
 	}
 	cancel()
 	a.state.Store(StateLeft)
+	close(a.left)
 
 	stack.runWithin(a.logger, budget/5)
 	a.logger.Info("stopped")

@@ -51,10 +51,16 @@ func (b *backend) Members(ctx context.Context) ([]membership.Member, error) {
 	return b.a.cluster.Members(), nil
 }
 
-// Leave starts the graceful leave; the agent process exits once it is done.
+// Leave makes the agent leave gracefully and returns once it has left the
+// cluster and deleted its record; the agent then stops and exits.
 func (b *backend) Leave(ctx context.Context) error {
 	b.a.requestLeave()
-	return nil
+	select {
+	case <-b.a.left:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (b *backend) Reload(ctx context.Context) error {

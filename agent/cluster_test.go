@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +56,7 @@ type testAgent struct {
 	cfg    *config.Config
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
 // config returns a valid config for one agent named name on its own
@@ -114,16 +116,17 @@ func (f *farm) start(cfg *config.Config) *testAgent {
 
 // stop leaves gracefully and waits for Run to return; safe to call twice.
 func (ta *testAgent) stop(t *testing.T) {
-	ta.cancel()
-	select {
-	case err, ok := <-ta.done:
-		if ok && err != nil {
-			t.Errorf("agent %s: Run: %v", ta.cfg.Identity.InstanceID, err)
+	ta.once.Do(func() {
+		ta.cancel()
+		select {
+		case err := <-ta.done:
+			if err != nil {
+				t.Errorf("agent %s: Run: %v", ta.cfg.Identity.InstanceID, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("agent %s did not stop within 15s", ta.cfg.Identity.InstanceID)
 		}
-		close(ta.done)
-	case <-time.After(15 * time.Second):
-		t.Errorf("agent %s did not stop within 15s", ta.cfg.Identity.InstanceID)
-	}
+	})
 }
 
 func (ta *testAgent) client() *client.Client { return client.New(ta.cfg.Socket) }
@@ -198,7 +201,7 @@ func TestGracefulLeaveShowsLeftAndDeletesRecord(t *testing.T) {
 	c := f.start(f.config(nodeName(2), "c1"))
 	waitAlive(t, 3, a, b, c)
 
-	if err := c.client().Leave(context.Background()); err != nil {
+	if _, err := c.client().Leave(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	c.stop(t)
@@ -286,13 +289,13 @@ func TestRestartWhileS3DownRejoinsFromSnapshot(t *testing.T) {
 	waitAlive(t, 2, a, b)
 
 	f.s3.SetDown(true)
-	before := f.s3.Stats().Total()
+	before := f.s3.Counts().Total()
 	c2 := f.start(cfgC) // same instance, same data dir; S3 answers 503 to everything
 	waitAlive(t, 3, a, b, c2)
 	if st, _ := c2.client().Status(context.Background()); st.State != StateAlive {
 		t.Fatalf("restarted agent state = %q, want alive", st.State)
 	}
-	if got := f.s3.Stats().Total() - before; got == 0 {
+	if got := f.s3.Counts().Total() - before; got == 0 {
 		t.Fatal("the restarted agent should still be trying to register while S3 is down")
 	}
 	f.s3.SetDown(false)

@@ -41,12 +41,16 @@ func (a *Agent) startRegistry(ctx context.Context) error {
 			Region:    region,
 			Endpoint:  cfg.Registry.Endpoint,
 			PathStyle: cfg.Registry.PathStyle,
+			// Requests leave from the gossip address; the identity is
+			// known by now.
+			HTTPClient: bootstrap.NewAWSHTTPClient(a.advertiseAddr()),
 		})
 		if err != nil {
 			return fmt.Errorf("registry: %w", err)
 		}
 		api = c
 	}
+	a.s3 = api
 	rc := bootstrap.DefaultRegistryConfig()
 	rc.Bucket = cfg.Registry.Bucket
 	rc.Prefix = cfg.Registry.Prefix

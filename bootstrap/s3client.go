@@ -63,6 +63,8 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 		o.UsePathStyle = cfg.PathStyle
 		if cfg.HTTPClient != nil {
 			o.HTTPClient = cfg.HTTPClient
+		} else {
+			o.HTTPClient = NewAWSHTTPClient("")
 		}
 	}), nil
 }

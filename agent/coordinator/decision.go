@@ -41,7 +41,6 @@ const (
 	CodeFrozen         = "frozen"           // the group is frozen
 	CodeRateLimited    = "rate_limited"     // MaxReplacements reached in the window
 	CodeMaxReached     = "max_reached"      // the group is at Max
-	CodeDryRun         = "dry_run"          // would act, but DryRun is set
 	CodeBelowMin       = "below_min"        // top-up reason
 	CodeNotJoined      = "not_joined"       // launched, never joined gossip
 	CodeAcquired       = "acquired"         // lease acquired

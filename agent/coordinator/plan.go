@@ -33,7 +33,7 @@ type Plan struct {
 	Decisions []Decision `json:"decisions"`
 
 	// witnesses are EC2's answers, kept for the actor.
-	witnesses map[string]Witness
+	witnesses map[string]witness
 }
 
 // GroupPlan is the plan of one group.
@@ -75,7 +75,7 @@ type planInput struct {
 // the top-ups. EC2 is asked only when the leader has quorum.
 func makePlan(ctx context.Context, in planInput) (Plan, error) {
 	cfg := in.cfg
-	p := Plan{Time: in.now, Holder: in.holder, Leader: in.leader, Epoch: in.epoch, DryRun: cfg.DryRun, witnesses: map[string]Witness{}}
+	p := Plan{Time: in.now, Holder: in.holder, Leader: in.leader, Epoch: in.epoch, DryRun: cfg.DryRun, witnesses: map[string]witness{}}
 	p.Quorum = clusterQuorum(in.members, cfg.Groups)
 	inView := make(map[string]membership.Member, len(in.members))
 	for _, m := range in.members {
@@ -118,7 +118,7 @@ func makePlan(ctx context.Context, in planInput) (Plan, error) {
 
 // planGroup plans one group; budget is the rate limit left, shared by all
 // groups in configuration order.
-func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Member, cluster map[string]instanceInfo, wit map[string]Witness, budget *int) (GroupPlan, []Decision) {
+func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Member, cluster map[string]instanceInfo, wit map[string]witness, budget *int) (GroupPlan, []Decision) {
 	cfg, now := in.cfg, in.now
 	members := groupMembers(in.members, g.role())
 	h := groupHealth(members)
@@ -138,7 +138,7 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 		out = append(out, Decision{Time: now, Epoch: in.epoch, Holder: in.holder, Action: action, Code: code, Reason: reason,
 			Group: g.Name, Instance: instance, DryRun: cfg.DryRun && (action == ActionReplace || action == ActionTopUp), Evidence: ev})
 	}
-	evidence := func(m membership.Member, w Witness) *Evidence {
+	evidence := func(m membership.Member, w witness) *Evidence {
 		return &Evidence{GossipStatus: m.Status, GossipSince: m.Since, EC2State: w.stateString(), EC2Status: w.Status, LaunchTime: w.LaunchTime,
 			QuorumAlive: q.Alive, QuorumTotal: q.Total, GroupUnhealthy: h.Unhealthy(), GroupSize: h.size(g.Min)}
 	}
@@ -149,8 +149,8 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 	})
 	type candidate struct {
 		m membership.Member
-		w Witness
-		v Verdict
+		w witness
+		v verdict
 	}
 	var replace []candidate
 	for _, m := range members {

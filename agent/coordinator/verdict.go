@@ -10,8 +10,8 @@ import (
 	"github.com/farmhand/farmhand/membership"
 )
 
-// Witness is what EC2 said about one instance.
-type Witness struct {
+// witness is what EC2 said about one instance.
+type witness struct {
 	// Asked is set when EC2 answered for this instance this tick.
 	Asked bool
 	// Found is set when EC2 returned the instance.
@@ -27,7 +27,7 @@ type Witness struct {
 }
 
 // stateString is the state for evidence: "missing" when not found.
-func (w Witness) stateString() string {
+func (w witness) stateString() string {
 	switch {
 	case !w.Asked:
 		return ""
@@ -131,8 +131,8 @@ func freezeVerdict(h Health, minimum int, threshold float64) (bool, string) {
 		bad, size, h.Suspect, h.Dead, threshold)
 }
 
-// Verdict is the judgment on one member.
-type Verdict struct {
+// verdict is the judgment on one member.
+type verdict struct {
 	// Action is ActionReplace, ActionSkip or ActionReport; "" for members
 	// that are alive or suspect.
 	Action Action
@@ -150,43 +150,43 @@ var instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 // (or running but silent for SilentGrace, when SilentGrace > 0). Left members
 // are never replaced one for one: a graceful leave is counted by the top-up
 // to min instead.
-func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w Witness) Verdict {
+func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness) verdict {
 	switch m.Status {
 	case membership.StatusLeft:
-		return Verdict{ActionSkip, CodeLeft, "left gracefully: not replaced one for one; the group is topped up if it falls below min"}
+		return verdict{ActionSkip, CodeLeft, "left gracefully: not replaced one for one; the group is topped up if it falls below min"}
 	case membership.StatusDead:
 	default:
-		return Verdict{}
+		return verdict{}
 	}
 	deadFor := now.Sub(m.Since)
 	switch {
 	case deadFor < cfg.DeadGrace:
-		return Verdict{ActionSkip, CodeDeadGrace, fmt.Sprintf("dead for %s, less than dead_grace %s", deadFor, cfg.DeadGrace)}
+		return verdict{ActionSkip, CodeDeadGrace, fmt.Sprintf("dead for %s, less than dead_grace %s", deadFor, cfg.DeadGrace)}
 	case !q.OK:
-		return Verdict{ActionSkip, CodeNoQuorum, fmt.Sprintf("leader sees only %d of %d members alive (needs more than half): it may be the one cut off", q.Alive, q.Total)}
+		return verdict{ActionSkip, CodeNoQuorum, fmt.Sprintf("leader sees only %d of %d members alive (needs more than half): it may be the one cut off", q.Alive, q.Total)}
 	case !instanceIDPattern.MatchString(m.Name):
-		return Verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("member name %q is not an EC2 instance id", m.Name)}
+		return verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("member name %q is not an EC2 instance id", m.Name)}
 	case !w.Asked:
-		return Verdict{ActionSkip, CodeEC2Unavailable, "EC2 gave no answer for this instance"}
+		return verdict{ActionSkip, CodeEC2Unavailable, "EC2 gave no answer for this instance"}
 	case !w.LaunchTime.IsZero() && now.Sub(w.LaunchTime) < cfg.NewInstanceGrace:
-		return Verdict{ActionSkip, CodeNewInstance, fmt.Sprintf("launched %s ago, within new_instance_grace %s", now.Sub(w.LaunchTime), cfg.NewInstanceGrace)}
+		return verdict{ActionSkip, CodeNewInstance, fmt.Sprintf("launched %s ago, within new_instance_grace %s", now.Sub(w.LaunchTime), cfg.NewInstanceGrace)}
 	case !w.Found:
-		return Verdict{ActionReplace, CodeMissing, "EC2 does not know the instance"}
+		return verdict{ActionReplace, CodeMissing, "EC2 does not know the instance"}
 	}
 	switch w.State {
 	case ec2types.InstanceStateNameTerminated, ec2types.InstanceStateNameShuttingDown:
-		return Verdict{ActionReplace, CodeTerminated, "EC2 says " + string(w.State)}
+		return verdict{ActionReplace, CodeTerminated, "EC2 says " + string(w.State)}
 	case ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping:
-		return Verdict{ActionReplace, CodeStopped, "EC2 says " + string(w.State)}
+		return verdict{ActionReplace, CodeStopped, "EC2 says " + string(w.State)}
 	}
 	if w.Status == string(ec2types.SummaryStatusImpaired) {
-		return Verdict{ActionReplace, CodeImpaired, "EC2 status checks say impaired"}
+		return verdict{ActionReplace, CodeImpaired, "EC2 status checks say impaired"}
 	}
 	switch {
 	case cfg.SilentGrace == 0:
-		return Verdict{ActionReport, CodeSilent, fmt.Sprintf("agent down, machine healthy (EC2 %s, status %q): never replaced because silent_grace is 0", w.State, w.Status)}
+		return verdict{ActionReport, CodeSilent, fmt.Sprintf("agent down, machine healthy (EC2 %s, status %q): never replaced because silent_grace is 0", w.State, w.Status)}
 	case deadFor < cfg.SilentGrace:
-		return Verdict{ActionReport, CodeSilent, fmt.Sprintf("agent down, machine healthy (EC2 %s, status %q): replaced if still silent after silent_grace %s", w.State, w.Status, cfg.SilentGrace)}
+		return verdict{ActionReport, CodeSilent, fmt.Sprintf("agent down, machine healthy (EC2 %s, status %q): replaced if still silent after silent_grace %s", w.State, w.Status, cfg.SilentGrace)}
 	}
-	return Verdict{ActionReplace, CodeSilentExpired, fmt.Sprintf("agent silent for %s >= silent_grace %s although EC2 says %s", deadFor, cfg.SilentGrace, w.State)}
+	return verdict{ActionReplace, CodeSilentExpired, fmt.Sprintf("agent silent for %s >= silent_grace %s although EC2 says %s", deadFor, cfg.SilentGrace, w.State)}
 }

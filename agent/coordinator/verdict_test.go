@@ -15,8 +15,8 @@ import (
 
 func TestJudge(t *testing.T) {
 	now := t0
-	running := Witness{Asked: true, Found: true, State: ec2types.InstanceStateNameRunning, Status: "ok", LaunchTime: now.Add(-time.Hour)}
-	with := func(w Witness, f func(*Witness)) Witness { f(&w); return w }
+	running := witness{Asked: true, Found: true, State: ec2types.InstanceStateNameRunning, Status: "ok", LaunchTime: now.Add(-time.Hour)}
+	with := func(w witness, f func(*witness)) witness { f(&w); return w }
 	quorum := Quorum{Alive: 5, Total: 6, OK: true}
 	dead := func(d time.Duration) membership.Member {
 		return membership.Member{Name: iid(1), Status: membership.StatusDead, Since: now.Add(-d)}
@@ -25,29 +25,29 @@ func TestJudge(t *testing.T) {
 		name   string
 		m      membership.Member
 		q      Quorum
-		w      Witness
+		w      witness
 		silent time.Duration
 		action Action
 		code   string
 	}{
 		{"alive is not judged", membership.Member{Name: iid(1), Status: membership.StatusAlive}, quorum, running, 0, "", ""},
 		{"suspect is not judged", membership.Member{Name: iid(1), Status: membership.StatusSuspect, Since: now.Add(-time.Hour)}, quorum, running, 0, "", ""},
-		{"left is never replaced one for one", membership.Member{Name: iid(1), Status: membership.StatusLeft, Since: now.Add(-time.Hour)}, quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameTerminated }), 0, ActionSkip, CodeLeft},
-		{"dead grace not elapsed", dead(59 * time.Second), quorum, with(running, func(w *Witness) { w.Found = false }), 0, ActionSkip, CodeDeadGrace},
-		{"no quorum", dead(time.Hour), Quorum{Alive: 3, Total: 6}, with(running, func(w *Witness) { w.Found = false }), 0, ActionSkip, CodeNoQuorum},
-		{"name is not an instance id", membership.Member{Name: "web-1", Status: membership.StatusDead, Since: now.Add(-time.Hour)}, quorum, Witness{Asked: true}, 0, ActionSkip, CodeNotInstance},
-		{"EC2 not asked", dead(time.Hour), quorum, Witness{}, 0, ActionSkip, CodeEC2Unavailable},
-		{"new instance grace", dead(2 * time.Minute), quorum, with(running, func(w *Witness) {
+		{"left is never replaced one for one", membership.Member{Name: iid(1), Status: membership.StatusLeft, Since: now.Add(-time.Hour)}, quorum, with(running, func(w *witness) { w.State = ec2types.InstanceStateNameTerminated }), 0, ActionSkip, CodeLeft},
+		{"dead grace not elapsed", dead(59 * time.Second), quorum, with(running, func(w *witness) { w.Found = false }), 0, ActionSkip, CodeDeadGrace},
+		{"no quorum", dead(time.Hour), Quorum{Alive: 3, Total: 6}, with(running, func(w *witness) { w.Found = false }), 0, ActionSkip, CodeNoQuorum},
+		{"name is not an instance id", membership.Member{Name: "web-1", Status: membership.StatusDead, Since: now.Add(-time.Hour)}, quorum, witness{Asked: true}, 0, ActionSkip, CodeNotInstance},
+		{"EC2 not asked", dead(time.Hour), quorum, witness{}, 0, ActionSkip, CodeEC2Unavailable},
+		{"new instance grace", dead(2 * time.Minute), quorum, with(running, func(w *witness) {
 			w.State, w.LaunchTime = ec2types.InstanceStateNameTerminated, now.Add(-5*time.Minute)
 		}), 0, ActionSkip, CodeNewInstance},
-		{"missing", dead(2 * time.Minute), quorum, Witness{Asked: true}, 0, ActionReplace, CodeMissing},
-		{"terminated", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameTerminated }), 0, ActionReplace, CodeTerminated},
-		{"shutting-down", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameShuttingDown }), 0, ActionReplace, CodeTerminated},
-		{"stopped", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameStopped }), 0, ActionReplace, CodeStopped},
-		{"stopping", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.State = ec2types.InstanceStateNameStopping }), 0, ActionReplace, CodeStopped},
-		{"impaired", dead(2 * time.Minute), quorum, with(running, func(w *Witness) { w.Status = "impaired" }), 0, ActionReplace, CodeImpaired},
+		{"missing", dead(2 * time.Minute), quorum, witness{Asked: true}, 0, ActionReplace, CodeMissing},
+		{"terminated", dead(2 * time.Minute), quorum, with(running, func(w *witness) { w.State = ec2types.InstanceStateNameTerminated }), 0, ActionReplace, CodeTerminated},
+		{"shutting-down", dead(2 * time.Minute), quorum, with(running, func(w *witness) { w.State = ec2types.InstanceStateNameShuttingDown }), 0, ActionReplace, CodeTerminated},
+		{"stopped", dead(2 * time.Minute), quorum, with(running, func(w *witness) { w.State = ec2types.InstanceStateNameStopped }), 0, ActionReplace, CodeStopped},
+		{"stopping", dead(2 * time.Minute), quorum, with(running, func(w *witness) { w.State = ec2types.InstanceStateNameStopping }), 0, ActionReplace, CodeStopped},
+		{"impaired", dead(2 * time.Minute), quorum, with(running, func(w *witness) { w.Status = "impaired" }), 0, ActionReplace, CodeImpaired},
 		{"running healthy, silent grace 0: report only", dead(48 * time.Hour), quorum, running, 0, ActionReport, CodeSilent},
-		{"running, status unknown: report only", dead(48 * time.Hour), quorum, with(running, func(w *Witness) { w.Status = "" }), 0, ActionReport, CodeSilent},
+		{"running, status unknown: report only", dead(48 * time.Hour), quorum, with(running, func(w *witness) { w.Status = "" }), 0, ActionReport, CodeSilent},
 		{"running healthy, silent grace not elapsed", dead(9 * time.Minute), quorum, running, 10 * time.Minute, ActionReport, CodeSilent},
 		{"running healthy, silent grace elapsed", dead(10 * time.Minute), quorum, running, 10 * time.Minute, ActionReplace, CodeSilentExpired},
 	}

@@ -160,8 +160,8 @@ func worstStatus(checks ...*ec2types.InstanceStatusSummary) string {
 
 // witnesses asks EC2 about ids: state and launch time for all, status
 // checks for those pending or running.
-func (r ec2Reader) witnesses(ctx context.Context, ids []string) (map[string]Witness, error) {
-	out := make(map[string]Witness, len(ids))
+func (r ec2Reader) witnesses(ctx context.Context, ids []string) (map[string]witness, error) {
+	out := make(map[string]witness, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -172,7 +172,7 @@ func (r ec2Reader) witnesses(ctx context.Context, ids []string) (map[string]Witn
 	var live []string
 	for _, id := range ids {
 		info, ok := infos[id]
-		out[id] = Witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime}
+		out[id] = witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime}
 		if ok && (info.State == ec2types.InstanceStateNameRunning || info.State == ec2types.InstanceStateNamePending) {
 			live = append(live, id)
 		}

@@ -165,6 +165,20 @@ func (c *cluster) addrOf(name string) string {
 	return ""
 }
 
+// harness sums the harness's per-member heap and missed events over the
+// live members.
+func (c *cluster) harness() (bytes int64, dropped uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, nd := range c.nodes {
+		if h, ok := nd.(harnessCost); ok {
+			bytes += h.harnessBytes()
+			dropped += h.eventsDropped()
+		}
+	}
+	return bytes, dropped
+}
+
 // close stops every member, the network and the implementation's helpers.
 func (c *cluster) close() {
 	c.mu.Lock()

@@ -51,3 +51,12 @@ type timers struct {
 	ProbeInterval, ProbeTimeout, GossipInterval, PushPullInterval       time.Duration
 	SuspicionMult, SuspicionMaxTimeoutMult, GossipNodes, RetransmitMult int
 }
+
+// harnessCost is implemented by nodes whose harness plumbing holds memory
+// or can lose events; the report subtracts and reports them.
+type harnessCost interface {
+	// harnessBytes is heap held by the harness for this member.
+	harnessBytes() int64
+	// eventsDropped counts view events the recorder never saw.
+	eventsDropped() uint64
+}

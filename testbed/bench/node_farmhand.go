@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
@@ -19,6 +20,10 @@ const benchCluster = "bench"
 
 // benchAZ is the availability zone every benchmark member claims.
 const benchAZ = "bench-1a"
+
+// eventBuffer is the harness's subscription buffer per member: room for a
+// cold start's burst of joins while the forwarder catches up.
+const eventBuffer = 2048
 
 func init() {
 	implMakers["farmhand"] = newFarmhandImpl
@@ -106,7 +111,7 @@ func (f *farmhandImpl) NewNode(name string, tr *memnet.Transport, rec *recorder,
 	n.c = c
 	// Subscribe, then replay the view: the events before the subscription
 	// (this member's own join) are in the snapshot.
-	events, cancel := c.Subscribe(8192)
+	events, cancel := c.Subscribe(eventBuffer)
 	n.cancel = cancel
 	for _, m := range c.Members() {
 		rec.observe(name, m.Name, stateOf(m.Status), m.Since)
@@ -199,6 +204,15 @@ func (n *farmhandNode) Join(ctx context.Context, addrs []string) (int, error) {
 }
 
 func (n *farmhandNode) Leave(timeout time.Duration) error { return n.c.Leave(timeout) }
+
+// harnessBytes is the heap the harness's event subscription holds for this
+// member, left out of the per-member heap figure.
+func (n *farmhandNode) harnessBytes() int64 {
+	return eventBuffer * int64(unsafe.Sizeof(membership.Event{}))
+}
+
+// eventsDropped counts view events the harness missed for this member.
+func (n *farmhandNode) eventsDropped() uint64 { return n.c.Stats().EventsDropped }
 
 // Shutdown stops the member and waits for its event forwarder.
 func (n *farmhandNode) Shutdown() error {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -211,4 +213,31 @@ func (r *recorder) faults() (falseDead, suspects, falseSuspects int, reportsSusp
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.falseDead, r.suspects, r.falseSusp, r.reportsSus
+}
+
+// incomplete describes up to max expected observers whose view lacks
+// expected members, naming a few of the missing ones, for diagnostics.
+func (r *recorder) incomplete(limit int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for obs := range r.expected {
+		if _, ok := r.completeAt[obs]; ok {
+			continue
+		}
+		var missing []string
+		for subj := range r.expected {
+			if !r.views[obs][subj].inView() {
+				missing = append(missing, subj)
+			}
+		}
+		if len(missing) > 3 {
+			missing = append(missing[:3], fmt.Sprintf("and %d more", len(missing)-3))
+		}
+		out = append(out, fmt.Sprintf("%s lacks %s", obs, strings.Join(missing, ", ")))
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
 }

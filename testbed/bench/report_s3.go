@@ -10,7 +10,10 @@ import (
 // per late join, and per hour at rest.
 type s3PerAgent struct {
 	Boot, Join, Hour s3Rate
-	OK               bool
+	// Run is per agent per hour over the whole run after boot (crashes,
+	// loss and stalls included).
+	Run s3Rate
+	OK  bool
 }
 
 // s3Rate is a request count split by kind, per agent.
@@ -65,6 +68,7 @@ func s3Cost(run *runResult) s3PerAgent {
 	}
 	out.Join = rateOf(joins, float64(len(run.Late)))
 	out.Hour = rateOf(run.Rest.S3, float64(run.Rest.Members)*run.Rest.Win.Wall.Hours())
+	out.Run = rateOf(run.AfterBoot, float64(run.Rest.Members)*run.AfterBootWall.Hours())
 	return out
 }
 
@@ -79,10 +83,10 @@ func heartbeatAnchor() float64 {
 func (r *report) writeS3(b *strings.Builder) {
 	fmt.Fprintf(b, "### S3 cost\n\n")
 	fmt.Fprintf(b, "Requests the embedded S3 (gofakes3 behind a counter) served, per agent. Prices: PUT/LIST $0.005 per 1,000, GET $0.0004 per 1,000, DELETE free; a month is %d h. "+
-		"Steady state is measured over the rest window only (%s), so a zero means none in that window. "+
+		"*At rest* is the quiet rest window only (%s); *after boot* is everything from the end of the cold start to the end of the run (crashes, loss and stalls included; late joiners' own boots left out). A zero means no request in that span. "+
 		"Anchor: a 60 s heartbeat (PUT own record + LIST) costs $%.0f per 1,000 nodes per month.\n\n",
 		hoursPerMon, r.Plan.Rest, heartbeatAnchor())
-	fmt.Fprintf(b, "| N | impl | per agent at boot | per late join | per agent per hour at rest | $ per 1,000 nodes per month at rest | $ per 1,000 boots |\n|---:|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| N | impl | per agent at boot | per late join | per agent per hour at rest | per agent per hour after boot | $ per 1,000 nodes per month (after-boot rate) | $ per 1,000 boots |\n|---:|---|---|---|---|---|---|---|\n")
 	for _, n := range r.sizes() {
 		for _, name := range r.implNames() {
 			run := r.run(name, n)
@@ -90,16 +94,16 @@ func (r *report) writeS3(b *strings.Builder) {
 				continue
 			}
 			if !r.Impls[name].HasS3 {
-				fmt.Fprintf(b, "| %d | %s | no registry (static seeds) | – | – | – | – |\n", n, name)
+				fmt.Fprintf(b, "| %d | %s | no registry (static seeds) | – | – | – | – | – |\n", n, name)
 				continue
 			}
 			c := s3Cost(run)
 			if !c.OK {
-				fmt.Fprintf(b, "| %d | %s | %s | – | – | – | – |\n", n, name, rateOf(run.Cold.S3, float64(run.N)))
+				fmt.Fprintf(b, "| %d | %s | %s | – | – | – | – | – |\n", n, name, rateOf(run.Cold.S3, float64(run.N)))
 				continue
 			}
-			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | $%.4f | $%.4f |\n", n, name, c.Boot, c.Join, c.Hour,
-				c.Hour.Dollars()*hoursPerMon*1000, c.Boot.Dollars()*1000)
+			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | $%.4f | $%.4f |\n", n, name, c.Boot, c.Join, c.Hour, c.Run,
+				c.Run.Dollars()*hoursPerMon*1000, c.Boot.Dollars()*1000)
 		}
 	}
 	b.WriteString("\n")

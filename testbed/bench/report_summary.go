@@ -126,8 +126,8 @@ func (r *report) writeSummary(b *strings.Builder) {
 		if !r.Impls[run.Impl].HasS3 {
 			return math.NaN(), "no registry"
 		}
-		v := s3Cost(run).Hour.Dollars() * hoursPerMon * 1000
-		return v, fmt.Sprintf("$%.2f", v)
+		v := s3Cost(run).Run.Dollars() * hoursPerMon * 1000
+		return v, fmt.Sprintf("$%.2f (after-boot rate)", v)
 	}, func(string) string { return "–" })
 	row("CPU per member per second at rest", "(no target)", func(run *runResult) (float64, string) {
 		if run.Rest.Discarded {
@@ -277,6 +277,9 @@ func (r *report) writeDiscarded(b *strings.Builder) {
 		run := &r.Runs[i]
 		if run.Err != "" {
 			lines = append(lines, fmt.Sprintf("- %s N=%d: %s.", run.Impl, run.N, run.Err))
+		}
+		if run.EventsDropped > 0 {
+			lines = append(lines, fmt.Sprintf("- %s N=%d: the harness missed %d view events (full subscription buffers); its timings may be late.", run.Impl, run.N, run.EventsDropped))
 		}
 		add(run, "cold start", run.Cold.measured)
 		add(run, "rest", run.Rest.measured)

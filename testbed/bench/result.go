@@ -40,7 +40,8 @@ type restResult struct {
 	measured
 	// CPUms is process CPU per member per second of wall time, in ms.
 	CPUms float64
-	// HeapKB is the Go heap per member, harness bookkeeping included.
+	// HeapKB is the Go heap per member after a GC, minus the harness's
+	// event buffers; the recorder's views (N entries per member) remain.
 	HeapKB float64
 	// Members is N during the window.
 	Members int
@@ -84,13 +85,21 @@ type faultResult struct {
 
 // runResult is everything measured for one implementation at one N.
 type runResult struct {
-	Impl   string
-	N      int
-	Err    string
-	Cold   coldResult
-	Rest   restResult
-	Late   []lateResult
-	Detect []detectResult
-	Loss   faultResult
-	Stall  faultResult
+	Impl string
+	N    int
+	Err  string
+	// EventsDropped counts view events the recorder missed (full
+	// subscription buffers); nonzero makes the timings suspect.
+	EventsDropped uint64
+	// AfterBoot is the registry traffic from the end of the cold start to
+	// the end of the run, late joiners' own boots left out: the steady
+	// state including crashes, loss and stalls. AfterBootWall is its span.
+	AfterBoot     s3Counts
+	AfterBootWall time.Duration
+	Cold          coldResult
+	Rest          restResult
+	Late          []lateResult
+	Detect        []detectResult
+	Loss          faultResult
+	Stall         faultResult
 }

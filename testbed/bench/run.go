@@ -8,10 +8,11 @@ import (
 
 // runOne measures one implementation at one cluster size, every scenario
 // on the same cluster: cold start, rest, late joins, crashes, loss, stalls.
-func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(string, ...any)) runResult {
-	res := runResult{Impl: im.Name(), N: n}
+func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(string, ...any)) (res runResult) {
+	res = runResult{Impl: im.Name(), N: n}
 	c := newCluster(im, seed)
 	defer c.close()
+	defer func() { _, res.EventsDropped = c.harness() }()
 	limit := im.ProbeTimeout() / 4
 
 	logf("%s N=%d: cold start over %s", im.Name(), n, p.Spread)
@@ -20,10 +21,25 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 		im.Name(), n, res.Cold.Converged, res.Cold.Converge.Round(time.Millisecond), res.Cold.Complete, n,
 		res.Cold.Win.SchedP99, discardNote(res.Cold.measured))
 	if !res.Cold.Converged {
+		for _, line := range c.rec.incomplete(5) {
+			logf("%s N=%d: %s", im.Name(), n, line)
+		}
+		tot := c.net.Total()
+		logf("%s N=%d: network: %d packets sent, %d lost, %d dropped on full queues, %d dial failures",
+			im.Name(), n, tot.PacketsOut, tot.Lost, tot.Overflow, tot.DialFailures)
 		res.Err = fmt.Sprintf("no full view everywhere within %s of the last start (%d of %d members had it)",
 			p.ConvergeTimeout, res.Cold.Complete, n)
 		return res
 	}
+
+	bootEnd, s3AtBootEnd := time.Now(), s3Snapshot(im)
+	defer func() {
+		res.AfterBoot = s3Snapshot(im).sub(s3AtBootEnd)
+		for _, l := range res.Late {
+			res.AfterBoot = res.AfterBoot.sub(l.S3)
+		}
+		res.AfterBootWall = time.Since(bootEnd)
+	}()
 
 	res.Rest = rest(ctx, c, p, limit)
 	logf("%s N=%d: at rest: %.3f ms CPU per member per second, %.0f KB heap per member%s",

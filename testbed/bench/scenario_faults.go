@@ -14,8 +14,12 @@ func faultGrace(t timers, n int) time.Duration {
 }
 
 // lossRun drops p.Loss of all packets for p.LossWindow in a cluster where
-// nobody fails, and counts suspicions and (false) dead verdicts.
+// nobody fails, and counts suspicions and (false) dead verdicts. A zero
+// window skips the run.
 func lossRun(ctx context.Context, c *cluster, p plan, limit time.Duration) faultResult {
+	if p.LossWindow <= 0 {
+		return faultResult{}
+	}
 	res := faultResult{Ran: true, Window: p.LossWindow, Members: c.size()}
 	res.Grace = faultGrace(c.impl.Timers(), res.Members)
 	sink, restore := installSuspectCounter()
@@ -36,8 +40,12 @@ func lossRun(ctx context.Context, c *cluster, p plan, limit time.Duration) fault
 
 // stallRun pauses p.Stalled random members for p.StallFor every
 // p.StallEvery during p.StallWindow (a GC pause, a throttled burstable
-// instance) and counts suspicions and false dead verdicts.
+// instance) and counts suspicions and false dead verdicts. A zero window
+// skips the run.
 func stallRun(ctx context.Context, c *cluster, p plan, limit time.Duration) faultResult {
+	if p.StallWindow <= 0 {
+		return faultResult{}
+	}
 	res := faultResult{Ran: true, Window: p.StallWindow, Members: c.size()}
 	res.Grace = faultGrace(c.impl.Timers(), res.Members) + p.StallFor
 	sink, restore := installSuspectCounter()

@@ -12,7 +12,8 @@ func rest(ctx context.Context, c *cluster, p plan, limit time.Duration) restResu
 	pause(ctx, p.Settle)
 	n := c.size()
 	res.Members = n
-	heap := heapInUse()
+	harnessHeap, _ := c.harness()
+	heap := int64(heapInUse()) - harnessHeap
 	s3Before := s3Snapshot(c.impl)
 	netBefore := c.net.Total()
 	w := startWindow()

@@ -34,7 +34,7 @@ func awsCLI(t *testing.T) string {
 
 // cli runs one aws command against e and returns its stdout; a non-zero
 // exit returns stderr as the error text.
-func cli(t *testing.T, bin string, e *Emulator, args ...string) (string, string, bool) {
+func cli(t *testing.T, bin string, e *Server, args ...string) (string, string, bool) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.CommandContext(ctx(t), bin, append(args, "--endpoint-url", e.URL(), "--output", "json", "--no-cli-pager")...)
@@ -55,7 +55,7 @@ func cli(t *testing.T, bin string, e *Emulator, args ...string) (string, string,
 	return stdout.String(), stderr.String(), err == nil
 }
 
-func cliJSON(t *testing.T, bin string, e *Emulator, v any, args ...string) {
+func cliJSON(t *testing.T, bin string, e *Server, v any, args ...string) {
 	t.Helper()
 	out, errOut, ok := cli(t, bin, e, args...)
 	if !ok {
@@ -78,7 +78,7 @@ type cliInstance struct {
 
 func TestAWSCLI(t *testing.T) {
 	bin := awsCLI(t)
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 
 	var ran struct {
 		ReservationID string `json:"ReservationId"`

@@ -8,7 +8,7 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// Config configures an Emulator. Start from DefaultConfig.
+// Config configures a Server. Start from DefaultConfig.
 type Config struct {
 	// Region is the region the emulator pretends to be, e.g. "us-east-1";
 	// it names the private DNS domain.

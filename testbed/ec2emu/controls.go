@@ -8,25 +8,25 @@ import (
 
 // SetThrottle makes every request (while on) fail with HTTP 503 and code
 // RequestLimitExceeded, which the SDK retryer treats as throttling.
-func (e *Emulator) SetThrottle(on bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.throttle = on
+func (s *Server) SetThrottle(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle = on
 }
 
 // SetLaunchDelay sets how long later launches stay pending before OnLaunch.
-func (e *Emulator) SetLaunchDelay(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.launchDelay = d
+func (s *Server) SetLaunchDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.launchDelay = d
 }
 
 // SetImpaired makes DescribeInstanceStatus report the instance's instance
 // and system status impaired (or ok again) while it runs.
-func (e *Emulator) SetImpaired(id string, impaired bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in := e.instances[id]
+func (s *Server) SetImpaired(id string, impaired bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.instances[id]
 	if in == nil {
 		return fmt.Errorf("ec2emu: SetImpaired: no instance %q (see Instances())", id)
 	}
@@ -37,32 +37,32 @@ func (e *Emulator) SetImpaired(id string, impaired bool) error {
 // SetState forces an instance into state, for chaos: no hook runs and no
 // process is touched; the caller does that. Setting terminated starts the
 // TerminatedTTL clock.
-func (e *Emulator) SetState(id string, state State) error {
+func (s *Server) SetState(id string, state State) error {
 	if state.Code() < 0 {
 		return fmt.Errorf("ec2emu: SetState: unknown state %q (want pending, running, shutting-down, terminated, stopping or stopped)", state)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in := e.instances[id]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.instances[id]
 	if in == nil {
 		return fmt.Errorf("ec2emu: SetState: no instance %q (see Instances())", id)
 	}
 	in.State = state
 	in.TerminatedAt = time.Time{}
 	if state == StateTerminated {
-		in.TerminatedAt = e.clock.Now()
+		in.TerminatedAt = s.clock.Now()
 	}
 	return nil
 }
 
 // Instances returns a snapshot of every visible instance (terminated ones
 // until TerminatedTTL has passed), oldest first.
-func (e *Emulator) Instances() []Instance {
-	e.reap()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	ins := make([]*instance, 0, len(e.instances))
-	for _, in := range e.instances {
+func (s *Server) Instances() []Instance {
+	s.reap()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ins := make([]*instance, 0, len(s.instances))
+	for _, in := range s.instances {
 		ins = append(ins, in)
 	}
 	sort.Slice(ins, func(i, j int) bool { return ins[i].seq < ins[j].seq })
@@ -74,11 +74,11 @@ func (e *Emulator) Instances() []Instance {
 }
 
 // Instance returns a snapshot of one instance.
-func (e *Emulator) Instance(id string) (Instance, bool) {
-	e.reap()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in := e.instances[id]
+func (s *Server) Instance(id string) (Instance, bool) {
+	s.reap()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.instances[id]
 	if in == nil {
 		return Instance{}, false
 	}
@@ -88,39 +88,39 @@ func (e *Emulator) Instance(id string) (Instance, bool) {
 // Calls returns how many requests each Action received, counting failed
 // and throttled ones; unknown or missing actions count too (under their
 // name, or "").
-func (e *Emulator) Calls() map[string]int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.calls))
-	for k, v := range e.calls {
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
 		out[k] = v
 	}
 	return out
 }
 
 // CallCount returns how many requests action received.
-func (e *Emulator) CallCount(action string) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.calls[action]
+func (s *Server) CallCount(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[action]
 }
 
 // Errors returns how many error responses were sent, by error code
 // (e.g. "RequestLimitExceeded").
-func (e *Emulator) Errors() map[string]int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.errs))
-	for k, v := range e.errs {
+func (s *Server) Errors() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.errs))
+	for k, v := range s.errs {
 		out[k] = v
 	}
 	return out
 }
 
 // ResetCounters zeroes Calls and Errors.
-func (e *Emulator) ResetCounters() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.calls = map[string]int{}
-	e.errs = map[string]int{}
+func (s *Server) ResetCounters() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.errs = map[string]int{}
 }

@@ -9,7 +9,7 @@ import (
 
 // createTags implements CreateTags for instances: ResourceId.N and
 // Tag.N.Key/Value. Ids of other resource types are rejected as InvalidID.
-func (e *Emulator) createTags(requestID string, p params) (any, *apiError) {
+func (s *Server) createTags(requestID string, p params) (any, *apiError) {
 	ids := p.list("ResourceId")
 	if len(ids) == 0 {
 		return nil, errMissingParameter("ResourceId")
@@ -27,9 +27,9 @@ func (e *Emulator) createTags(requestID string, p params) (any, *apiError) {
 				fmt.Sprintf("The ID '%s' is not valid (the emulator tags instances only)", id)}
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	ins, aerr := e.lookupLocked(ids)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ins, aerr := s.lookupLocked(ids)
 	if aerr != nil {
 		return nil, aerr
 	}

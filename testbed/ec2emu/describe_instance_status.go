@@ -3,7 +3,7 @@ package ec2emu
 // describeInstanceStatus implements DescribeInstanceStatus: running
 // instances only unless IncludeAllInstances, InstanceId.N, Filter.N (see
 // statusFields), MaxResults and NextToken.
-func (e *Emulator) describeInstanceStatus(requestID string, p params) (any, *apiError) {
+func (s *Server) describeInstanceStatus(requestID string, p params) (any, *apiError) {
 	ids := p.list("InstanceId")
 	raw, aerr := p.filters()
 	if aerr != nil {
@@ -29,9 +29,9 @@ func (e *Emulator) describeInstanceStatus(requestID string, p params) (any, *api
 		return nil, aerr
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	sel, aerr := e.selectLocked(ids, fs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sel, aerr := s.selectLocked(ids, fs)
 	if aerr != nil {
 		return nil, aerr
 	}

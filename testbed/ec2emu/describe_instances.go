@@ -2,7 +2,7 @@ package ec2emu
 
 // describeInstances implements DescribeInstances: InstanceId.N, Filter.N
 // (see instanceFields and tag:KEY), MaxResults and NextToken.
-func (e *Emulator) describeInstances(requestID string, p params) (any, *apiError) {
+func (s *Server) describeInstances(requestID string, p params) (any, *apiError) {
 	ids := p.list("InstanceId")
 	raw, aerr := p.filters()
 	if aerr != nil {
@@ -24,9 +24,9 @@ func (e *Emulator) describeInstances(requestID string, p params) (any, *apiError
 		return nil, aerr
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	sel, aerr := e.selectLocked(ids, fs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sel, aerr := s.selectLocked(ids, fs)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -34,7 +34,7 @@ func (e *Emulator) describeInstances(requestID string, p params) (any, *apiError
 	return xmlDescribeInstancesResponse{
 		Xmlns:        namespace,
 		RequestID:    requestID,
-		Reservations: e.reservationsXML(page),
+		Reservations: s.reservationsXML(page),
 		NextToken:    next,
 	}, nil
 }

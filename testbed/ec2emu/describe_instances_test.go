@@ -47,7 +47,7 @@ func equal(a, b []string) bool {
 }
 
 func TestDescribeInstancesFilters(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	alpha := run(t, c, 2, map[string]string{"cluster": "alpha", "role": "worker"})
 	beta := run(t, c, 1, map[string]string{"cluster": "beta"})
@@ -84,7 +84,7 @@ func TestDescribeInstancesFilters(t *testing.T) {
 }
 
 func TestDescribeInstancesGroupsReservations(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	run(t, c, 3, nil)
 	run(t, c, 2, nil)
@@ -101,7 +101,7 @@ func TestDescribeInstancesGroupsReservations(t *testing.T) {
 }
 
 func TestDescribeInstancesPagination(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	var want []string
 	for i := 0; i < 4; i++ {
@@ -143,7 +143,7 @@ func TestDescribeInstancesPagination(t *testing.T) {
 }
 
 func TestDescribeInstancesUnknownIDs(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	ids := run(t, c, 1, nil)
 
@@ -165,7 +165,7 @@ func TestDescribeInstancesUnknownIDs(t *testing.T) {
 }
 
 func TestDescribeInstanceStatus(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	ids := run(t, c, 3, nil)
 	for _, id := range ids {
@@ -242,7 +242,7 @@ func TestDescribeInstanceStatus(t *testing.T) {
 }
 
 func TestDescribeInstanceStatusPagination(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	ids := run(t, c, 7, nil)
 	pages := ec2.NewDescribeInstanceStatusPaginator(c, &ec2.DescribeInstanceStatusInput{
@@ -265,7 +265,7 @@ func TestDescribeInstanceStatusPagination(t *testing.T) {
 }
 
 func TestCreateTags(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	ids := run(t, c, 2, map[string]string{"cluster": "c1"})
 	_, err := c.CreateTags(ctx(t), &ec2.CreateTagsInput{

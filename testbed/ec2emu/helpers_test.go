@@ -18,11 +18,13 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/bootstrap"
 )
 
-// startEmulator serves an emulator with DefaultConfig, changed by mut, for
+// startServer serves an emulator with DefaultConfig, changed by mut, for
 // the duration of the test.
-func startEmulator(t *testing.T, mut func(*Config)) *Emulator {
+func startServer(t *testing.T, mut func(*Config)) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "ec2emu", Level: hclog.Warn, Output: testWriter{t}})
@@ -33,7 +35,7 @@ func startEmulator(t *testing.T, mut func(*Config)) *Emulator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(""); err != nil {
+	if err := e.Listen(""); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -53,35 +55,18 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// hideWriteTo works around a client-side race in smithy-go (see
-// aws/aws-sdk-go-v2#2737): the SDK closes the request body as soon as the
-// response headers arrive, and its body's WriteTo then hands io.EOF to
-// net/http's writeLoop, which closes the connection under the response
-// being read. Against a loopback server that answers within microseconds
-// this fails about one call in 40 ("use of closed network connection");
-// without WriteTo the late read is a clean EOF.
-type hideWriteTo struct{ base http.RoundTripper }
-
-func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r = r.Clone(r.Context())
-		r.Body = struct{ io.ReadCloser }{r.Body}
-	}
-	return h.base.RoundTrip(r)
-}
-
 // sdkClient is a real aws-sdk-go-v2 EC2 client pointed at e, without retries
 // unless opts change that, so that call counts are exact.
-func sdkClient(t *testing.T, e *Emulator, opts ...func(*ec2.Options)) *ec2.Client {
+func sdkClient(t *testing.T, e *Server, opts ...func(*ec2.Options)) *ec2.Client {
 	t.Helper()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
+	hc := bootstrap.NewAWSHTTPClient("")
+	t.Cleanup(hc.CloseIdleConnections)
 	o := ec2.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(e.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: hideWriteTo{tr}},
+		HTTPClient:       hc,
 	}
 	for _, f := range opts {
 		f(&o)
@@ -129,7 +114,7 @@ type rawResponse struct {
 
 // postForm sends one hand-made Query API request; sign adds a (fake) SigV4
 // Authorization header, which the emulator only checks for presence.
-func postForm(t *testing.T, e *Emulator, form url.Values, sign bool) rawResponse {
+func postForm(t *testing.T, e *Server, form url.Values, sign bool) rawResponse {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx(t), http.MethodPost, e.URL(), strings.NewReader(form.Encode()))
 	if err != nil {

@@ -92,7 +92,7 @@ type Instance struct {
 }
 
 // instance is the emulator's record of one instance. Fields other than
-// hookMu are guarded by Emulator.mu.
+// hookMu are guarded by Server.mu.
 type instance struct {
 	Instance
 	// seq orders instances by creation, for listing and pagination.
@@ -100,6 +100,9 @@ type instance struct {
 	// launched is true from a successful OnLaunch until OnStop or
 	// OnTerminate has been called.
 	launched bool
+	// settled is closed when the latest stop or termination has finished
+	// (nil before the first).
+	settled chan struct{}
 	// hookMu serializes the hooks of this instance.
 	hookMu sync.Mutex
 }

@@ -1,104 +1,106 @@
 package ec2emu
 
 // launch takes a new instance from pending to running: it waits out the
-// launch delay, then calls OnLaunch. It runs in a goroutine owned by e.
-func (e *Emulator) launch(in *instance) {
-	e.mu.Lock()
-	delay := e.launchDelay
-	e.mu.Unlock()
+// launch delay, then calls OnLaunch. It runs in a goroutine owned by s.
+func (s *Server) launch(in *instance) {
+	s.mu.Lock()
+	delay := s.launchDelay
+	s.mu.Unlock()
 	if delay > 0 {
 		select {
-		case <-e.clock.After(delay):
-		case <-e.ctx.Done():
+		case <-s.clock.After(delay):
+		case <-s.ctx.Done():
 			return
 		}
 	}
 
 	in.hookMu.Lock()
 	defer in.hookMu.Unlock()
-	e.mu.Lock()
+	s.mu.Lock()
 	if in.State != StatePending {
-		e.mu.Unlock()
+		s.mu.Unlock()
 		return // stopped or terminated before it started
 	}
 	snap := in.snapshotLocked()
-	e.mu.Unlock()
+	s.mu.Unlock()
 
 	var err error
-	if e.cfg.Hooks.OnLaunch != nil {
-		err = e.cfg.Hooks.OnLaunch(e.ctx, snap)
+	if s.cfg.Hooks.OnLaunch != nil {
+		err = s.cfg.Hooks.OnLaunch(s.ctx, snap)
 	}
 
-	e.mu.Lock()
+	s.mu.Lock()
 	var release string
 	switch {
 	case err != nil:
-		e.log.Error("launch hook failed; instance terminated", "id", in.ID, "error", err)
+		s.log.Error("launch hook failed; instance terminated", "id", in.ID, "error", err)
 		in.State = StateTerminated
 		in.StateReason = "Server.InternalError: Internal error on launch"
-		in.TerminatedAt = e.clock.Now()
+		in.TerminatedAt = s.clock.Now()
 		release, in.PrivateIP = in.PrivateIP, ""
 	default:
 		in.launched = true
 		if in.State == StatePending {
 			in.State = StateRunning
 		}
-		e.log.Info("instance running", "id", in.ID, "ip", in.PrivateIP)
+		s.log.Info("instance running", "id", in.ID, "ip", in.PrivateIP)
 	}
-	e.mu.Unlock()
+	s.mu.Unlock()
 	if release != "" {
-		e.releaseIPs([]string{release})
+		s.releaseIPs([]string{release})
 	}
 }
 
 // finish completes a stop (stopping -> stopped) or a termination
 // (shutting-down -> terminated), calling OnStop or OnTerminate first when
-// the instance was launched. It runs in a goroutine owned by e.
-func (e *Emulator) finish(in *instance, terminate bool) {
+// the instance was launched, then closes done. It runs in a goroutine owned
+// by s.
+func (s *Server) finish(in *instance, terminate bool, done chan struct{}) {
+	defer close(done)
 	in.hookMu.Lock()
 	defer in.hookMu.Unlock()
-	e.mu.Lock()
+	s.mu.Lock()
 	launched := in.launched
 	in.launched = false
 	snap := in.snapshotLocked()
-	e.mu.Unlock()
+	s.mu.Unlock()
 
-	hook, from, to := e.cfg.Hooks.OnStop, StateStopping, StateStopped
+	hook, from, to := s.cfg.Hooks.OnStop, StateStopping, StateStopped
 	if terminate {
-		hook, from, to = e.cfg.Hooks.OnTerminate, StateShuttingDown, StateTerminated
+		hook, from, to = s.cfg.Hooks.OnTerminate, StateShuttingDown, StateTerminated
 	}
 	if launched && hook != nil {
-		if err := hook(e.ctx, snap); err != nil {
-			e.log.Error("instance hook failed", "id", in.ID, "to", to, "error", err)
+		if err := hook(s.ctx, snap); err != nil {
+			s.log.Error("instance hook failed", "id", in.ID, "to", to, "error", err)
 		}
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if in.State == from {
 		in.State = to
 		if to == StateTerminated {
-			in.TerminatedAt = e.clock.Now()
+			in.TerminatedAt = s.clock.Now()
 		}
-		e.log.Info("instance "+string(to), "id", in.ID)
+		s.log.Info("instance "+string(to), "id", in.ID)
 	}
 }
 
 // reap removes terminated instances older than TerminatedTTL and gives
 // their addresses back through ReleaseIP.
-func (e *Emulator) reap() {
-	e.mu.Lock()
-	now := e.clock.Now()
+func (s *Server) reap() {
+	s.mu.Lock()
+	now := s.clock.Now()
 	var released []string
-	for id, in := range e.instances {
-		if in.State == StateTerminated && !in.TerminatedAt.IsZero() && now.Sub(in.TerminatedAt) >= e.cfg.TerminatedTTL {
-			delete(e.instances, id)
+	for id, in := range s.instances {
+		if in.State == StateTerminated && !in.TerminatedAt.IsZero() && now.Sub(in.TerminatedAt) >= s.cfg.TerminatedTTL {
+			delete(s.instances, id)
 			if in.PrivateIP != "" {
 				released = append(released, in.PrivateIP)
 			}
-			e.log.Debug("terminated instance vanished", "id", id)
+			s.log.Debug("terminated instance vanished", "id", id)
 		}
 	}
-	e.mu.Unlock()
-	e.releaseIPs(released)
+	s.mu.Unlock()
+	s.releaseIPs(released)
 }

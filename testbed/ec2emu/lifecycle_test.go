@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func waitState(t *testing.T, c *ec2.Client, id string, want ec2types.InstanceSta
 
 func TestLifecycleRunStopTerminate(t *testing.T) {
 	h := &hookLog{}
-	e := startEmulator(t, func(c *Config) { c.Hooks = h.hooks() })
+	e := startServer(t, func(c *Config) { c.Hooks = h.hooks() })
 	c := sdkClient(t, e)
 	ids := run(t, c, 2, map[string]string{"cluster": "c1"})
 	waitState(t, c, ids[0], ec2types.InstanceStateNameRunning)
@@ -133,7 +134,7 @@ func TestLifecycleRunStopTerminate(t *testing.T) {
 }
 
 func TestTerminateDryRunChangesNothing(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	ids := run(t, c, 1, nil)
 	_, err := c.TerminateInstances(ctx(t), &ec2.TerminateInstancesInput{InstanceIds: ids, DryRun: aws.Bool(true)})
@@ -146,7 +147,7 @@ func TestTerminateDryRunChangesNothing(t *testing.T) {
 func TestLaunchDelayAndTerminatedTTL(t *testing.T) {
 	clock := clockwork.NewFakeClock()
 	h := &hookLog{}
-	e := startEmulator(t, func(c *Config) {
+	e := startServer(t, func(c *Config) {
 		c.Clock = clock
 		c.LaunchDelay = 30 * time.Second
 		c.TerminatedTTL = 10 * time.Minute
@@ -192,7 +193,7 @@ func TestLaunchDelayAndTerminatedTTL(t *testing.T) {
 func TestTerminateWhilePendingSkipsHooks(t *testing.T) {
 	clock := clockwork.NewFakeClock()
 	h := &hookLog{}
-	e := startEmulator(t, func(c *Config) {
+	e := startServer(t, func(c *Config) {
 		c.Clock = clock
 		c.LaunchDelay = time.Minute
 		c.Hooks = h.hooks()
@@ -226,7 +227,7 @@ func TestTerminateWhilePendingSkipsHooks(t *testing.T) {
 
 func TestLaunchFailureTerminates(t *testing.T) {
 	h := &hookLog{launchErr: errors.New("exec: farmhand: not found")}
-	e := startEmulator(t, func(c *Config) { c.Hooks = h.hooks() })
+	e := startServer(t, func(c *Config) { c.Hooks = h.hooks() })
 	c := sdkClient(t, e)
 	ids := run(t, c, 1, nil)
 	waitState(t, c, ids[0], ec2types.InstanceStateNameTerminated)
@@ -240,7 +241,7 @@ func TestLaunchFailureTerminates(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	e.SetThrottle(true)
 	_, err := c.DescribeInstances(ctx(t), &ec2.DescribeInstancesInput{})
@@ -275,7 +276,7 @@ func TestThrottle(t *testing.T) {
 
 func TestSetState(t *testing.T) {
 	clock := clockwork.NewFakeClock()
-	e := startEmulator(t, func(c *Config) { c.Clock = clock; c.TerminatedTTL = time.Minute })
+	e := startServer(t, func(c *Config) { c.Clock = clock; c.TerminatedTTL = time.Minute })
 	c := sdkClient(t, e)
 	ids := run(t, c, 1, nil)
 	if err := e.SetState(ids[0], StateStopped); err != nil {
@@ -325,5 +326,129 @@ func TestGlob(t *testing.T) {
 		if got := glob(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("glob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
+	}
+}
+
+func TestTerminateWaitsForRunningLaunchHook(t *testing.T) {
+	inLaunch, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	e := startServer(t, func(c *Config) {
+		c.Hooks.OnLaunch = func(ctx context.Context, inst Instance) error {
+			close(inLaunch)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "launched")
+			return nil
+		}
+		c.Hooks.OnTerminate = func(_ context.Context, inst Instance) error {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "terminated")
+			return nil
+		}
+	})
+	c := sdkClient(t, e)
+	ids := run(t, c, 1, nil)
+	<-inLaunch
+	term, err := c.TerminateInstances(ctx(t), &ec2.TerminateInstancesInput{InstanceIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if term.TerminatingInstances[0].CurrentState.Name != ec2types.InstanceStateNameShuttingDown {
+		t.Errorf("terminate during OnLaunch: %+v", term.TerminatingInstances[0].CurrentState)
+	}
+	if got := stateOf(t, c, ids[0]); got != ec2types.InstanceStateNameShuttingDown {
+		t.Errorf("while OnLaunch runs the instance is %s, want shutting-down", got)
+	}
+	close(release)
+	waitState(t, c, ids[0], ec2types.InstanceStateNameTerminated)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 2 || order[0] != "launched" || order[1] != "terminated" {
+		t.Errorf("hook order = %v, want OnLaunch to finish before OnTerminate", order)
+	}
+}
+
+func TestStopAndTerminateInstanceWait(t *testing.T) {
+	h := &hookLog{}
+	e := startServer(t, func(c *Config) { c.Hooks = h.hooks() })
+	c := sdkClient(t, e)
+	ids := run(t, c, 2, nil)
+	waitState(t, c, ids[0], ec2types.InstanceStateNameRunning)
+	waitState(t, c, ids[1], ec2types.InstanceStateNameRunning)
+
+	if err := e.StopInstance(ctx(t), ids[0]); err != nil {
+		t.Fatalf("StopInstance: %v", err)
+	}
+	if inst, _ := e.Instance(ids[0]); inst.State != StateStopped {
+		t.Errorf("after StopInstance returned the instance is %s", inst.State)
+	}
+	if err := e.StopInstance(ctx(t), ids[0]); err != nil {
+		t.Errorf("stopping a stopped instance: %v", err)
+	}
+	if err := e.TerminateInstance(ctx(t), ids[1]); err != nil {
+		t.Fatalf("TerminateInstance: %v", err)
+	}
+	if inst, _ := e.Instance(ids[1]); inst.State != StateTerminated {
+		t.Errorf("after TerminateInstance returned the instance is %s", inst.State)
+	}
+	if _, stopped, killed, _ := h.counts(); stopped != 1 || killed != 1 {
+		t.Errorf("hooks: %d stops, %d terminations; want 1 each", stopped, killed)
+	}
+	if err := e.StopInstance(ctx(t), ids[1]); err == nil || !strings.Contains(err.Error(), "IncorrectInstanceState") {
+		t.Errorf("stopping a terminated instance: %v", err)
+	}
+	if err := e.StopInstance(ctx(t), "i-0000000000000000d"); err == nil || !strings.Contains(err.Error(), "InvalidInstanceID.NotFound") {
+		t.Errorf("stopping an unknown instance: %v", err)
+	}
+	if n := e.CallCount("StopInstances") + e.CallCount("TerminateInstances"); n != 0 {
+		t.Errorf("the Go methods went through HTTP: %d calls", n)
+	}
+}
+
+func TestStopInstanceHonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	e := startServer(t, func(c *Config) {
+		c.Hooks.OnStop = func(ctx context.Context, _ Instance) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}
+	})
+	defer close(release)
+	c := sdkClient(t, e)
+	ids := run(t, c, 1, nil)
+	waitState(t, c, ids[0], ec2types.InstanceStateNameRunning)
+	short, cancel := context.WithCancel(ctx(t))
+	cancel()
+	if err := e.StopInstance(short, ids[0]); !errors.Is(err, context.Canceled) {
+		t.Errorf("StopInstance with a cancelled context: %v", err)
+	}
+	if inst, _ := e.Instance(ids[0]); inst.State != StateStopping {
+		t.Errorf("while OnStop blocks the instance is %s, want stopping", inst.State)
+	}
+}
+
+func TestStart(t *testing.T) {
+	e, err := Start("", DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !strings.HasPrefix(e.URL(), "http://127.0.0.1:") {
+		t.Errorf("URL() = %q", e.URL())
+	}
+	if err := e.Listen(""); err == nil {
+		t.Error("a second Listen succeeded")
+	}
+	if _, err := Start("", Config{}); err == nil {
+		t.Error("Start accepted an empty config")
 	}
 }

@@ -61,17 +61,17 @@ func paginate(ins []*instance, start uint64, size int) ([]*instance, string) {
 
 // selectLocked returns the instances named by ids (all when ids is empty)
 // that pass the filters, sorted by creation. Named ids must all exist.
-func (e *Emulator) selectLocked(ids []string, fs []compiledFilter) ([]*instance, *apiError) {
+func (s *Server) selectLocked(ids []string, fs []compiledFilter) ([]*instance, *apiError) {
 	var pool []*instance
 	if len(ids) > 0 {
-		found, aerr := e.lookupLocked(ids)
+		found, aerr := s.lookupLocked(ids)
 		if aerr != nil {
 			return nil, aerr
 		}
 		pool = found
 	} else {
-		pool = make([]*instance, 0, len(e.instances))
-		for _, in := range e.instances {
+		pool = make([]*instance, 0, len(s.instances))
+		for _, in := range s.instances {
 			pool = append(pool, in)
 		}
 	}
@@ -88,7 +88,7 @@ func (e *Emulator) selectLocked(ids []string, fs []compiledFilter) ([]*instance,
 // lookupLocked resolves instance ids in request order without duplicates:
 // InvalidInstanceID.Malformed for the first badly formed id, else
 // InvalidInstanceID.NotFound naming every unknown one.
-func (e *Emulator) lookupLocked(ids []string) ([]*instance, *apiError) {
+func (s *Server) lookupLocked(ids []string) ([]*instance, *apiError) {
 	for _, id := range ids {
 		if !validInstanceID(id) {
 			return nil, errInstanceMalformed(id)
@@ -102,7 +102,7 @@ func (e *Emulator) lookupLocked(ids []string) ([]*instance, *apiError) {
 			continue
 		}
 		seen[id] = true
-		if in := e.instances[id]; in != nil {
+		if in := s.instances[id]; in != nil {
 			out = append(out, in)
 		} else {
 			missing = append(missing, id)

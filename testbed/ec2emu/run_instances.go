@@ -33,26 +33,26 @@ type launchSpec struct {
 }
 
 // runInstances implements RunInstances.
-func (e *Emulator) runInstances(requestID string, p params) (any, *apiError) {
-	spec, aerr := e.parseRunInstances(p)
+func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
+	spec, aerr := s.parseRunInstances(p)
 	if aerr != nil {
 		return nil, aerr
 	}
 	if aerr := dryRun(p); aerr != nil {
 		return nil, aerr
 	}
-	e.runMu.Lock()
-	defer e.runMu.Unlock()
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
 
 	fingerprint := p.fingerprint("ClientToken")
 	if spec.clientToken != "" {
-		e.mu.Lock()
-		rec, seen := e.tokens[spec.clientToken]
+		s.mu.Lock()
+		rec, seen := s.tokens[spec.clientToken]
 		var body any
 		if seen && rec.fingerprint == fingerprint {
-			body = e.replayLocked(requestID, rec)
+			body = s.replayLocked(requestID, rec)
 		}
-		e.mu.Unlock()
+		s.mu.Unlock()
 		switch {
 		case seen && rec.fingerprint != fingerprint:
 			return nil, errIdempotentMismatch
@@ -61,34 +61,34 @@ func (e *Emulator) runInstances(requestID string, p params) (any, *apiError) {
 		}
 	}
 
-	ips, aerr := e.allocateIPs(spec.minCount, spec.maxCount)
+	ips, aerr := s.allocateIPs(spec.minCount, spec.maxCount)
 	if aerr != nil {
 		return nil, aerr
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := e.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
 	resID := newID("r-")
 	res := xmlRunInstancesResponse{Xmlns: namespace, RequestID: requestID,
-		xmlReservationBody: xmlReservationBody{ReservationID: resID, OwnerID: e.cfg.AccountID}}
+		xmlReservationBody: xmlReservationBody{ReservationID: resID, OwnerID: s.cfg.AccountID}}
 	rec := idempotencyRecord{fingerprint: fingerprint, reservationID: resID}
 	for i, ip := range ips {
 		id := newID("i-")
-		for e.instances[id] != nil {
+		for s.instances[id] != nil {
 			id = newID("i-")
 		}
-		e.seq++
-		in := &instance{seq: e.seq, Instance: Instance{
+		s.seq++
+		in := &instance{seq: s.seq, Instance: Instance{
 			ID:                    id,
 			ReservationID:         resID,
 			ImageID:               spec.imageID,
 			InstanceType:          spec.instanceType,
 			SubnetID:              spec.subnet.ID,
-			VpcID:                 e.cfg.VpcID,
+			VpcID:                 s.cfg.VpcID,
 			AvailabilityZone:      spec.subnet.AvailabilityZone,
 			PrivateIP:             ip,
-			PrivateDNSName:        e.privateDNSName(ip),
+			PrivateDNSName:        s.privateDNSName(ip),
 			SecurityGroupIDs:      spec.securityGroupIDs,
 			KeyName:               spec.keyName,
 			IamInstanceProfileArn: spec.profileArn,
@@ -100,14 +100,14 @@ func (e *Emulator) runInstances(requestID string, p params) (any, *apiError) {
 			LaunchIndex:           i,
 			LaunchTime:            now,
 		}}
-		e.instances[id] = in
+		s.instances[id] = in
 		rec.instanceIDs = append(rec.instanceIDs, id)
-		res.Instances = append(res.Instances, e.instanceXML(in))
-		e.log.Info("instance created", "id", id, "ip", ip, "az", in.AvailabilityZone, "token", spec.clientToken)
-		e.goLocked(func() { e.launch(in) })
+		res.Instances = append(res.Instances, s.instanceXML(in))
+		s.log.Info("instance created", "id", id, "ip", ip, "az", in.AvailabilityZone, "token", spec.clientToken)
+		s.goLocked(func() { s.launch(in) })
 	}
 	if spec.clientToken != "" {
-		e.tokens[spec.clientToken] = rec
+		s.tokens[spec.clientToken] = rec
 	}
 	return res, nil
 }
@@ -115,12 +115,12 @@ func (e *Emulator) runInstances(requestID string, p params) (any, *apiError) {
 // replayLocked answers a repeated ClientToken with the reservation it
 // created, showing the instances' current state. Instances that have since
 // vanished are left out.
-func (e *Emulator) replayLocked(requestID string, rec idempotencyRecord) xmlRunInstancesResponse {
+func (s *Server) replayLocked(requestID string, rec idempotencyRecord) xmlRunInstancesResponse {
 	res := xmlRunInstancesResponse{Xmlns: namespace, RequestID: requestID,
-		xmlReservationBody: xmlReservationBody{ReservationID: rec.reservationID, OwnerID: e.cfg.AccountID}}
+		xmlReservationBody: xmlReservationBody{ReservationID: rec.reservationID, OwnerID: s.cfg.AccountID}}
 	for _, id := range rec.instanceIDs {
-		if in := e.instances[id]; in != nil {
-			res.Instances = append(res.Instances, e.instanceXML(in))
+		if in := s.instances[id]; in != nil {
+			res.Instances = append(res.Instances, s.instanceXML(in))
 		}
 	}
 	return res
@@ -128,9 +128,9 @@ func (e *Emulator) replayLocked(requestID string, rec idempotencyRecord) xmlRunI
 
 // parseRunInstances validates a RunInstances request and merges its launch
 // template.
-func (e *Emulator) parseRunInstances(p params) (*launchSpec, *apiError) {
+func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
 	spec := &launchSpec{tags: map[string]string{}}
-	tmpl, aerr := e.template(p)
+	tmpl, aerr := s.template(p)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -182,7 +182,7 @@ func (e *Emulator) parseRunInstances(p params) (*launchSpec, *apiError) {
 		return nil, errInvalidParameterValue("MaxCount", strconv.Itoa(spec.maxCount))
 	}
 
-	if spec.subnet, aerr = e.subnet(p.str("SubnetId"), tmplSubnet, p.str("Placement.AvailabilityZone")); aerr != nil {
+	if spec.subnet, aerr = s.subnet(p.str("SubnetId"), tmplSubnet, p.str("Placement.AvailabilityZone")); aerr != nil {
 		return nil, aerr
 	}
 	spec.securityGroupIDs = p.list("SecurityGroupId")
@@ -202,7 +202,7 @@ func (e *Emulator) parseRunInstances(p params) (*launchSpec, *apiError) {
 	case arn != "":
 		spec.profileArn = arn
 	case name != "":
-		spec.profileArn = fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s", e.cfg.AccountID, name)
+		spec.profileArn = fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s", s.cfg.AccountID, name)
 	}
 
 	if ud := p.str("UserData"); ud != "" {
@@ -243,7 +243,7 @@ func (e *Emulator) parseRunInstances(p params) (*launchSpec, *apiError) {
 }
 
 // template resolves LaunchTemplate.LaunchTemplateId/Name, or returns nil.
-func (e *Emulator) template(p params) (*LaunchTemplate, *apiError) {
+func (s *Server) template(p params) (*LaunchTemplate, *apiError) {
 	id, name := p.str("LaunchTemplate.LaunchTemplateId"), p.str("LaunchTemplate.LaunchTemplateName")
 	switch {
 	case id == "" && name == "":
@@ -251,8 +251,8 @@ func (e *Emulator) template(p params) (*LaunchTemplate, *apiError) {
 	case id != "" && name != "":
 		return nil, errInvalidParameterCombination("Only one of LaunchTemplateId or LaunchTemplateName may be specified")
 	}
-	for i := range e.cfg.LaunchTemplates {
-		t := &e.cfg.LaunchTemplates[i]
+	for i := range s.cfg.LaunchTemplates {
+		t := &s.cfg.LaunchTemplates[i]
 		if (id != "" && t.ID == id) || (name != "" && t.Name == name) {
 			return t, nil
 		}
@@ -267,47 +267,47 @@ func (e *Emulator) template(p params) (*LaunchTemplate, *apiError) {
 
 // subnet picks the subnet of a launch: the request's, the template's, one
 // in the requested zone, or the next one in turn.
-func (e *Emulator) subnet(requested, fromTemplate, zone string) (Subnet, *apiError) {
+func (s *Server) subnet(requested, fromTemplate, zone string) (Subnet, *apiError) {
 	id := requested
 	if id == "" {
 		id = fromTemplate
 	}
 	if id != "" {
-		for _, s := range e.cfg.Subnets {
-			if s.ID == id {
-				return s, nil
+		for _, sn := range s.cfg.Subnets {
+			if sn.ID == id {
+				return sn, nil
 			}
 		}
 		return Subnet{}, &apiError{http.StatusBadRequest, "InvalidSubnetID.NotFound",
 			fmt.Sprintf("The subnet ID '%s' does not exist", id)}
 	}
 	if zone != "" {
-		for _, s := range e.cfg.Subnets {
-			if s.AvailabilityZone == zone {
-				return s, nil
+		for _, sn := range s.cfg.Subnets {
+			if sn.AvailabilityZone == zone {
+				return sn, nil
 			}
 		}
 		return Subnet{}, &apiError{http.StatusBadRequest, "InvalidParameterValue",
 			fmt.Sprintf("Invalid availability zone: [%s]", zone)}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.cfg.Subnets[e.nextSubnet%len(e.cfg.Subnets)]
-	e.nextSubnet++
-	return s, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn := s.cfg.Subnets[s.nextSubnet%len(s.cfg.Subnets)]
+	s.nextSubnet++
+	return sn, nil
 }
 
 // allocateIPs gets up to max addresses, failing unless at least min are
-// available. It runs the AllocateIP hook without holding e.mu.
-func (e *Emulator) allocateIPs(min, max int) ([]string, *apiError) {
+// available. It runs the AllocateIP hook without holding s.mu.
+func (s *Server) allocateIPs(min, max int) ([]string, *apiError) {
 	var ips []string
 	for len(ips) < max {
-		ip, err := e.allocateIP()
+		ip, err := s.allocateIP()
 		if err != nil {
 			if len(ips) >= min {
 				break
 			}
-			e.releaseIPs(ips)
+			s.releaseIPs(ips)
 			return nil, &apiError{http.StatusBadRequest, "InsufficientFreeAddressesInSubnet",
 				fmt.Sprintf("There are not enough free addresses in subnet to satisfy the requested number of instances: %v", err)}
 		}
@@ -316,36 +316,36 @@ func (e *Emulator) allocateIPs(min, max int) ([]string, *apiError) {
 	return ips, nil
 }
 
-func (e *Emulator) allocateIP() (string, error) {
-	if e.cfg.Hooks.AllocateIP != nil {
-		return e.cfg.Hooks.AllocateIP()
+func (s *Server) allocateIP() (string, error) {
+	if s.cfg.Hooks.AllocateIP != nil {
+		return s.cfg.Hooks.AllocateIP()
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := e.nextIP
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nextIP
 	if n >= 250*256 {
 		return "", fmt.Errorf("the default 10.0.0.0/16 pool is used up")
 	}
-	e.nextIP++
+	s.nextIP++
 	return fmt.Sprintf("10.0.%d.%d", n/250, 4+n%250), nil
 }
 
-func (e *Emulator) releaseIPs(ips []string) {
-	if e.cfg.Hooks.ReleaseIP == nil {
+func (s *Server) releaseIPs(ips []string) {
+	if s.cfg.Hooks.ReleaseIP == nil {
 		return
 	}
 	for _, ip := range ips {
-		e.cfg.Hooks.ReleaseIP(ip)
+		s.cfg.Hooks.ReleaseIP(ip)
 	}
 }
 
 // privateDNSName is EC2's ip-name form of a private address.
-func (e *Emulator) privateDNSName(ip string) string {
+func (s *Server) privateDNSName(ip string) string {
 	host := "ip-" + strings.ReplaceAll(ip, ".", "-")
-	if e.cfg.Region == "us-east-1" {
+	if s.cfg.Region == "us-east-1" {
 		return host + ".ec2.internal"
 	}
-	return host + "." + e.cfg.Region + ".compute.internal"
+	return host + "." + s.cfg.Region + ".compute.internal"
 }
 
 func copyTags(in map[string]string) map[string]string {

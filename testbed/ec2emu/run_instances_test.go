@@ -19,7 +19,7 @@ var (
 )
 
 func TestRunInstancesThroughSDK(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	out, err := c.RunInstances(ctx(t), &ec2.RunInstancesInput{
 		ImageId:            aws.String("ami-0123456789abcdef0"),
@@ -98,7 +98,7 @@ func TestRunInstancesThroughSDK(t *testing.T) {
 }
 
 func TestRunInstancesSpreadsOverSubnets(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	var ids []string
 	for i := 0; i < 3; i++ {
@@ -115,7 +115,7 @@ func TestRunInstancesSpreadsOverSubnets(t *testing.T) {
 }
 
 func TestRunInstancesLaunchTemplate(t *testing.T) {
-	e := startEmulator(t, func(c *Config) {
+	e := startServer(t, func(c *Config) {
 		c.LaunchTemplates = []LaunchTemplate{{
 			ID: "lt-0123456789abcdef0", Name: "node", ImageID: "ami-0aaaaaaaaaaaaaaa1",
 			InstanceType: "m7g.large", SubnetID: "subnet-0c0000000000000c1",
@@ -152,7 +152,7 @@ func TestRunInstancesLaunchTemplate(t *testing.T) {
 }
 
 func TestRunInstancesClientTokenIdempotency(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	in := func(instanceType ec2types.InstanceType) *ec2.RunInstancesInput {
 		return &ec2.RunInstancesInput{
@@ -196,7 +196,7 @@ func TestRunInstancesClientTokenIdempotency(t *testing.T) {
 }
 
 func TestRunInstancesErrorsThroughSDK(t *testing.T) {
-	e := startEmulator(t, func(c *Config) {
+	e := startServer(t, func(c *Config) {
 		c.Hooks.AllocateIP = func() (string, error) { return "", errors.New("pool empty") }
 	})
 	c := sdkClient(t, e)
@@ -242,7 +242,7 @@ func TestRunInstancesErrorsThroughSDK(t *testing.T) {
 
 func TestRunInstancesPartialCapacity(t *testing.T) {
 	left := 2
-	e := startEmulator(t, func(c *Config) {
+	e := startServer(t, func(c *Config) {
 		c.Hooks.AllocateIP = func() (string, error) {
 			if left == 0 {
 				return "", errors.New("pool empty")
@@ -264,7 +264,7 @@ func TestRunInstancesPartialCapacity(t *testing.T) {
 // TestWireFormat checks what the SDK cannot show: the raw documents, and
 // requests the SDK refuses to send.
 func TestWireFormat(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	form := func(kv ...string) url.Values {
 		v := url.Values{"Version": {"2016-11-15"}}
 		for i := 0; i+1 < len(kv); i += 2 {

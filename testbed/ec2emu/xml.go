@@ -171,7 +171,7 @@ type xmlErr struct {
 func timeXML(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // instanceXML renders one instance.
-func (e *Emulator) instanceXML(in *instance) xmlInstance {
+func (s *Server) instanceXML(in *instance) xmlInstance {
 	x := xmlInstance{
 		InstanceID:         in.ID,
 		ImageID:            in.ImageID,
@@ -221,7 +221,7 @@ func (e *Emulator) instanceXML(in *instance) xmlInstance {
 }
 
 // reservationsXML groups instances (in order) into their reservations.
-func (e *Emulator) reservationsXML(ins []*instance) []xmlReservationBody {
+func (s *Server) reservationsXML(ins []*instance) []xmlReservationBody {
 	var out []xmlReservationBody
 	index := map[string]int{}
 	for _, in := range ins {
@@ -229,9 +229,9 @@ func (e *Emulator) reservationsXML(ins []*instance) []xmlReservationBody {
 		if !ok {
 			i = len(out)
 			index[in.ReservationID] = i
-			out = append(out, xmlReservationBody{ReservationID: in.ReservationID, OwnerID: e.cfg.AccountID})
+			out = append(out, xmlReservationBody{ReservationID: in.ReservationID, OwnerID: s.cfg.AccountID})
 		}
-		out[i].Instances = append(out[i].Instances, e.instanceXML(in))
+		out[i].Instances = append(out[i].Instances, s.instanceXML(in))
 	}
 	return out
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// Config configures an Emulator. Start from DefaultConfig and set Identity.
+// Config configures a Server. Start from DefaultConfig and set Identity.
 type Config struct {
 	// Identity is the instance the emulator describes. InstanceID,
 	// PrivateIP and AvailabilityZone are required; Region defaults to the

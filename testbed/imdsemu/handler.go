@@ -16,11 +16,11 @@ const (
 )
 
 // ServeHTTP answers one metadata request.
-func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	e.requests++
-	down, v1Only, delay := e.down, e.v1Only, e.delay
-	e.mu.Unlock()
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	down, v1Only, delay := s.down, s.v1Only, s.delay
+	s.mu.Unlock()
 
 	if down {
 		drop(w)
@@ -28,7 +28,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if delay > 0 {
 		select {
-		case <-e.clock.After(delay):
+		case <-s.clock.After(delay):
 		case <-r.Context().Done():
 			return
 		}
@@ -43,19 +43,19 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			plain(w, http.StatusNotFound, "404 - Not Found")
 			return
 		}
-		e.issueToken(w, r)
+		s.issueToken(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		plain(w, http.StatusMethodNotAllowed, "405 - Method Not Allowed")
 		return
 	}
-	if !v1Only && !e.validToken(r.Header.Get(tokenHeader)) {
-		e.log.Debug("metadata request without a valid token", "path", r.URL.Path)
+	if !v1Only && !s.validToken(r.Header.Get(tokenHeader)) {
+		s.log.Debug("metadata request without a valid token", "path", r.URL.Path)
 		plain(w, http.StatusUnauthorized, "401 - Unauthorized")
 		return
 	}
-	body, ok := e.lookup(r.URL.Path)
+	body, ok := s.lookup(r.URL.Path)
 	if !ok {
 		plain(w, http.StatusNotFound, "404 - Not Found")
 		return
@@ -64,7 +64,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // issueToken answers PUT /latest/api/token.
-func (e *Emulator) issueToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("X-Forwarded-For") != "" {
 		plain(w, http.StatusForbidden, "403 - Forbidden") // IMDS refuses proxied token requests
 		return
@@ -75,33 +75,33 @@ func (e *Emulator) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := newToken()
-	now := e.clock.Now()
-	e.mu.Lock()
-	for t, exp := range e.tokens {
+	now := s.clock.Now()
+	s.mu.Lock()
+	for t, exp := range s.tokens {
 		if !now.Before(exp) {
-			delete(e.tokens, t)
+			delete(s.tokens, t)
 		}
 	}
-	e.tokens[tok] = now.Add(time.Duration(ttl) * time.Second)
-	e.mu.Unlock()
+	s.tokens[tok] = now.Add(time.Duration(ttl) * time.Second)
+	s.mu.Unlock()
 	w.Header().Set(tokenTTLHeader, strconv.Itoa(ttl))
 	plain(w, http.StatusOK, tok)
 }
 
 // validToken reports whether tok was issued and has not expired.
-func (e *Emulator) validToken(tok string) bool {
+func (s *Server) validToken(tok string) bool {
 	if tok == "" {
 		return false
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	exp, ok := e.tokens[tok]
-	return ok && e.clock.Now().Before(exp)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.tokens[tok]
+	return ok && s.clock.Now().Before(exp)
 }
 
 // lookup returns the metadata at path.
-func (e *Emulator) lookup(path string) (string, bool) {
-	id := e.cfg.Identity
+func (s *Server) lookup(path string) (string, bool) {
+	id := s.cfg.Identity
 	switch strings.TrimSuffix(path, "/") {
 	case "/latest/meta-data":
 		return "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/", true
@@ -114,7 +114,7 @@ func (e *Emulator) lookup(path string) (string, bool) {
 	case "/latest/meta-data/local-ipv4":
 		return id.PrivateIP, true
 	case "/latest/meta-data/hostname", "/latest/meta-data/local-hostname":
-		return e.hostname(), true
+		return s.hostname(), true
 	case "/latest/meta-data/placement":
 		return "availability-zone\nregion", true
 	case "/latest/meta-data/placement/availability-zone":
@@ -126,18 +126,18 @@ func (e *Emulator) lookup(path string) (string, bool) {
 	case "/latest/dynamic/instance-identity":
 		return "document", true
 	case "/latest/dynamic/instance-identity/document":
-		return e.document(), true
+		return s.document(), true
 	}
 	return "", false
 }
 
 // hostname is EC2's ip-name form of the private address.
-func (e *Emulator) hostname() string {
-	host := "ip-" + strings.ReplaceAll(e.cfg.Identity.PrivateIP, ".", "-")
-	if e.cfg.Identity.Region == "us-east-1" {
+func (s *Server) hostname() string {
+	host := "ip-" + strings.ReplaceAll(s.cfg.Identity.PrivateIP, ".", "-")
+	if s.cfg.Identity.Region == "us-east-1" {
 		return host + ".ec2.internal"
 	}
-	return host + "." + e.cfg.Identity.Region + ".compute.internal"
+	return host + "." + s.cfg.Identity.Region + ".compute.internal"
 }
 
 // identityDocument is /latest/dynamic/instance-identity/document.
@@ -159,16 +159,16 @@ type identityDocument struct {
 	Version                 string   `json:"version"`
 }
 
-func (e *Emulator) document() string {
-	id := e.cfg.Identity
+func (s *Server) document() string {
+	id := s.cfg.Identity
 	b, err := json.MarshalIndent(identityDocument{
-		AccountID:        e.cfg.AccountID,
+		AccountID:        s.cfg.AccountID,
 		Architecture:     "x86_64",
 		AvailabilityZone: id.AvailabilityZone,
 		ImageID:          id.AMI,
 		InstanceID:       id.InstanceID,
 		InstanceType:     id.InstanceType,
-		PendingTime:      e.pending.Format(time.RFC3339),
+		PendingTime:      s.pending.Format(time.RFC3339),
 		PrivateIP:        id.PrivateIP,
 		Region:           id.Region,
 		Version:          "2017-09-30",

@@ -17,11 +17,8 @@ import (
 
 func startServer(t *testing.T) *Server {
 	t.Helper()
-	s, err := New(DefaultConfig())
+	s, err := Start("", DefaultConfig())
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(""); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

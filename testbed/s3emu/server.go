@@ -16,7 +16,7 @@ import (
 // Server is an in-memory S3 endpoint (an http.Handler). Conditional writes
 // (If-None-Match: *, If-Match: <etag>) come from gofakes3 itself, which
 // checks them atomically with the write and answers 412
-// PreconditionFailed. Create it with New; serve it with Start or mount it on
+// PreconditionFailed. Create it with New; serve it with Listen or mount it on
 // any http.Server; always Close it.
 type Server struct {
 	cfg     Config
@@ -59,6 +59,20 @@ func New(cfg Config) (*Server, error) {
 		s3:       fake.Server(),
 		byClient: map[string]*Counts{},
 	}, nil
+}
+
+// Start is New followed by Listen: a server for cfg on addr ("" means
+// 127.0.0.1:0).
+func Start(addr string, cfg Config) (*Server, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Listen(addr); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Bucket is the bucket New created.
@@ -134,8 +148,8 @@ func (s *Server) ResetCounts() {
 	s.byClient = map[string]*Counts{}
 }
 
-// Start serves on addr ("" means 127.0.0.1:0) until Close.
-func (s *Server) Start(addr string) error {
+// Listen serves on addr ("" means 127.0.0.1:0) until Close.
+func (s *Server) Listen(addr string) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -153,7 +167,7 @@ func (s *Server) Start(addr string) error {
 	if s.srv != nil || s.closed {
 		s.mu.Unlock()
 		ln.Close()
-		return errors.New("s3emu: Start called twice or after Close")
+		return errors.New("s3emu: Listen called twice or after Close")
 	}
 	s.srv, s.ln, s.serveDone = srv, ln, done
 	s.mu.Unlock()
@@ -167,7 +181,7 @@ func (s *Server) Start(addr string) error {
 }
 
 // URL is the endpoint to give clients (BaseEndpoint with UsePathStyle), or
-// "" before Start.
+// "" before Listen.
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,14 +10,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
 )
 
-// Emulator is the metadata service of one instance (an http.Handler).
-// Create it with New; serve it with Start or mount it on any http.Server;
+// Server is the metadata service of one instance (an http.Handler).
+// Create it with New; serve it with Listen or mount it on any http.Server;
 // always Close it.
-type Emulator struct {
+type Server struct {
 	cfg     Config
 	clock   clockwork.Clock
 	log     hclog.Logger
@@ -36,9 +37,9 @@ type Emulator struct {
 	closed    bool
 }
 
-// New returns an emulator for cfg.Identity. It serves nothing until Start
+// New returns an emulator for cfg.Identity. It serves nothing until Listen
 // (or until it is mounted as a handler).
-func New(cfg Config) (*Emulator, error) {
+func New(cfg Config) (*Server, error) {
 	id := cfg.Identity
 	switch {
 	case id.InstanceID == "":
@@ -60,7 +61,7 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	return &Emulator{
+	return &Server{
 		cfg:     cfg,
 		clock:   cfg.Clock,
 		log:     cfg.Logger,
@@ -69,40 +70,56 @@ func New(cfg Config) (*Emulator, error) {
 	}, nil
 }
 
+// Start serves the identity id on addr ("" means 127.0.0.1:0), with the
+// rest of DefaultConfig: New followed by Listen.
+func Start(addr string, id bootstrap.Identity) (*Server, error) {
+	cfg := DefaultConfig()
+	cfg.Identity = id
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Listen(addr); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // SetDown makes the service unreachable (true): every connection is closed
 // without an answer, as when the metadata service does not respond.
-func (e *Emulator) SetDown(down bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.down = down
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
 }
 
 // SetV1Only turns the service into IMDSv1 (true): PUT /latest/api/token
 // answers 404 and GETs need no token. The SDK then falls back to IMDSv1
 // unless its EnableFallback is off.
-func (e *Emulator) SetV1Only(v1 bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.v1Only = v1
+func (s *Server) SetV1Only(v1 bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.v1Only = v1
 }
 
 // SetDelay delays every answer by d (on the configured clock); 0 answers at
 // once. A client that gives up first gets nothing.
-func (e *Emulator) SetDelay(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.delay = d
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // Requests returns how many requests arrived, including rejected ones.
-func (e *Emulator) Requests() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.requests
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
 }
 
-// Start serves the emulator on addr ("" means 127.0.0.1:0) until Close.
-func (e *Emulator) Start(addr string) error {
+// Listen serves on addr ("" means 127.0.0.1:0) until Close.
+func (s *Server) Listen(addr string) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -111,45 +128,45 @@ func (e *Emulator) Start(addr string) error {
 		return fmt.Errorf("imdsemu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           e,
+		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          e.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	done := make(chan struct{})
-	e.mu.Lock()
-	if e.srv != nil || e.closed {
-		e.mu.Unlock()
+	s.mu.Lock()
+	if s.srv != nil || s.closed {
+		s.mu.Unlock()
 		ln.Close()
-		return errors.New("imdsemu: Start called twice or after Close")
+		return errors.New("imdsemu: Listen called twice or after Close")
 	}
-	e.srv, e.ln, e.serveDone = srv, ln, done
-	e.mu.Unlock()
+	s.srv, s.ln, s.serveDone = srv, ln, done
+	s.mu.Unlock()
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("imds emulator stopped serving", "addr", ln.Addr().String(), "error", err)
+			s.log.Error("imds emulator stopped serving", "addr", ln.Addr().String(), "error", err)
 		}
 	}()
 	return nil
 }
 
 // URL is the endpoint to give clients (imds.Options.Endpoint), or "" before
-// Start.
-func (e *Emulator) URL() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ln == nil {
+// Listen.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
 		return ""
 	}
-	return "http://" + e.ln.Addr().String()
+	return "http://" + s.ln.Addr().String()
 }
 
 // Close stops serving; requests in flight are cut off.
-func (e *Emulator) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	srv, done := e.srv, e.serveDone
-	e.mu.Unlock()
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	srv, done := s.srv, s.serveDone
+	s.mu.Unlock()
 	if srv == nil {
 		return nil
 	}

@@ -23,7 +23,7 @@ var identity = bootstrap.Identity{
 	AMI:              "ami-0fedcba9876543210",
 }
 
-func startEmulator(t *testing.T, clock clockwork.Clock) *Emulator {
+func startServer(t *testing.T, clock clockwork.Clock) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Identity = identity
@@ -34,7 +34,7 @@ func startEmulator(t *testing.T, clock clockwork.Clock) *Emulator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(""); err != nil {
+	if err := e.Listen(""); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -47,7 +47,7 @@ func startEmulator(t *testing.T, clock clockwork.Clock) *Emulator {
 
 // sdkClient is the real aws-sdk-go-v2 IMDS client pointed at e, making one
 // attempt per call.
-func sdkClient(t *testing.T, e *Emulator, opts ...func(*imds.Options)) *imds.Client {
+func sdkClient(t *testing.T, e *Server, opts ...func(*imds.Options)) *imds.Client {
 	t.Helper()
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -79,7 +79,7 @@ func metadata(ctx context.Context, c *imds.Client, path string) (string, error) 
 }
 
 func TestIdentityThroughSDK(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	for path, want := range map[string]string{
 		"instance-id":                 identity.InstanceID,
@@ -118,7 +118,7 @@ func TestIdentityThroughSDK(t *testing.T) {
 }
 
 // raw sends one request by hand and returns the status and body.
-func raw(t *testing.T, e *Emulator, method, path string, header map[string]string) (int, string) {
+func raw(t *testing.T, e *Server, method, path string, header map[string]string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx(t), method, e.URL()+path, nil)
 	if err != nil {
@@ -143,7 +143,7 @@ func raw(t *testing.T, e *Emulator, method, path string, header map[string]strin
 
 func TestTokensRequired(t *testing.T) {
 	clock := clockwork.NewFakeClock()
-	e := startEmulator(t, clock)
+	e := startServer(t, clock)
 
 	if code, _ := raw(t, e, http.MethodGet, "/latest/meta-data/instance-id", nil); code != http.StatusUnauthorized {
 		t.Errorf("GET without a token: %d, want 401", code)
@@ -177,7 +177,7 @@ func TestTokensRequired(t *testing.T) {
 }
 
 func TestV1Only(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	e.SetV1Only(true)
 	if code, _ := raw(t, e, http.MethodPut, "/latest/api/token", map[string]string{tokenTTLHeader: "60"}); code != http.StatusNotFound {
 		t.Errorf("PUT token on IMDSv1: %d, want 404", code)
@@ -198,7 +198,7 @@ func TestV1Only(t *testing.T) {
 }
 
 func TestDown(t *testing.T) {
-	e := startEmulator(t, nil)
+	e := startServer(t, nil)
 	c := sdkClient(t, e)
 	e.SetDown(true)
 	_, err := metadata(ctx(t), c, "instance-id")
@@ -214,7 +214,7 @@ func TestDown(t *testing.T) {
 
 func TestDelay(t *testing.T) {
 	clock := clockwork.NewFakeClock()
-	e := startEmulator(t, clock)
+	e := startServer(t, clock)
 	e.SetDelay(5 * time.Second)
 	c := sdkClient(t, e, func(o *imds.Options) { o.DisableDefaultTimeout = true })
 
@@ -264,5 +264,23 @@ func TestNewRejectsBadIdentity(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New accepted %+v", name, id)
 		}
+	}
+}
+
+func TestStart(t *testing.T) {
+	s, err := Start("", identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := metadata(ctx(t), sdkClient(t, s), "placement/region")
+	if err != nil || got != "eu-west-1" {
+		t.Errorf("region from a started server = %q, %v", got, err)
+	}
+	if err := s.Listen(""); err == nil {
+		t.Error("a second Listen succeeded")
+	}
+	if _, err := Start("", bootstrap.Identity{}); err == nil {
+		t.Error("Start accepted an empty identity")
 	}
 }

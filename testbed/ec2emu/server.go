@@ -14,10 +14,10 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// Emulator is an EC2 Query API endpoint (an http.Handler) holding the
-// instances it has launched. Create it with New; serve it with Start or
+// Server is an EC2 Query API endpoint (an http.Handler) holding the
+// instances it has launched. Create it with New; serve it with Listen or
 // mount it on any http.Server; always Close it.
-type Emulator struct {
+type Server struct {
 	cfg   Config
 	log   hclog.Logger
 	clock clockwork.Clock
@@ -57,9 +57,9 @@ type idempotencyRecord struct {
 	instanceIDs   []string
 }
 
-// New returns an emulator for cfg. It serves nothing until Start (or until
+// New returns an emulator for cfg. It serves nothing until Listen (or until
 // it is mounted as a handler).
-func New(cfg Config) (*Emulator, error) {
+func New(cfg Config) (*Server, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("ec2emu: Config.Region is empty: set it, e.g. to \"us-east-1\" (DefaultConfig does)")
 	}
@@ -81,7 +81,7 @@ func New(cfg Config) (*Emulator, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Emulator{
+	return &Server{
 		cfg:         cfg,
 		log:         cfg.Logger,
 		clock:       cfg.Clock,
@@ -95,57 +95,71 @@ func New(cfg Config) (*Emulator, error) {
 	}, nil
 }
 
+// Start is New followed by Listen: an emulator for cfg serving on addr
+// ("" means 127.0.0.1:0).
+func Start(addr string, cfg Config) (*Server, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Listen(addr); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // handler serves one action; it returns the response body or an error.
-type handler func(e *Emulator, requestID string, p params) (any, *apiError)
+type handler func(s *Server, requestID string, p params) (any, *apiError)
 
 // actions are the EC2 actions the emulator implements.
 var actions = map[string]handler{
-	"RunInstances":           (*Emulator).runInstances,
-	"DescribeInstances":      (*Emulator).describeInstances,
-	"DescribeInstanceStatus": (*Emulator).describeInstanceStatus,
-	"TerminateInstances":     (*Emulator).terminateInstances,
-	"StopInstances":          (*Emulator).stopInstances,
-	"CreateTags":             (*Emulator).createTags,
+	"RunInstances":           (*Server).runInstances,
+	"DescribeInstances":      (*Server).describeInstances,
+	"DescribeInstanceStatus": (*Server).describeInstanceStatus,
+	"TerminateInstances":     (*Server).terminateInstances,
+	"StopInstances":          (*Server).stopInstances,
+	"CreateTags":             (*Server).createTags,
 }
 
 // ServeHTTP answers one EC2 Query API request (POST form or GET query).
-func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	if err := r.ParseForm(); err != nil {
-		e.fail(w, requestID, &apiError{http.StatusBadRequest, "MalformedQueryString", err.Error()})
+		s.fail(w, requestID, &apiError{http.StatusBadRequest, "MalformedQueryString", err.Error()})
 		return
 	}
 	p := params(r.Form)
 	action := p.str("Action")
-	e.mu.Lock()
-	e.calls[action]++
-	throttled := e.throttle
-	e.mu.Unlock()
+	s.mu.Lock()
+	s.calls[action]++
+	throttled := s.throttle
+	s.mu.Unlock()
 
 	switch {
 	case !signed(r):
-		e.fail(w, requestID, errAuthFailure)
+		s.fail(w, requestID, errAuthFailure)
 		return
 	case throttled:
-		e.fail(w, requestID, errThrottled)
+		s.fail(w, requestID, errThrottled)
 		return
 	case action == "":
-		e.fail(w, requestID, errMissingParameter("Action"))
+		s.fail(w, requestID, errMissingParameter("Action"))
 		return
 	}
 	h, ok := actions[action]
 	if !ok {
-		e.fail(w, requestID, errInvalidAction(action))
+		s.fail(w, requestID, errInvalidAction(action))
 		return
 	}
 	if p.str("Version") == "" {
-		e.fail(w, requestID, errMissingParameter("Version"))
+		s.fail(w, requestID, errMissingParameter("Version"))
 		return
 	}
-	e.reap()
-	body, aerr := h(e, requestID, p)
+	s.reap()
+	body, aerr := h(s, requestID, p)
 	if aerr != nil {
-		e.fail(w, requestID, aerr)
+		s.fail(w, requestID, aerr)
 		return
 	}
 	writeXML(w, http.StatusOK, body)
@@ -159,10 +173,10 @@ func signed(r *http.Request) bool {
 }
 
 // fail counts and sends an error response.
-func (e *Emulator) fail(w http.ResponseWriter, requestID string, err *apiError) {
-	e.mu.Lock()
-	e.errs[err.code]++
-	e.mu.Unlock()
+func (s *Server) fail(w http.ResponseWriter, requestID string, err *apiError) {
+	s.mu.Lock()
+	s.errs[err.code]++
+	s.mu.Unlock()
 	writeError(w, requestID, err)
 }
 
@@ -179,21 +193,22 @@ func dryRun(p params) *apiError {
 	return nil
 }
 
-// goLocked runs f in a goroutine owned by the emulator, unless it is
-// closed. e.mu must be held.
-func (e *Emulator) goLocked(f func()) {
-	if e.closed {
-		return
+// goLocked runs f in a goroutine owned by the emulator and reports true,
+// unless the emulator is closed. s.mu must be held.
+func (s *Server) goLocked(f func()) bool {
+	if s.closed {
+		return false
 	}
-	e.wg.Add(1)
+	s.wg.Add(1)
 	go func() {
-		defer e.wg.Done()
+		defer s.wg.Done()
 		f()
 	}()
+	return true
 }
 
-// Start serves the emulator on addr ("" means 127.0.0.1:0) until Close.
-func (e *Emulator) Start(addr string) error {
+// Listen serves on addr ("" means 127.0.0.1:0) until Close.
+func (s *Server) Listen(addr string) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -202,53 +217,53 @@ func (e *Emulator) Start(addr string) error {
 		return fmt.Errorf("ec2emu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           e,
+		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          e.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	done := make(chan struct{})
-	e.mu.Lock()
-	if e.srv != nil || e.closed {
-		e.mu.Unlock()
+	s.mu.Lock()
+	if s.srv != nil || s.closed {
+		s.mu.Unlock()
 		ln.Close()
-		return errors.New("ec2emu: Start called twice or after Close")
+		return errors.New("ec2emu: Listen called twice or after Close")
 	}
-	e.srv, e.ln, e.serveDone = srv, ln, done
-	e.mu.Unlock()
+	s.srv, s.ln, s.serveDone = srv, ln, done
+	s.mu.Unlock()
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("ec2 emulator stopped serving", "addr", ln.Addr().String(), "error", err)
+			s.log.Error("ec2 emulator stopped serving", "addr", ln.Addr().String(), "error", err)
 		}
 	}()
-	e.log.Info("ec2 emulator listening", "url", "http://"+ln.Addr().String())
+	s.log.Info("ec2 emulator listening", "url", "http://"+ln.Addr().String())
 	return nil
 }
 
 // URL is the endpoint to give clients (BaseEndpoint, --endpoint-url), or ""
-// before Start.
-func (e *Emulator) URL() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ln == nil {
+// before Listen.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
 		return ""
 	}
-	return "http://" + e.ln.Addr().String()
+	return "http://" + s.ln.Addr().String()
 }
 
 // Close stops serving, cancels the hooks' context and waits for every
 // launch and shutdown goroutine. Instances stay as they are.
-func (e *Emulator) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	srv, done := e.srv, e.serveDone
-	e.mu.Unlock()
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	srv, done := s.srv, s.serveDone
+	s.mu.Unlock()
 	var err error
 	if srv != nil {
 		err = srv.Close()
 		<-done
 	}
-	e.cancel()
-	e.wg.Wait()
+	s.cancel()
+	s.wg.Wait()
 	return err
 }

@@ -1,0 +1,126 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/agent/coordinator"
+	"github.com/farmhand/farmhand/bootstrap"
+)
+
+// coordinatorConfig translates the config's coordinator block.
+func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
+	cc := coordinator.DefaultConfig()
+	c := cfg.Coordinator
+	cc.Cluster = cfg.Cluster
+	cc.Bucket = cfg.Registry.Bucket
+	cc.Prefix = a.registry.ClusterPrefix()
+	cc.Interval = c.Interval
+	cc.DeadGrace = c.DeadGrace
+	cc.SilentGrace = c.SilentGrace
+	cc.NewInstanceGrace = c.NewInstanceGrace
+	cc.FreezeThreshold = c.FreezeThreshold
+	cc.MaxReplacements = c.MaxReplacements
+	cc.ReplacementWindow = c.ReplacementWindow
+	cc.LeaseTTL = c.LeaseTTL
+	cc.DryRun = c.DryRun
+	if r := cfg.Gossip.ReapTime; r > 0 && cc.Retention <= r {
+		cc.Retention = 2 * r
+	}
+	for _, g := range c.Groups {
+		cc.Groups = append(cc.Groups, coordinator.Group{
+			Name: g.Name, Role: g.Role, Min: g.Min, Max: g.Max,
+			LaunchTemplate: g.LaunchTemplate, LaunchTemplateVersion: g.LaunchTemplateVersion,
+			ImageID: g.ImageID, InstanceType: g.InstanceType,
+			Subnets: g.Subnets, SecurityGroups: g.SecurityGroups,
+			InstanceProfile: g.InstanceProfile, KeyName: g.KeyName, UserData: g.UserData,
+			Tags: g.Tags,
+		})
+	}
+	cc.Clock = a.clock
+	cc.Logger = a.logger.Named("coordinator")
+	cc.Prune = a.registry.Deregister
+	return cc
+}
+
+// newEC2Client builds the EC2 client from the standard AWS chain with the
+// config's region and endpoint. The SDK's standard retryer handles
+// throttling; the coordinator adds its own jittered backoff on top.
+func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (*ec2.Client, error) {
+	region := cfg.EC2.Region
+	if region == "" {
+		region = id.Region
+	}
+	if region == "" {
+		return nil, fmt.Errorf("ec2.region: unknown (IMDS gave none); set ec2 { region = \"...\" }")
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("ec2: AWS configuration: %w", err)
+	}
+	return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
+		o.HTTPClient = bootstrap.NewAWSHTTPClient(source)
+		if cfg.EC2.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.EC2.Endpoint)
+		}
+	}), nil
+}
+
+// startCoordinator builds the coordinator when coordinator.enabled is set.
+func (a *Agent) startCoordinator(ctx context.Context, cfg *config.Config, goTask func(string, func(context.Context))) error {
+	if !cfg.Coordinator.Enabled {
+		return nil
+	}
+	ec, err := newEC2Client(ctx, cfg, a.identity, a.advertiseAddr())
+	if err != nil {
+		return err
+	}
+	store, ok := a.s3.(coordinator.ObjectStore)
+	if !ok {
+		return fmt.Errorf("coordinator: the S3 client cannot be used for the lease")
+	}
+	co, err := coordinator.New(a.coordinatorConfig(cfg), ec, store, a.cluster)
+	if err != nil {
+		return fmt.Errorf("coordinator: %w", err)
+	}
+	a.coordinator = co
+	goTask("coordinator", a.coordinatorLoop)
+	a.logger.Info("coordinator enabled", "groups", len(cfg.Coordinator.Groups), "dry_run", cfg.Coordinator.DryRun)
+	return nil
+}
+
+// coordinatorLoop runs the coordinator once the agent is ready, and ticks it
+// on every membership change so a death is judged as soon as it is seen.
+func (a *Agent) coordinatorLoop(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-a.ready:
+	}
+	events, cancel := a.cluster.Subscribe(64)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-events:
+				if !ok {
+					return
+				}
+				a.coordinator.Trigger()
+			}
+		}
+	}()
+	if err := a.coordinator.Run(ctx); err != nil {
+		a.logger.Error("coordinator stopped", "error", err)
+	}
+	<-done
+}

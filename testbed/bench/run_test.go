@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tinyPlan runs every scenario once on a handful of members.
+func tinyPlan(faults bool) plan {
+	p := plan{
+		Name: "test", Spread: 200 * time.Millisecond, Settle: 100 * time.Millisecond, Rest: 300 * time.Millisecond,
+		LateJoins: 1, Crashes: 1, Loss: 0.05, Stalled: 1, StallFor: 300 * time.Millisecond, StallEvery: 400 * time.Millisecond,
+		ConvergeTimeout: 30 * time.Second, DetectTimeout: 60 * time.Second,
+	}
+	if faults {
+		p.LossWindow, p.StallWindow = 500*time.Millisecond, 500*time.Millisecond
+	}
+	return p
+}
+
+// TestHarnessRunsBothImplementations runs the whole harness on tiny
+// clusters and checks that each scenario produced a measurement and the
+// report renders them.
+func TestHarnessRunsBothImplementations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real memberlist clusters for about 20 s; skipped with -short")
+	}
+	ctx := context.Background()
+	rep := &report{Plan: tinyPlan(true), Started: time.Now()}
+	for _, name := range []string{"farmhand", "stock"} {
+		im, err := implMakers[name](ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := tinyPlan(name == "farmhand") // stock's fault runs add 12 s of grace
+		run := runOne(ctx, p, im, 5, 1, t.Logf)
+		if err := im.Close(); err != nil {
+			t.Errorf("%s close: %v", name, err)
+		}
+		rep.describe(im)
+		rep.Runs = append(rep.Runs, run)
+		if run.Err != "" || !run.Cold.Converged {
+			t.Fatalf("%s: cold start of 5 did not converge: %s", name, run.Err)
+		}
+		if len(run.Late) != 1 || !run.Late[0].OK || run.Late[0].All <= 0 {
+			t.Errorf("%s: late join not measured: %+v", name, run.Late)
+		}
+		if len(run.Detect) != 1 || !run.Detect[0].OK || run.Detect[0].Seen < run.Detect[0].Of*99/100 {
+			t.Errorf("%s: crash not detected: %+v", name, run.Detect)
+		}
+		if run.Rest.Win.CPU <= 0 || run.Rest.Members != 5 {
+			t.Errorf("%s: rest window measured nothing: %+v", name, run.Rest)
+		}
+	}
+	fh := rep.run("farmhand", 5)
+	if boot := fh.Cold.S3; boot.Put < 5 || boot.List < 4 {
+		t.Errorf("farmhand cold start made %+v S3 requests; every member registers (PUT) and all but one list", boot)
+	}
+	if !fh.Loss.Ran || !fh.Stall.Ran || fh.Stall.Stalls == 0 {
+		t.Errorf("farmhand fault runs did not run: loss %+v stall %+v", fh.Loss, fh.Stall)
+	}
+	rep.Finished = time.Now()
+	md := rep.markdown()
+	for _, want := range []string{"## Summary against the targets", "### Failure detection", "### S3 cost", "## Extrapolations", "TODO"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
