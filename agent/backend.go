@@ -2,8 +2,11 @@ package agent
 
 import (
 	"context"
+	"net/http"
 
+	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -65,4 +68,47 @@ func (b *backend) Leave(ctx context.Context) error {
 
 func (b *backend) Reload(ctx context.Context) error {
 	return b.a.ReloadFromSource()
+}
+
+var (
+	_ localapi.Coordinator = (*backend)(nil)
+	_ localapi.Renderer    = (*backend)(nil)
+)
+
+func (b *backend) coord() (*coordinator.Coordinator, error) {
+	if b.a.coordinator == nil {
+		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent does not run the coordinator (set coordinator { enabled = true } on the agents that should)")
+	}
+	return b.a.coordinator, nil
+}
+
+func (b *backend) CoordinatorStatus(ctx context.Context) (coordinator.Status, error) {
+	c, err := b.coord()
+	if err != nil {
+		return coordinator.Status{}, err
+	}
+	return c.Status(), nil
+}
+
+func (b *backend) CoordinatorHistory(ctx context.Context, n int) ([]coordinator.Decision, error) {
+	c, err := b.coord()
+	if err != nil {
+		return nil, err
+	}
+	return c.History(n), nil
+}
+
+func (b *backend) CoordinatorPlan(ctx context.Context) (coordinator.Plan, error) {
+	c, err := b.coord()
+	if err != nil {
+		return coordinator.Plan{}, err
+	}
+	return c.Plan(ctx)
+}
+
+func (b *backend) RenderStatus(ctx context.Context) ([]render.TargetStatus, error) {
+	if b.a.renderer == nil {
+		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent has no render blocks in its config")
+	}
+	return b.a.renderer.Status(), nil
 }

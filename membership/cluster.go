@@ -29,6 +29,7 @@ type Cluster struct {
 	ml      *memberlist.Memberlist
 	mlConf  *memberlist.Config
 	keyring *memberlist.Keyring // nil when gossip is not encrypted
+	trans   *abortTransport
 	view    *view
 	hub     *hub
 	meta    atomic.Pointer[[]byte] // what NodeMeta serves
@@ -78,17 +79,42 @@ func Create(cfg *Config) (*Cluster, error) {
 	mlc := *cfg.Memberlist
 	c.mlConf = &mlc
 	c.view = newView(cfg.Name, c.clock, c.logger, c.hub, cfg.ReapTime, suspicionBound(&mlc))
-	if err := c.configureMemberlist(&mlc); err != nil {
-		return nil, err
-	}
-	ml, err := memberlist.Create(&mlc)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	ml, err := c.createMemberlist(&mlc)
 	if err != nil {
+		c.cancel()
 		return nil, fmt.Errorf("membership: start gossip on %s:%d: %w (is the port in use or the address not local?)", cfg.BindAddr, cfg.BindPort, err)
 	}
 	c.ml = ml
-	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.startLoops()
 	return c, nil
+}
+
+// createMemberlist sets up the transport and starts memberlist.
+func (c *Cluster) createMemberlist(mlc *memberlist.Config) (*memberlist.Memberlist, error) {
+	if err := c.configureMemberlist(mlc); err != nil {
+		return nil, err
+	}
+	trans, err := newTransport(c.ctx, &c.cfg, mlc.Logger)
+	if err != nil {
+		return nil, err
+	}
+	c.trans = trans
+	mlc.Transport = trans
+	if port := trans.boundPort(); port != 0 {
+		mlc.BindPort = port
+		if mlc.AdvertisePort == 0 {
+			mlc.AdvertisePort = port
+		}
+	}
+	ml, err := memberlist.Create(mlc)
+	if err != nil {
+		if trans.netDial {
+			_ = trans.Shutdown()
+		}
+		return nil, err
+	}
+	return ml, nil
 }
 
 // configureMemberlist fills the parts of memberlist's config that Config
@@ -114,10 +140,6 @@ func (c *Cluster) configureMemberlist(mlc *memberlist.Config) error {
 		}
 		mlc.Keyring = kr
 		c.keyring = kr
-	}
-	mlc.Transport = nil
-	if cfg.Transport != nil {
-		mlc.Transport = cfg.Transport
 	}
 	d := delegate{c: c}
 	mlc.Delegate = d
@@ -252,9 +274,8 @@ func (c *Cluster) Leave(timeout time.Duration) error {
 	return nil
 }
 
-// Shutdown stops gossip, the healing loops and in-flight join attempts
-// (each is bounded by memberlist's TCPTimeout), and closes every
-// subscription. Without a prior Leave the others will see this node as
+// Shutdown stops gossip and the healing loops, aborts join attempts still
+// in flight, and closes every subscription. Without a prior Leave the others will see this node as
 // dead. Calling it again is a no-op.
 func (c *Cluster) Shutdown() error {
 	c.lifecycle.Lock()
@@ -267,6 +288,7 @@ func (c *Cluster) Shutdown() error {
 	c.stopped = true
 	c.mu.Unlock()
 	c.cancel()
+	c.trans.abort()
 	err := c.ml.Shutdown()
 	c.wg.Wait()
 	c.hub.close()

@@ -1,12 +1,11 @@
 package membership
 
 import (
+	"context"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 )
 
 // memberlist alone never heals a partition: once both sides have declared
@@ -66,7 +65,7 @@ func (c *Cluster) reconnectOnce() {
 	m := dead[rand.IntN(len(dead))]
 	addr := net.JoinHostPort(m.Addr, strconv.Itoa(m.Port))
 	c.stats.reconnectAttempts.Add(1)
-	ctx, cancel := clockwork.WithTimeout(c.ctx, c.clock, c.attemptTimeout())
+	ctx, cancel := context.WithTimeout(c.ctx, c.attemptTimeout())
 	defer cancel()
 	if _, err := c.join(ctx, []string{addr}); err != nil {
 		c.logger.Debug("reconnect to dead member failed", "member", m.Name, "addr", addr, "error", err)
@@ -125,7 +124,7 @@ func (c *Cluster) isolated() bool {
 // rejoinOnce calls Discover and joins its candidates.
 func (c *Cluster) rejoinOnce() bool {
 	c.stats.rejoinAttempts.Add(1)
-	ctx, cancel := clockwork.WithTimeout(c.ctx, c.clock, max(c.cfg.IsolationCheckInterval, c.attemptTimeout()))
+	ctx, cancel := context.WithTimeout(c.ctx, max(c.cfg.IsolationCheckInterval, c.attemptTimeout()))
 	defer cancel()
 	addrs, err := c.cfg.Discover(ctx)
 	if err != nil {
@@ -143,7 +142,9 @@ func (c *Cluster) rejoinOnce() bool {
 }
 
 // attemptTimeout bounds one background join: a push/pull is a dial plus a
-// write and a read, each bounded by memberlist's TCPTimeout.
+// write and a read, each bounded by memberlist's TCPTimeout. It is real
+// time, not the Clock, because it bounds real network I/O (and clockwork's
+// fake-clock contexts block in Err until they are done).
 func (c *Cluster) attemptTimeout() time.Duration { return 3 * c.mlConf.TCPTimeout }
 
 // wait waits d on the Clock; it returns false once Shutdown has begun.

@@ -193,3 +193,5 @@ func mustKey(t *testing.T) []byte {
 	}
 	return k
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }

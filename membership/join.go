@@ -11,9 +11,8 @@ import (
 // Join contacts the candidates ("ip:port"; the port defaults to this
 // node's) in order, at most Config.JoinFanout at a time, and returns as
 // soon as one has answered, with the number that had answered by then. A
-// stale candidate
-// costs one attempt slot, not a serial timeout, and ctx bounds the whole
-// call. Candidates that are this node itself are skipped. Attempts still
+// stale candidate costs one attempt slot, not a serial timeout, and ctx
+// bounds the whole call. Candidates that are this node itself are skipped. Attempts still
 // in flight when Join returns finish in the background (each is bounded by
 // memberlist's TCPTimeout) and may merge more state.
 func (c *Cluster) Join(ctx context.Context, addrs []string) (int, error) {

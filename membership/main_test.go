@@ -3,11 +3,11 @@ package membership
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
-// memberlist's listener and handler goroutines end shortly after Shutdown
-// returns; goleak retries (about two seconds) until they are gone.
+// memberlist's probe, listener and handler goroutines end shortly after
+// Shutdown returns; VerifyTestMain polls until they are gone.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }

@@ -281,6 +281,11 @@ func (tb *Testbed) Close() error {
 	tb.mu.Unlock()
 
 	var errs []error
+	// No launches during teardown: coordinators watching their peers leave
+	// would otherwise top the group up.
+	if tb.ec2 != nil {
+		tb.ec2.SetThrottle(true)
+	}
 	if tb.control != nil {
 		tb.ctlStop()
 		<-tb.ctlDone

@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -145,4 +148,37 @@ func snippet(b []byte) string {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// CoordinatorStatus returns the coordinator's state (leader, lease, frozen
+// groups, pending replacements, recent decisions).
+func (c *Client) CoordinatorStatus(ctx context.Context) (coordinator.Status, error) {
+	var out coordinator.Status
+	err := c.Do(ctx, http.MethodGet, "/v1/coordinator/status", nil, nil, &out)
+	return out, err
+}
+
+// CoordinatorHistory returns the last n decisions, oldest first (all for n <= 0).
+func (c *Client) CoordinatorHistory(ctx context.Context, n int) ([]coordinator.Decision, error) {
+	var out localapi.HistoryResponse
+	q := url.Values{}
+	if n > 0 {
+		q.Set("n", strconv.Itoa(n))
+	}
+	err := c.Do(ctx, http.MethodGet, "/v1/coordinator/history", q, nil, &out)
+	return out.Decisions, err
+}
+
+// CoordinatorPlan returns what the coordinator would do now and why.
+func (c *Client) CoordinatorPlan(ctx context.Context) (coordinator.Plan, error) {
+	var out coordinator.Plan
+	err := c.Do(ctx, http.MethodGet, "/v1/coordinator/plan", nil, nil, &out)
+	return out, err
+}
+
+// RenderStatus returns the state of every render block.
+func (c *Client) RenderStatus(ctx context.Context) ([]render.TargetStatus, error) {
+	var out localapi.RenderResponse
+	err := c.Do(ctx, http.MethodGet, "/v1/render", nil, nil, &out)
+	return out.Targets, err
 }

@@ -19,6 +19,11 @@ var routes = map[string]handlerFunc{
 	"GET /v1/members": (*Server).getMembers,
 	"POST /v1/leave":  (*Server).postLeave,
 	"POST /v1/reload": (*Server).postReload,
+
+	"GET /v1/coordinator/status":  (*Server).getCoordinatorStatus,
+	"GET /v1/coordinator/history": (*Server).getCoordinatorHistory,
+	"GET /v1/coordinator/plan":    (*Server).getCoordinatorPlan,
+	"GET /v1/render":              (*Server).getRender,
 }
 
 // indexRoutes turns "METHOD /path" keys into path -> method -> handler.

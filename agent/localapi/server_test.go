@@ -378,3 +378,26 @@ func TestNewValidates(t *testing.T) {
 		t.Errorf("New with zero ShutdownTimeout: %v, want an error naming it", err)
 	}
 }
+
+func TestNewServer(t *testing.T) {
+	srv := localapi.NewServer(testBackend(), nil)
+	sock := filepath.Join(localapitest.SocketDir(t), "n.sock")
+	ln, err := localapi.Listen(sock, 0o600, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
+	code, _, _ := call(t, sock, "GET", "/v1/status")
+	cancel()
+	if err := waitRun(t, done); err != nil || code != 200 {
+		t.Errorf("NewServer: status %d, Run %v; want 200 and nil", code, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("NewServer(nil, nil) did not panic")
+		}
+	}()
+	localapi.NewServer(nil, nil)
+}

@@ -65,3 +65,27 @@ func clientFailure(env *cmdEnv, cmd string, err error) int {
 	}
 	return 1
 }
+
+// memberFilterFlags defines -status, -role and -tag k=v (repeatable) on fs,
+// parsed with the local API's own parsers.
+func memberFilterFlags(fs *flag.FlagSet) *client.Filter {
+	f := &client.Filter{}
+	fs.Func("status", "only members in this `status`: alive, suspect, dead or left", func(s string) error {
+		st, err := localapi.ParseStatus(s)
+		f.Status = string(st)
+		return err
+	})
+	fs.StringVar(&f.Role, "role", "", "only members with this `role` tag")
+	fs.Func("tag", "only members with tag `k=v` (repeatable; all must match)", func(s string) error {
+		k, v, err := localapi.ParseTag(s)
+		if err != nil {
+			return err
+		}
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		f.Tags[k] = v
+		return nil
+	})
+	return f
+}

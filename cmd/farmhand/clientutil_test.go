@@ -193,6 +193,7 @@ func rerunAsNobody(t *testing.T, name string) {
 	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
 		t.Fatalf("%s as nobody: %v\n%s", name, err, out)
 	}
+	t.Logf("%s passed as nobody (uid %d):\n%s", name, uid, out)
 }
 
 func TestClientFailureExitCodes(t *testing.T) {

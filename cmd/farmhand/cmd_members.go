@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/agent/localapi"
 	"github.com/farmhand/farmhand/membership"
 )
@@ -28,24 +27,7 @@ func init() {
 func runMembers(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := newFlagSet("members", env)
 	socket := socketFlag(fs)
-	var f client.Filter
-	fs.Func("status", "only members in this `status`: alive, suspect, dead or left", func(s string) error {
-		st, err := localapi.ParseStatus(s)
-		f.Status = string(st)
-		return err
-	})
-	fs.StringVar(&f.Role, "role", "", "only members with this `role` tag")
-	fs.Func("tag", "only members with tag `k=v` (repeatable; all must match)", func(s string) error {
-		k, v, err := localapi.ParseTag(s)
-		if err != nil {
-			return err
-		}
-		if f.Tags == nil {
-			f.Tags = map[string]string{}
-		}
-		f.Tags[k] = v
-		return nil
-	})
+	f := memberFilterFlags(fs)
 	format := formatFlag(fs, "table", "json", "addrs")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -53,7 +35,7 @@ func runMembers(ctx context.Context, env *cmdEnv, args []string) int {
 	if !noArgs(env, "members", fs) {
 		return exitUsage
 	}
-	ms, err := agentClient(env, *socket).Members(ctx, f)
+	ms, err := agentClient(env, *socket).Members(ctx, *f)
 	if err != nil {
 		return clientFailure(env, "members", err)
 	}

@@ -130,23 +130,28 @@ func TestWaitUsage(t *testing.T) {
 }
 
 // fakeWait runs waitFor on a fake clock against a fake agent of that clock.
-func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (*clockwork.FakeClock, *syncBuffer, <-chan error) {
+// result blocks until waitFor returns and gives its error.
+func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (fc *clockwork.FakeClock, progress *syncBuffer, result func() error) {
 	t.Helper()
-	fc := clockwork.NewFakeClockAt(apiT0)
+	fc = clockwork.NewFakeClockAt(apiT0)
 	b := localapitest.NewBackend(fc, localapi.Status{Name: "i-0aa"},
 		apiMember("i-0aa", "10.0.0.1", membership.StatusAlive, "role=worker"),
 		apiMember("i-0bb", "10.0.0.2", membership.StatusAlive, "role=worker"),
 	)
 	c := client.New(localapitest.Serve(t, b))
-	progress := &syncBuffer{}
+	progress = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- waitFor(ctx, fc, c, g, timeout, progress) }()
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		err = waitFor(ctx, fc, c, g, timeout, progress)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
-	return fc, progress, done
+	return fc, progress, func() error { <-done; return err }
 }
 
 // awaitLine waits until progress holds line.
@@ -160,21 +165,21 @@ func awaitLine(t *testing.T, progress *syncBuffer, line string) {
 }
 
 func TestWaitStabilityOnFakeClock(t *testing.T) {
-	fc, progress, done := fakeWait(t, waitGoal{Min: 2, Role: "worker", Stable: 10 * time.Second}, 0)
+	fc, progress, result := fakeWait(t, waitGoal{Min: 2, Role: "worker", Stable: 10 * time.Second}, 0)
 	// The view changed "now": enough members, not yet stable.
 	awaitLine(t, progress, "2 of 2 members alive (role=worker); waiting for the view to be stable for 10s\n")
 	fc.Advance(10 * time.Second)
 	awaitLine(t, progress, "2 of 2 members alive (role=worker), view stable for 10s: ready\n")
-	if err := <-done; err != nil {
+	if err := result(); err != nil {
 		t.Errorf("waitFor = %v, want nil", err)
 	}
 }
 
 func TestWaitTimeoutOnFakeClock(t *testing.T) {
-	fc, progress, done := fakeWait(t, waitGoal{Min: 5, Role: "worker"}, time.Hour)
+	fc, progress, result := fakeWait(t, waitGoal{Min: 5, Role: "worker"}, time.Hour)
 	awaitLine(t, progress, "2 of 5 members alive (role=worker)\n")
 	fc.Advance(time.Hour)
-	err := <-done
+	err := result()
 	if err == nil || err.Error() != "timed out after 1h0m0s: 2 of 5 members alive (role=worker)" {
 		t.Errorf("waitFor = %v, want the timeout with the count", err)
 	}
