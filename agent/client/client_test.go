@@ -74,9 +74,14 @@ func TestServerErrorsSurface(t *testing.T) {
 	if !errors.Is(err, client.ErrBadRequest) || !errors.As(err, &ce) || ce.Status != 400 || !strings.Contains(err.Error(), "query parameter status") {
 		t.Errorf("bad filter: %v, want ErrBadRequest carrying the server's message", err)
 	}
-	err = c.Do(ctx, http.MethodGet, "/v1/coordinator/status", nil, nil, nil)
-	if !errors.Is(err, client.ErrNotSupported) || !strings.Contains(err.Error(), "no endpoint /v1/coordinator/status") {
+	err = c.Do(ctx, http.MethodGet, "/v1/no-such-thing", nil, nil, nil)
+	if !errors.Is(err, client.ErrNotSupported) || !strings.Contains(err.Error(), "no endpoint /v1/no-such-thing") {
 		t.Errorf("unknown endpoint: %v, want ErrNotSupported with the server's message", err)
+	}
+	// A backend without the coordinator answers 501 naming the setting.
+	_, err = c.CoordinatorStatus(ctx)
+	if !errors.Is(err, client.ErrNotSupported) || !strings.Contains(err.Error(), "coordinator { enabled = true }") {
+		t.Errorf("coordinator on a plain agent: %v, want ErrNotSupported naming the setting", err)
 	}
 	b.FailWith(errors.New("view unavailable"))
 	_, err = c.Status(ctx)
