@@ -288,7 +288,7 @@ func (c *Cluster) Shutdown() error {
 	c.stopped = true
 	c.mu.Unlock()
 	c.cancel()
-	// c.trans.abort()
+	c.trans.abort()
 	err := c.ml.Shutdown()
 	c.wg.Wait()
 	c.hub.close()

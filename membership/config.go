@@ -79,13 +79,15 @@ type Config struct {
 	BroadcastTimeout time.Duration
 
 	// Memberlist is the base memberlist tuning (timers, multipliers). Its
-	// Name, addresses, Label, keys, Transport, delegates and Logger are
-	// replaced by the fields above; it is copied, never modified.
+	// Name, addresses, Label, SecretKey/Keyring, Transport, Delegate,
+	// Events, Ping, LogOutput and Logger are replaced by the fields above;
+	// it is copied, never modified.
 	Memberlist *memberlist.Config
 
 	// Transport is the memberlist transport. nil means memberlist's own
 	// UDP/TCP NetTransport on BindAddr:BindPort; the benchmark harness
-	// plugs an in-memory one here.
+	// plugs an in-memory one here. Either way it is wrapped so that
+	// Shutdown can abort outbound streams, and Shutdown shuts it down.
 	Transport memberlist.NodeAwareTransport
 
 	// Clock supplies time for the view (Since, reaping) and the healing
@@ -136,17 +138,26 @@ func DefaultLANConfig() *Config {
 	// UDPBufferSize stays at 1400: VPC supports jumbo frames, but peering,
 	// transit gateways and VPNs cap the MTU at 1500 or less.
 	return &Config{
-		BindAddr:               "0.0.0.0",
-		BindPort:               7946,
-		Cluster:                "default",
-		ReapTime:               24 * time.Hour,
-		ReconnectInterval:      30 * time.Second,
-		ReconnectTimeout:       24 * time.Hour,
-		IsolationCheckInterval: 30 * time.Second,
+		BindAddr: "0.0.0.0",
+		BindPort: 7946,
+		Cluster:  "default",
+		// A day, as Serf keeps failed members: long enough for operators
+		// and the coordinator to see what died overnight.
+		ReapTime: 24 * time.Hour,
+		// Serf's values. With the dead/alive probability rule (heal.go)
+		// the whole cluster makes about one attempt per dead member per
+		// interval, a SYN to an address that usually does not answer.
+		ReconnectInterval: 30 * time.Second,
+		ReconnectTimeout:  24 * time.Hour,
+		// The check itself is free; only an isolated member lists S3, and
+		// its backoff caps a lone member at one List per 10 minutes.
+		IsolationCheckInterval: 15 * time.Second,
 		IsolationBackoffMax:    10 * time.Minute,
-		JoinFanout:             3,
-		BroadcastTimeout:       5 * time.Second,
-		Memberlist:             ml,
+		// Three concurrent candidates: a cold fleet's registry has many
+		// stale records, and one answer is enough to get the full view.
+		JoinFanout:       3,
+		BroadcastTimeout: 5 * time.Second,
+		Memberlist:       ml,
 	}
 }
 

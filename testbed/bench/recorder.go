@@ -192,14 +192,16 @@ func (r *recorder) seenByAll(subject string) (time.Time, bool) {
 	return t, ok
 }
 
-// deadTimes returns the times of the dead verdicts about subject from
-// expected observers, in arrival order.
+// deadTimes returns, per expected observer, the time of its first dead
+// verdict about subject, in arrival order.
 func (r *recorder) deadTimes(subject string) []time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []time.Time
+	seen := map[string]bool{}
 	for _, v := range r.dead {
-		if v.subject == subject && r.expected[v.observer] {
+		if v.subject == subject && r.expected[v.observer] && !seen[v.observer] {
+			seen[v.observer] = true
 			out = append(out, v.at)
 		}
 	}

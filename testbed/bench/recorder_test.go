@@ -40,6 +40,8 @@ func TestRecorderCompletionAndVerdicts(t *testing.T) {
 	r.observe("a", "c", stDead, at(14))
 	r.observe("b", "c", stDead, at(15))
 	r.observe("b", "c", stDead, at(16)) // repeated state: ignored
+	r.observe("a", "c", stAlive, at(17))
+	r.observe("a", "c", stDead, at(18)) // a flap: only a's first verdict counts
 	falseDead, _, falseSusp, reports := r.faults()
 	if falseDead != 1 || falseSusp != 1 || !reports {
 		t.Fatalf("faults = %d false dead, %d false suspects, reports=%v; want 1, 1, true", falseDead, falseSusp, reports)
