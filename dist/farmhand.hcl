@@ -144,8 +144,9 @@ render "workers" {
   # json) or the path of a Go text/template file.
   template    = "hadoop-workers"
   destination = "/etc/hadoop/workers" # absolute path
-  # Members to list: their states (empty = all four), role and tags.
-  status = ["alive"]
+  # Members to list: their states (empty = all four, the default: the
+  # built-in templates pick live or gone members themselves), role and tags.
+  status = []
   role   = "worker"
   tags   = {}
   # The written file's mode and owner ("" keeps the agent's).

@@ -100,7 +100,10 @@ func (c *Cluster) checkIsolation(s *isolationState) {
 	if c.clock.Now().Before(s.notBefore) {
 		return
 	}
-	if c.rejoinOnce() {
+	// A join that reached only members already in view (the rest of a
+	// minority side) leaves this node isolated: back off as after a
+	// failure, or a partitioned minority re-lists S3 at every check.
+	if c.rejoinOnce() && !c.isolated() {
 		*s = isolationState{}
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -25,11 +26,7 @@ func (tb *Testbed) writeAMIConfig() error {
 	if tb.cfg.Coordinator {
 		fmt.Fprintf(&b, `
 coordinator {
-  enabled            = true
-  interval           = "1s"
-  dead_grace         = "3s"
-  new_instance_grace = "10s"
-  lease_ttl          = "6s"
+  enabled = true
 %s
   group %q {
     min           = %d
@@ -39,13 +36,44 @@ coordinator {
     tags          = { Name = "%s-%s" }
   }
 }
-`, indent(tb.cfg.CoordinatorHCL), Group, tb.cfg.Nodes, tb.cfg.Nodes*2, ImageID, InstanceType, tb.cfg.Cluster, Group)
+`, coordinatorSettings(tb.cfg.CoordinatorHCL), Group, tb.cfg.Nodes, tb.cfg.Nodes*2, ImageID, InstanceType, tb.cfg.Cluster, Group)
 	}
 	if tb.cfg.ExtraHCL != "" {
 		b.WriteString("\n" + tb.cfg.ExtraHCL + "\n")
 	}
 	tb.amiPath = filepath.Join(tb.cfg.Dir, "ami.hcl")
 	return os.WriteFile(tb.amiPath, []byte(b.String()), 0o644)
+}
+
+// coordinatorDefaults are the testbed's fast coordinator timings; an
+// attribute that CoordinatorHCL sets replaces its default (HCL forbids
+// setting one twice).
+var coordinatorDefaults = [][2]string{
+	{"interval", `"1s"`},
+	{"dead_grace", `"3s"`},
+	{"new_instance_grace", `"10s"`},
+	{"lease_ttl", `"6s"`},
+}
+
+var hclAttr = regexp.MustCompile(`(?m)^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=`)
+
+// coordinatorSettings is the body of the coordinator block before its
+// group: the defaults CoordinatorHCL does not set, then CoordinatorHCL.
+func coordinatorSettings(override string) string {
+	set := map[string]bool{}
+	for _, m := range hclAttr.FindAllStringSubmatch(override, -1) {
+		set[m[1]] = true
+	}
+	var lines []string
+	for _, d := range coordinatorDefaults {
+		if !set[d[0]] {
+			lines = append(lines, fmt.Sprintf("%s = %s", d[0], d[1]))
+		}
+	}
+	if s := strings.TrimSpace(override); s != "" {
+		lines = append(lines, s)
+	}
+	return indent(strings.Join(lines, "\n"))
 }
 
 func indent(s string) string {

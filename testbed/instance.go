@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -270,10 +272,19 @@ func (in *instance) closeIMDS() {
 	}
 }
 
-// processAlive reports whether pid exists.
+// processAlive reports whether pid exists and is not a zombie (an orphan
+// whose reaper does not reap, as in some containers, stays a zombie).
 func processAlive(pid int) bool {
-	if pid <= 0 {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
 		return false
 	}
-	return syscall.Kill(pid, 0) == nil
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return !os.IsNotExist(err)
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	}
+	return true
 }

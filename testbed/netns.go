@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -22,14 +23,16 @@ const (
 	netnsPrefix  = "fh"
 	bridgePrefix = "fhbr"
 	bridgeCIDR   = "/24"
-	subnetLocks  = "/run/farmhand-testbed"
+	subnetLocks  = "/run/lock" // world-writable and sticky on Debian
+	subnetLockFn = "farmhand-testbed-subnet-%d.lock"
 )
 
 // netnsOps shells out to iproute2 and nftables.
 type netnsOps struct {
-	subnet int      // K in 198.18.K.0/24
-	bridge string   // bridge device name, fhbrK
-	lock   *os.File // holds subnet K while the testbed runs
+	subnet   int      // K in 198.18.K.0/24
+	bridge   string   // bridge device name, fhbrK
+	bridgeUp bool     // setupBridge created the bridge
+	lock     *os.File // holds subnet K while the testbed runs
 }
 
 // hostIP is the host's address on the bridge.
@@ -43,14 +46,19 @@ func (n *netnsOps) instanceIP(i int) string { return fmt.Sprintf("198.18.%d.%d",
 func (n *netnsOps) nsName(i int) string { return fmt.Sprintf("%s%d-%d", netnsPrefix, n.subnet, i) }
 
 // claimSubnet takes the first free K in 1..250 by flock on a lock file.
+// Every user's testbeds share the lock files (loopback addresses are
+// shared too), so they are opened read-only: flock needs no write access,
+// and a file another user created stays usable.
 func claimSubnet() (*netnsOps, error) {
-	if err := os.MkdirAll(subnetLocks, 0o755); err != nil {
-		return nil, err
+	dir := subnetLocks
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		dir = os.TempDir()
 	}
 	for k := 1; k <= 250; k++ {
-		f, err := os.OpenFile(fmt.Sprintf("%s/subnet-%d.lock", subnetLocks, k), os.O_CREATE|os.O_RDWR, 0o644)
+		path := filepath.Join(dir, fmt.Sprintf(subnetLockFn, k))
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("testbed subnet lock %s: %w", path, err)
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			f.Close()
@@ -58,7 +66,7 @@ func claimSubnet() (*netnsOps, error) {
 		}
 		return &netnsOps{subnet: k, bridge: fmt.Sprintf("%s%d", bridgePrefix, k), lock: f}, nil
 	}
-	return nil, fmt.Errorf("all 250 testbed subnets in 198.18.0.0/16 are in use")
+	return nil, fmt.Errorf("all 250 testbed subnets are in use (lock files farmhand-testbed-subnet-*.lock in %s); stop some testbeds", dir)
 }
 
 // release gives the subnet back.
@@ -113,9 +121,11 @@ func (n *netnsOps) setupBridge(ctx context.Context) error {
 	}
 	for _, s := range steps {
 		if err := run(ctx, "ip", s...); err != nil {
+			_ = run(context.Background(), "ip", "link", "del", n.bridge)
 			return err
 		}
 	}
+	n.bridgeUp = true
 	return nil
 }
 
@@ -135,6 +145,8 @@ func (n *netnsOps) addHost(ctx context.Context, ns, ip string) error {
 	}
 	for _, s := range steps {
 		if err := run(ctx, "ip", s...); err != nil {
+			_ = delHost(context.Background(), ns) // its veth goes with it
+			_ = run(context.Background(), "ip", "link", "del", hostIf)
 			return err
 		}
 	}

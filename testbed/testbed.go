@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -64,7 +66,7 @@ type Testbed struct {
 // returns once every instance's agent process has started (not necessarily
 // joined: use the agents' sockets to wait for that). On error, whatever was
 // started is torn down.
-func Start(ctx context.Context, cfg Config) (tb *Testbed, err error) {
+func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -74,11 +76,11 @@ func Start(ctx context.Context, cfg Config) (tb *Testbed, err error) {
 	if st, err := ReadState(cfg.Dir); err == nil && st.PID != os.Getpid() && processAlive(st.PID) {
 		return nil, fmt.Errorf("a testbed (pid %d) is already running in %s; stop it or use another -dir", st.PID, cfg.Dir)
 	}
-	tb = &Testbed{cfg: cfg, logger: cfg.Logger, instances: map[string]*instance{}}
+	tb := &Testbed{cfg: cfg, logger: cfg.Logger, instances: map[string]*instance{}}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			tb.Close()
-			tb = nil
 		}
 	}()
 
@@ -117,6 +119,7 @@ func Start(ctx context.Context, cfg Config) (tb *Testbed, err error) {
 			return nil, err
 		}
 	}
+	started = true
 	return tb, nil
 }
 
@@ -163,7 +166,9 @@ func (tb *Testbed) EC2Client() *ec2.Client {
 }
 
 // Launch starts n instances through RunInstances, tagged as the
-// coordinator would tag them, and returns their ids.
+// coordinator would tag them, and returns their ids once each has booted
+// (its agent process started) or left pending otherwise (stopped or
+// terminated meanwhile). An instance whose boot failed is an error.
 func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
 	out, err := tb.EC2Client().RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId:      aws.String(ImageID),
@@ -186,7 +191,38 @@ func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
 	for _, in := range out.Instances {
 		ids = append(ids, aws.ToString(in.InstanceId))
 	}
-	return ids, nil
+	return ids, tb.waitBooted(ctx, ids)
+}
+
+// waitBooted waits until none of ids is pending in the EC2 emulator, which
+// moves an instance to running only once its launch hook has started the
+// agent process.
+func (tb *Testbed) waitBooted(ctx context.Context, ids []string) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		pending := 0
+		for _, id := range ids {
+			in, ok := tb.ec2.Instance(id)
+			switch {
+			case !ok:
+				return fmt.Errorf("instance %s vanished from the EC2 emulator while booting", id)
+			case in.State == ec2emu.StateTerminated && strings.HasPrefix(in.StateReason, "Server."):
+				return fmt.Errorf("instance %s failed to boot (%s); see the testbed log and %s",
+					id, in.StateReason, filepath.Join(tb.cfg.Dir, "instances", id, "agent.log"))
+			case in.State == ec2emu.StatePending:
+				pending++
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for instances %v to boot: %w", ids, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // allocateIP hands the EC2 emulator the next private address.
@@ -274,23 +310,27 @@ func (tb *Testbed) Close() error {
 		return tb.closeErr
 	}
 	tb.closed = true
+	tb.mu.Unlock()
+
+	var errs []error
+	if tb.control != nil {
+		tb.ctlStop()
+		<-tb.ctlDone
+	}
+	// The EC2 emulator first: its Close waits for launches in flight, so
+	// no agent starts after the list below is taken, and no coordinator
+	// watching its peers leave can top the group up.
+	if tb.ec2 != nil {
+		tb.ec2.SetThrottle(true)
+		tb.ec2.Close()
+	}
+	tb.mu.Lock()
 	insts := make([]*instance, 0, len(tb.instances))
 	for _, in := range tb.instances {
 		insts = append(insts, in)
 	}
 	tb.mu.Unlock()
-
-	var errs []error
-	// No launches during teardown: coordinators watching their peers leave
-	// would otherwise top the group up.
-	if tb.ec2 != nil {
-		tb.ec2.SetThrottle(true)
-	}
-	if tb.control != nil {
-		tb.ctlStop()
-		<-tb.ctlDone
-	}
-	// Agents first, in parallel: each gets a graceful stop.
+	// Agents next, in parallel: each gets a graceful stop.
 	var wg sync.WaitGroup
 	for _, in := range insts {
 		wg.Add(1)
@@ -300,16 +340,17 @@ func (tb *Testbed) Close() error {
 		}()
 	}
 	wg.Wait()
-	if tb.ec2 != nil {
-		tb.ec2.Close()
-	}
 	for _, in := range insts {
 		in.closeIMDS()
+		// A crashed (SIGKILLed) agent leaves its socket behind.
+		if err := os.Remove(in.socket()); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
 	}
 	if tb.s3 != nil {
 		tb.s3.Close()
 	}
-	if tb.cfg.Netns && tb.net != nil {
+	if tb.net != nil && tb.net.bridgeUp {
 		ctx := context.Background()
 		sort.Slice(insts, func(i, j int) bool { return insts[i].id < insts[j].id })
 		for _, in := range insts {

@@ -48,7 +48,7 @@ render "r" {
 		t.Errorf("coordinator: %+v", c.Coordinator)
 	}
 	r := c.Render
-	if len(r) != 1 || r[0].Mode != 0o600 || r[0].WaitMax != 10*time.Second || len(r[0].Status) != 1 {
+	if len(r) != 1 || r[0].Mode != 0o600 || r[0].WaitMax != 10*time.Second || len(r[0].Status) != 0 {
 		t.Errorf("render defaults not applied under the label: %+v", r)
 	}
 	// Unset fields keep their defaults and are not marked set.

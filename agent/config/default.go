@@ -97,8 +97,10 @@ func DefaultGroupConfig(name string) GroupConfig {
 // and Destination must still be set.
 func DefaultRenderConfig(name string) RenderConfig {
 	return RenderConfig{
-		Name:          name,
-		Status:        []string{"alive"},
+		Name: name,
+		// nil: every status; the built-in templates pick live or gone
+		// members themselves (exclude lists need the dead ones).
+		Status:        nil,
 		Tags:          map[string]string{},
 		Mode:          0o644,
 		ReloadTimeout: 30 * time.Second,

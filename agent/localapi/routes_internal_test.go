@@ -62,7 +62,8 @@ func TestOptionalFeatureRoute(t *testing.T) {
 
 func TestRouteKeysAreWellFormed(t *testing.T) {
 	idx := indexRoutes(routes)
-	if len(idx) != 4 || idx["/v1/members"]["GET"] == nil || idx["/v1/leave"]["POST"] == nil {
+	if len(idx) != len(routes) || idx["/v1/members"]["GET"] == nil || idx["/v1/leave"]["POST"] == nil ||
+		idx["/v1/coordinator/status"]["GET"] == nil || idx["/v1/render"]["GET"] == nil {
 		t.Errorf("route index %v lacks the v1 routes", idx)
 	}
 	defer func() {

@@ -235,6 +235,11 @@ func (r *Runner) apply(ctx context.Context, ts *targetState, now time.Time) {
 	ts.st.LastRender = now
 	changed, err := ts.target.Write(ts.candidate)
 	if err != nil {
+		if changed {
+			// The content is in place but not durably (e.g. the directory
+			// fsync failed): the file did change, so its reload is owed.
+			ts.st.ReloadOwed = true
+		}
 		// Forget the candidate so that the next view counts as a change
 		// and the write is tried again.
 		ts.hasCandidate = false

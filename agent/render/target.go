@@ -75,10 +75,14 @@ func (t *Target) Render(cluster string, view []membership.Member, local membersh
 // Write puts content at the destination atomically with the block's mode
 // and owner, and only when it differs from what is there. It reports
 // whether the file content changed.
+//
+// changed can be true together with an error: the new content is in place
+// (renamed) but a later step such as the directory fsync failed. The
+// caller must still treat the file as changed, or its reload is lost.
 func (t *Target) Write(content []byte) (changed bool, err error) {
 	changed, err = writeFile(t.spec.Destination, content, t.spec.Mode, t.owner)
 	if err != nil {
-		return false, fmt.Errorf("render %q: %w", t.spec.Name, err)
+		return changed, fmt.Errorf("render %q: %w", t.spec.Name, err)
 	}
 	return changed, nil
 }

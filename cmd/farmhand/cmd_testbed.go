@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -61,12 +62,12 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		return testbedUp(ctx, env, fs, dir, verb == "demo", rest)
 	case "status":
 		format := fs.String("format", "table", "table or json")
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
 		return testbedStatus(ctx, env, *dir, *format)
 	case "clean":
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
 		done, err := testbed.Clean(ctx, *dir)
@@ -80,50 +81,54 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.Stdout, "clean: %d things removed\n", len(done))
 		return 0
 	case "crash", "stop", "kill-agent", "pause", "resume":
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		ids, code, ok := parseTestbedFlags(env, fs, dir, rest)
+		if !ok {
 			return code
 		}
-		if fs.NArg() == 0 {
+		if len(ids) == 0 || slices.Contains(ids, "--") {
 			errorf(env, "testbed "+verb, "name at least one instance id (see 'farmhand testbed status -dir %s')", *dir)
 			return exitUsage
 		}
-		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: fs.Args()})
+		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: ids})
 	case "partition":
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
+		if !ok {
 			return code
 		}
-		a, b, ok := splitSides(fs.Args())
+		a, b, ok := splitSides(pos)
 		if !ok {
 			errorf(env, "testbed partition", "want: partition IDS... -- IDS... (two non-empty sides)")
 			return exitUsage
 		}
 		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: a, Other: b})
 	case "heal":
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
 		return testbedControl(ctx, env, *dir, verb, testbed.Request{})
 	case "s3":
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
+		if !ok {
 			return code
 		}
-		if fs.NArg() != 1 || (fs.Arg(0) != "down" && fs.Arg(0) != "up") {
+		if len(pos) != 1 || (pos[0] != "down" && pos[0] != "up") {
 			errorf(env, "testbed s3", "want: s3 down|up")
 			return exitUsage
 		}
-		return testbedControl(ctx, env, *dir, "s3", testbed.Request{On: fs.Arg(0) == "down"})
+		return testbedControl(ctx, env, *dir, "s3", testbed.Request{On: pos[0] == "down"})
 	case "ec2":
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
+		if !ok {
 			return code
 		}
-		if fs.NArg() != 2 || fs.Arg(0) != "throttle" || (fs.Arg(1) != "on" && fs.Arg(1) != "off") {
+		if len(pos) != 2 || pos[0] != "throttle" || (pos[1] != "on" && pos[1] != "off") {
 			errorf(env, "testbed ec2", "want: ec2 throttle on|off")
 			return exitUsage
 		}
-		return testbedControl(ctx, env, *dir, "ec2-throttle", testbed.Request{On: fs.Arg(1) == "on"})
+		return testbedControl(ctx, env, *dir, "ec2-throttle", testbed.Request{On: pos[1] == "on"})
 	case "launch":
 		count := fs.Int("count", 1, "how many instances")
-		if code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
+		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
 		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count})
@@ -133,33 +138,39 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 }
 
-// parseTestbedFlags parses flags that may come before or after positional
-// ids (crash -dir D i-1 and crash i-1 -dir D both work).
-func parseTestbedFlags(env *cmdEnv, fs *flag.FlagSet, dir *string, args []string) (int, bool) {
-	var pos []string
-	for {
-		if code, ok := parseFlags(fs, args); !ok {
-			return code, false
+// parseTestbedFlags parses flags that may come before, between or after
+// positional ids (crash -dir D i-1 and crash i-1 -dir D both work) and
+// returns the positionals. "--" is kept as a positional: it separates the
+// two sides of a partition, it does not end the flags.
+func parseTestbedFlags(env *cmdEnv, fs *flag.FlagSet, dir *string, args []string) (pos []string, code int, ok bool) {
+	for len(args) > 0 {
+		if args[0] == "--" {
+			pos = append(pos, "--")
+			args = args[1:]
+			continue
+		}
+		// Parse up to the next "--" only, so the flag package never sees
+		// (and swallows) it.
+		seg := args
+		if i := slices.Index(args, "--"); i >= 0 {
+			seg = args[:i]
+		}
+		if code, ok := parseFlags(fs, seg); !ok {
+			return nil, code, false
 		}
 		if fs.NArg() == 0 {
-			break
+			args = args[len(seg):]
+			continue
 		}
-		args = fs.Args()
-		if args[0] == "--" {
-			pos = append(pos, args...)
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	if err := fs.Parse(pos); err != nil { // leave only positionals in fs.Args
-		return exitUsage, false
+		// The first positional of the segment; flags may follow it.
+		pos = append(pos, fs.Arg(0))
+		args = args[len(seg)-fs.NArg()+1:]
 	}
 	if *dir == "" {
 		errorf(env, fs.Name(), "-dir is required (the directory given to 'farmhand testbed up')")
-		return exitUsage, false
+		return nil, exitUsage, false
 	}
-	return 0, true
+	return pos, 0, true
 }
 
 func splitSides(args []string) (a, b []string, ok bool) {

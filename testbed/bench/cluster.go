@@ -233,3 +233,14 @@ func pause(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// describe returns a live member's own account of its view, if it has one.
+func (c *cluster) describe(name string) string {
+	c.mu.Lock()
+	nd, ok := c.nodes[name]
+	c.mu.Unlock()
+	if d, ok2 := nd.(viewDescriber); ok && ok2 {
+		return " (" + d.describeView() + ")"
+	}
+	return ""
+}

@@ -27,6 +27,7 @@ func run() error {
 	impls := flag.String("impl", "all", "implementations to run, comma-separated: "+strings.Join(available(), ", "))
 	sizes := flag.String("n", "", "override the mode's cluster sizes, comma-separated (e.g. 50,100)")
 	seed := flag.Uint64("seed", 1, "seed for the network's loss and the harness's choices")
+	scenarios := flag.String("scenarios", "all", "scenarios to run, comma-separated: "+strings.Join(scenarioNames, ",")+" (the cold start always runs)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 
@@ -50,6 +51,9 @@ func run() error {
 		if p.Sizes, err = parseSizes(*sizes); err != nil {
 			return err
 		}
+	}
+	if p, err = p.only(*scenarios); err != nil {
+		return err
 	}
 	names, err := selectImpls(*impls)
 	if err != nil {
@@ -85,14 +89,7 @@ func run() error {
 			}
 		}
 	}
-	for _, h := range hooks {
-		v, err := h.Measure(ctx)
-		hr := hookResult{What: h.What, Target: h.Target, Value: v}
-		if err != nil {
-			hr.Err = err.Error()
-		}
-		rep.Hooks = append(rep.Hooks, hr)
-	}
+	rep.runHooks(ctx)
 	rep.Finished = time.Now()
 	if ctx.Err() != nil {
 		return errors.New("interrupted; no report written")

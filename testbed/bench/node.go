@@ -60,3 +60,9 @@ type harnessCost interface {
 	// eventsDropped counts view events the recorder never saw.
 	eventsDropped() uint64
 }
+
+// viewDescriber is implemented by nodes that can say what their own view
+// holds, to explain a cold start that did not converge.
+type viewDescriber interface {
+	describeView() string
+}

@@ -221,3 +221,11 @@ func (n *farmhandNode) Shutdown() error {
 	<-n.done
 	return err
 }
+
+// describeView summarizes what memberlist and the membership view hold,
+// for diagnostics.
+func (n *farmhandNode) describeView() string {
+	st := n.c.Stats()
+	return fmt.Sprintf("memberlist knows %d live members; view: %d alive, %d suspect, %d dead; %d events dropped",
+		n.c.Memberlist().NumMembers(), st.Alive, st.Suspect, st.Dead, st.EventsDropped)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"time"
@@ -98,3 +99,8 @@ func (e *stockEvents) NotifyLeave(n *memberlist.Node) {
 }
 
 func (e *stockEvents) NotifyUpdate(*memberlist.Node) {}
+
+// describeView summarizes what memberlist holds, for diagnostics.
+func (s *stockNode) describeView() string {
+	return fmt.Sprintf("memberlist knows %d live members", s.m.NumMembers())
+}

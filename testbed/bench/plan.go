@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -58,6 +60,41 @@ func planFor(mode string) (plan, error) {
 	p, ok := plans[mode]
 	if !ok {
 		return plan{}, fmt.Errorf("unknown -mode %q: use quick or full", mode)
+	}
+	return p, nil
+}
+
+// scenarioNames are the values of -scenarios; the cold start always runs.
+var scenarioNames = []string{"cold", "rest", "late", "detect", "loss", "stall"}
+
+// only keeps the named scenarios (comma-separated, or "all") by zeroing
+// the others' repeats and windows.
+func (p plan) only(list string) (plan, error) {
+	if list == "" || list == "all" {
+		return p, nil
+	}
+	keep := map[string]bool{"cold": true}
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(scenarioNames, s) {
+			return p, fmt.Errorf("unknown scenario %q in -scenarios: use %s", s, strings.Join(scenarioNames, ","))
+		}
+		keep[s] = true
+	}
+	if !keep["rest"] {
+		p.Rest = 0
+	}
+	if !keep["late"] {
+		p.LateJoins = 0
+	}
+	if !keep["detect"] {
+		p.Crashes = 0
+	}
+	if !keep["loss"] {
+		p.LossWindow = 0
+	}
+	if !keep["stall"] {
+		p.StallWindow = 0
 	}
 	return p, nil
 }

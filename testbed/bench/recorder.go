@@ -220,6 +220,11 @@ func (r *recorder) faults() (falseDead, suspects, falseSuspects int, reportsSusp
 // incomplete describes up to max expected observers whose view lacks
 // expected members, naming a few of the missing ones, for diagnostics.
 func (r *recorder) incomplete(limit int) []string {
+	return r.incompleteWith(limit, func(string) string { return "" })
+}
+
+// incompleteWith is incomplete with a note per observer.
+func (r *recorder) incompleteWith(limit int, note func(observer string) string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
@@ -236,10 +241,22 @@ func (r *recorder) incomplete(limit int) []string {
 		if len(missing) > 3 {
 			missing = append(missing[:3], fmt.Sprintf("and %d more", len(missing)-3))
 		}
-		out = append(out, fmt.Sprintf("%s lacks %s", obs, strings.Join(missing, ", ")))
+		out = append(out, fmt.Sprintf("%s lacks %s%s", obs, strings.Join(missing, ", "), note(obs)))
 		if len(out) == limit {
 			break
 		}
+	}
+	return out
+}
+
+// viewSizes counts expected observers by how many expected members their
+// view holds ("179 members see 179"): a split cluster shows two sizes.
+func (r *recorder) viewSizes() map[int]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[int]int{}
+	for obs := range r.expected {
+		out[r.inE[obs]]++
 	}
 	return out
 }

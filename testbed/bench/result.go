@@ -43,6 +43,10 @@ type restResult struct {
 	// HeapKB is the Go heap per member after a GC, minus the harness's
 	// event buffers; the recorder's views (N entries per member) remain.
 	HeapKB float64
+	// Settled is how long the cluster took to go quiet after the cold
+	// start; Quiet is false when it never did (the window ran anyway).
+	Settled time.Duration
+	Quiet   bool
 	// Members is N during the window.
 	Members int
 	S3      s3Counts

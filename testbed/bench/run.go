@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,14 +24,14 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 		im.Name(), n, res.Cold.Converged, res.Cold.Converge.Round(time.Millisecond), res.Cold.Complete, n,
 		res.Cold.Win.SchedP99, discardNote(res.Cold.measured))
 	if !res.Cold.Converged {
-		for _, line := range c.rec.incomplete(5) {
+		for _, line := range c.rec.incompleteWith(5, c.describe) {
 			logf("%s N=%d: %s", im.Name(), n, line)
 		}
 		tot := c.net.Total()
 		logf("%s N=%d: network: %d packets sent, %d lost, %d dropped on full queues, %d dial failures",
 			im.Name(), n, tot.PacketsOut, tot.Lost, tot.Overflow, tot.DialFailures)
-		res.Err = fmt.Sprintf("no full view everywhere within %s of the last start (%d of %d members had it)",
-			p.ConvergeTimeout, res.Cold.Complete, n)
+		res.Err = fmt.Sprintf("no full view everywhere within %s of the last start (%d of %d members had it; %s)",
+			p.ConvergeTimeout, res.Cold.Complete, n, describeSizes(c.rec.viewSizes()))
 		return res
 	}
 
@@ -42,8 +45,10 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 	}()
 
 	res.Rest = rest(ctx, c, p, limit)
-	logf("%s N=%d: at rest: %.3f ms CPU per member per second, %.0f KB heap per member%s",
-		im.Name(), n, res.Rest.CPUms, res.Rest.HeapKB, discardNote(res.Rest.measured))
+	if res.Rest.Members > 0 {
+		logf("%s N=%d: quiet after %s (%v); at rest: %.3f ms CPU per member per second, %.0f KB heap per member%s",
+			im.Name(), n, res.Rest.Settled.Round(time.Millisecond), res.Rest.Quiet, res.Rest.CPUms, res.Rest.HeapKB, discardNote(res.Rest.measured))
+	}
 
 	res.Late = lateJoins(ctx, c, p, limit)
 	for i, l := range res.Late {
@@ -58,12 +63,16 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 	}
 
 	res.Loss = lossRun(ctx, c, p, limit)
-	logf("%s N=%d: %.0f%% loss for %s: %d suspicions, %d false dead%s", im.Name(), n, p.Loss*100, p.LossWindow,
-		res.Loss.Suspects, res.Loss.FalseDead, discardNote(res.Loss.measured))
+	if res.Loss.Ran {
+		logf("%s N=%d: %.0f%% loss for %s: %d suspicions, %d false dead%s", im.Name(), n, p.Loss*100, p.LossWindow,
+			res.Loss.Suspects, res.Loss.FalseDead, discardNote(res.Loss.measured))
+	}
 
 	res.Stall = stallRun(ctx, c, p, limit)
-	logf("%s N=%d: %d stalls of %s: %d suspicions, %d false dead%s", im.Name(), n, res.Stall.Stalls, p.StallFor,
-		res.Stall.Suspects, res.Stall.FalseDead, discardNote(res.Stall.measured))
+	if res.Stall.Ran {
+		logf("%s N=%d: %d stalls of %s: %d suspicions, %d false dead%s", im.Name(), n, res.Stall.Stalls, p.StallFor,
+			res.Stall.Suspects, res.Stall.FalseDead, discardNote(res.Stall.measured))
+	}
 	return res
 }
 
@@ -80,4 +89,15 @@ func discardNote(m measured) string {
 // only discards that row: the join storm is the harness's worst moment.)
 func (r runResult) honest() bool {
 	return r.Err == "" && !r.Rest.Discarded
+}
+
+// describeSizes renders viewSizes as "179 members see 179, 21 see 21".
+func describeSizes(sizes map[int]int) string {
+	keys := slices.Sorted(maps.Keys(sizes))
+	slices.Reverse(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d members see %d", sizes[k], k))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -61,6 +61,7 @@ func TestHarnessRunsBothImplementations(t *testing.T) {
 	if !fh.Loss.Ran || !fh.Stall.Ran || fh.Stall.Stalls == 0 {
 		t.Errorf("farmhand fault runs did not run: loss %+v stall %+v", fh.Loss, fh.Stall)
 	}
+	rep.runHooks(ctx)
 	rep.Finished = time.Now()
 	md := rep.markdown()
 	for _, want := range []string{"## Summary against the targets", "### Failure detection", "### S3 cost", "## Extrapolations", "TODO"} {

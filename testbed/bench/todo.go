@@ -46,3 +46,15 @@ var hooks = []struct {
 	{"dead verdict to RunInstances (testbed)", "<= 1 s", measureReplacementLatency},
 	{"100 simultaneous deaths (testbed)", "<= 2 RunInstances calls, 0 throttling errors", measureMassDeath},
 }
+
+// runHooks runs every hook and records its figure or why it has none.
+func (r *report) runHooks(ctx context.Context) {
+	for _, h := range hooks {
+		v, err := h.Measure(ctx)
+		hr := hookResult{What: h.What, Target: h.Target, Value: v}
+		if err != nil {
+			hr.Err = err.Error()
+		}
+		r.Hooks = append(r.Hooks, hr)
+	}
+}

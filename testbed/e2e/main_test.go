@@ -1,0 +1,9 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }

@@ -1,0 +1,9 @@
+package testbed
+
+import (
+	"testing"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }

@@ -1,0 +1,58 @@
+package testbed
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/farmhand/farmhand/membership"
+	"github.com/farmhand/farmhand/testbed/testutil"
+)
+
+// healTimeout bounds how long a healed partition may take to merge. Merging
+// needs one side to contact the other: the reconnect loop tries a random
+// dead member every reconnect_interval (30 s, jittered by +-50%, in the
+// agent config; the local profile's 500 ms does not survive it), and a
+// member that sees under half of the registry count alive rediscovers
+// through S3 within a few seconds.
+const healTimeout = 60 * time.Second
+
+// In netns mode, `partition` (driven through the real CLI) splits a 5-node
+// farm 2|3: each side sees its own members alive and the other side
+// suspect or dead. `heal` merges the views back into one cluster without
+// anyone being told to join: farmhand's partition healing does it. Close
+// then removes every namespace and the bridge.
+func TestNetnsPartitionSplitsAndHealMerges(t *testing.T) {
+	needE2E(t)
+	testutil.NeedRoot(t, "network namespaces for partitions")
+	testutil.NeedTool(t, "ip", "apt-get install iproute2")
+	testutil.NeedTool(t, "nft", "apt-get install nftables")
+	tb := startFarm(t, 5, func(c *Config) { c.Netns = true })
+	ids := tb.Instances()
+	all := socketsOf(t, tb.State(), ids...)
+	waitViews(t, formTimeout, all, aliveExactly(ids...))
+
+	a, b := ids[:2], ids[2:]
+	args := append(append(append([]string{"testbed", "partition"}, a...), "--"), b...)
+	if out, errOut, code := runCLI(t, append(args, "-dir", tb.Dir())...); code != 0 || !strings.Contains(out, "partition") {
+		t.Fatalf("farmhand %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errOut)
+	}
+	split := time.Now()
+	notAlive := []membership.Status{membership.StatusSuspect, membership.StatusDead}
+	waitViews(t, detectTimeout, socketsOf(t, tb.State(), a...), both(aliveExactly(a...), seenAs(b, notAlive...)))
+	waitViews(t, detectTimeout, socketsOf(t, tb.State(), b...), both(aliveExactly(b...), seenAs(a, notAlive...)))
+	t.Logf("views split %.1fs after partition", time.Since(split).Seconds())
+
+	if out, errOut, code := runCLI(t, "testbed", "heal", "-dir", tb.Dir()); code != 0 {
+		t.Fatalf("farmhand testbed heal: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	healed := time.Now()
+	waitViews(t, healTimeout, all, aliveExactly(ids...))
+	t.Logf("one cluster again %.1fs after heal", time.Since(healed).Seconds())
+
+	dir, final := tb.Dir(), tb.State()
+	if err := tb.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	assertTornDown(t, dir, final)
+}
