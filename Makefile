@@ -40,6 +40,22 @@ bench: build ## quick benchmarks (a few minutes), writes BENCHMARKS.md
 bench-full: build ## full benchmarks up to N=1000, writes BENCHMARKS.md
 	$(GO) run ./testbed/bench -mode full -out BENCHMARKS.md
 
+# Each fuzz target runs for FUZZTIME (CI: 10s each); a crasher fails the
+# target and is saved under the package's testdata/fuzz for a regression test.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./bootstrap:FuzzDecodeRecord \
+	./agent/config:FuzzDecode \
+	./membership:FuzzDecodeTags \
+	./agent/localapi:FuzzParseMemberFilter
+
+fuzz: ## run every fuzz target for FUZZTIME
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+	done
+
 demo: build ## a 5-node farm on this machine; Ctrl-C tears it down
 	$(BIN)/farmhand testbed demo -nodes 5 -dir $(CURDIR)/demo
 

@@ -15,7 +15,7 @@ const testBucket = "farm-bucket"
 
 // newTestRegistry returns a registry of cluster "blue" over api; edit
 // adjusts the config first.
-func newTestRegistry(t *testing.T, api S3API, edit func(*RegistryConfig)) *Registry {
+func newTestRegistry(t testing.TB, api S3API, edit func(*RegistryConfig)) *Registry {
 	t.Helper()
 	cfg := DefaultRegistryConfig()
 	cfg.Bucket = testBucket

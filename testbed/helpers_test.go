@@ -41,7 +41,7 @@ func needE2E(t *testing.T) {
 // shortDir returns a fresh testbed directory with a short path: agent
 // sockets live below it, and unix socket paths are limited to 107 bytes,
 // which t.TempDir's long names can exceed.
-func shortDir(t *testing.T) string {
+func shortDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "tb")
 	if err != nil {
