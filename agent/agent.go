@@ -166,6 +166,9 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(string, func(context.Context))) error {
 	cfg := a.config()
 	a.notify.Status("starting")
+	for _, w := range cfg.Warnings() {
+		a.logger.Warn(w)
+	}
 
 	// Templates compile before anything starts: a bad one names its block.
 	var err error
@@ -191,6 +194,17 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 		return err
 	}
 
+	// Metrics first: memberlist reports through go-metrics' global sink,
+	// which must be in place before memberlist starts.
+	if cfg.MetricsAddr != "" {
+		m, err := startMetrics(cfg.MetricsAddr, a, a.logger.Named("metrics"))
+		if err != nil {
+			return err
+		}
+		a.metrics = m
+		stack.push("metrics", m.Close)
+	}
+
 	if err := a.startMembership(cfg); err != nil {
 		return err
 	}
@@ -200,14 +214,6 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 		return err
 	}
 
-	if cfg.MetricsAddr != "" {
-		m, err := startMetrics(cfg.MetricsAddr, a, a.logger.Named("metrics"))
-		if err != nil {
-			return err
-		}
-		a.metrics = m
-		stack.push("metrics", m.Close)
-	}
 
 	if a.renderer != nil {
 		goTask("render", a.renderLoop)

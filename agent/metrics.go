@@ -96,6 +96,9 @@ func (c *agentCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
 	a := c.a
+	if a.cluster == nil { // scraped while memberlist is starting
+		return
+	}
 	rs := a.registry.Stats()
 	for kind, n := range map[string]int64{"put": rs.Put, "list": rs.List, "get": rs.Get, "delete": rs.Delete} {
 		ch <- prometheus.MustNewConstMetric(descS3Requests, prometheus.CounterValue, float64(n), kind)
