@@ -59,5 +59,8 @@ fuzz: ## run every fuzz target for FUZZTIME
 demo: build ## a 5-node farm on this machine; Ctrl-C tears it down
 	$(BIN)/farmhand testbed demo -nodes 5 -dir $(CURDIR)/demo
 
+soak: build ## 20 agents under random chaos for 10 minutes; writes SOAK.md (not in CI)
+	$(GO) run ./testbed/soak -bin $(BIN)/farmhand -nodes 20 -duration 10m -out SOAK.md
+
 clean:
 	rm -rf $(BIN) $(CURDIR)/demo

@@ -28,8 +28,8 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 			logf("%s N=%d: %s", im.Name(), n, line)
 		}
 		tot := c.net.Total()
-		logf("%s N=%d: network: %d packets sent, %d lost, %d dropped on full queues, %d dial failures",
-			im.Name(), n, tot.PacketsOut, tot.Lost, tot.Overflow, tot.DialFailures)
+		logf("%s N=%d: network: %d packets sent, %d lost, %d dropped on full queues, %d dials refused, %d timed out",
+			im.Name(), n, tot.PacketsOut, tot.Lost, tot.Overflow, tot.DialRefused, tot.DialTimeouts)
 		res.Err = fmt.Sprintf("no full view everywhere within %s of the last start (%d of %d members had it; %s)",
 			p.ConvergeTimeout, res.Cold.Complete, n, describeSizes(c.rec.viewSizes()))
 		return res

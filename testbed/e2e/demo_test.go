@@ -46,6 +46,7 @@ func (l *lineLog) String() string {
 // default timings): a crash through the CLI verb is healed, the live view
 // shows it, and Ctrl-C tears the farm down.
 func TestDemoHealsACrash(t *testing.T) {
+	t.Parallel()
 	skipShort(t)
 	bin := testutil.FarmhandBinary(t)
 	dir, err := os.MkdirTemp("", "fh-demo-")

@@ -18,6 +18,7 @@ import (
 // answer with the first call's instance. Exactly one instance is launched
 // for the death.
 func TestLeaderKilledMidReplacementLaunchesOnce(t *testing.T) {
+	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5, hcl: fastHCL + "\nlease_ttl = \"4s\""})
 	leader, st := f.leader()
 	victim := f.others(leader.ID)[0]

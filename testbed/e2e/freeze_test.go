@@ -14,6 +14,7 @@ import (
 // `coordinator status` (local API and CLI, JSON and text), and nothing is
 // launched or terminated while it lasts.
 func TestCrashThreeOfFiveFreezes(t *testing.T) {
+	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5})
 	leader, _ := f.leader()
 	runs, terms := f.tb.EC2().CallCount("RunInstances"), f.tb.EC2().CallCount("TerminateInstances")

@@ -24,6 +24,7 @@ var actingActions = map[coordinator.Action]bool{
 // action, in every agent's memory and in the S3 ledger, comes from that
 // holder in that epoch.
 func TestOnlyTheLeaseHolderActs(t *testing.T) {
+	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5})
 	leader, st := f.leader()
 	f.eventually(formTimeout, func(r *testutil.R) {

@@ -16,6 +16,7 @@ import (
 // quorum; in the majority it sees the other side dead in gossip but EC2
 // says those machines run and are healthy. After the heal the farm is whole.
 func TestPartitionTwoThreeReplacesNothing(t *testing.T) {
+	t.Parallel()
 	skipShort(t)
 	testutil.NeedRoot(t, "partitions need network namespaces and nftables")
 	testutil.NeedTool(t, "nft", "apt-get install nftables")

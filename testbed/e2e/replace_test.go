@@ -18,6 +18,7 @@ const replaceRuns = 3
 // view; the crashed instance is terminated and its registry record pruned.
 // The timing of each heal is logged with the median.
 func TestCrashOneOfFiveIsReplacedOnce(t *testing.T) {
+	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5})
 	leader, _ := f.leader()
 	var originals []string

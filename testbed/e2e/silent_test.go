@@ -15,6 +15,7 @@ import (
 // reported as "agent down, machine healthy" and not replaced, however long
 // it stays silent; here several dead_grace.
 func TestKillAgentOnHealthyInstanceIsNotReplaced(t *testing.T) {
+	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5})
 	leader, _ := f.leader()
 	runs, terms := f.tb.EC2().CallCount("RunInstances"), f.tb.EC2().CallCount("TerminateInstances")

@@ -12,6 +12,7 @@ import (
 // nothing can be launched, and the coordinator keeps retrying. Once the
 // throttling stops, the node is replaced, exactly once.
 func TestThrottledEC2ReplacesOnceThrottlingStops(t *testing.T) {
+	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5})
 	leader, _ := f.leader()
 	victim := f.others(leader.ID)[0]

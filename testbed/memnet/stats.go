@@ -18,8 +18,10 @@ type Counters struct {
 	// StreamsOut counts the node's successful dials; StreamsIn the
 	// connections handed to it.
 	StreamsOut, StreamsIn uint64
-	// DialFailures counts the node's dials that were refused or timed out.
-	DialFailures uint64
+	// DialRefused counts the node's dials refused at once (nothing
+	// listening); DialTimeouts those that waited out their timeout (a dead,
+	// cut-off or stalled host, or a full accept backlog).
+	DialRefused, DialTimeouts uint64
 	// StreamBytesOut and StreamBytesIn count bytes written by and to the
 	// node over stream connections.
 	StreamBytesOut, StreamBytesIn uint64
@@ -32,7 +34,7 @@ func (c Counters) add(o Counters) Counters {
 		PacketsIn: c.PacketsIn + o.PacketsIn, BytesIn: c.BytesIn + o.BytesIn,
 		Lost: c.Lost + o.Lost, Overflow: c.Overflow + o.Overflow,
 		StreamsOut: c.StreamsOut + o.StreamsOut, StreamsIn: c.StreamsIn + o.StreamsIn,
-		DialFailures:   c.DialFailures + o.DialFailures,
+		DialRefused: c.DialRefused + o.DialRefused, DialTimeouts: c.DialTimeouts + o.DialTimeouts,
 		StreamBytesOut: c.StreamBytesOut + o.StreamBytesOut, StreamBytesIn: c.StreamBytesIn + o.StreamBytesIn,
 	}
 }
@@ -43,7 +45,7 @@ type counters struct {
 	packetsIn, bytesIn            atomic.Uint64
 	lost, overflow                atomic.Uint64
 	streamsOut, streamsIn         atomic.Uint64
-	dialFailures                  atomic.Uint64
+	dialRefused, dialTimeouts     atomic.Uint64
 	streamBytesOut, streamBytesIn atomic.Uint64
 }
 
@@ -54,7 +56,7 @@ func (c *counters) snapshot() Counters {
 		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
 		Lost: c.lost.Load(), Overflow: c.overflow.Load(),
 		StreamsOut: c.streamsOut.Load(), StreamsIn: c.streamsIn.Load(),
-		DialFailures:   c.dialFailures.Load(),
+		DialRefused: c.dialRefused.Load(), DialTimeouts: c.dialTimeouts.Load(),
 		StreamBytesOut: c.streamBytesOut.Load(), StreamBytesIn: c.streamBytesIn.Load(),
 	}
 }

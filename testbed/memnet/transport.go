@@ -117,7 +117,7 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 		n.mu.Unlock()
 		switch v {
 		case refuse:
-			t.stats.dialFailures.Add(1)
+			t.stats.dialRefused.Add(1)
 			return nil, fmt.Errorf("memnet: dial %s: connection refused", a.Addr)
 		case drop:
 			select {
@@ -125,7 +125,7 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 			case <-t.done:
 			case <-n.done:
 			}
-			t.stats.dialFailures.Add(1)
+			t.stats.dialTimeouts.Add(1)
 			return nil, fmt.Errorf("memnet: dial %s: i/o timeout after %s", a.Addr, timeout)
 		case hold:
 			wait := clock.NewTimer(at.Sub(clock.Now()))
@@ -134,7 +134,7 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 				continue // route again: the world may have changed
 			case <-deadline.Chan():
 				wait.Stop()
-				t.stats.dialFailures.Add(1)
+				t.stats.dialTimeouts.Add(1)
 				return nil, fmt.Errorf("memnet: dial %s: i/o timeout after %s (stalled)", a.Addr, timeout)
 			case <-t.done:
 				wait.Stop()
@@ -153,7 +153,7 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 func (t *Transport) connect(dst *Transport, addr string, expired <-chan time.Time) (net.Conn, error) {
 	mine, theirs, ok := newPipe(t, dst)
 	if !ok {
-		t.stats.dialFailures.Add(1)
+		t.stats.dialRefused.Add(1)
 		return nil, fmt.Errorf("memnet: dial %s: connection refused", addr)
 	}
 	select {
@@ -163,11 +163,11 @@ func (t *Transport) connect(dst *Transport, addr string, expired <-chan time.Tim
 		return mine, nil
 	case <-expired:
 		err := fmt.Errorf("memnet: dial %s: i/o timeout (accept backlog full)", addr)
-		t.stats.dialFailures.Add(1)
+		t.stats.dialTimeouts.Add(1)
 		closeAll([]*conn{mine})
 		return nil, err
 	case <-dst.done:
-		t.stats.dialFailures.Add(1)
+		t.stats.dialRefused.Add(1)
 		closeAll([]*conn{mine})
 		return nil, fmt.Errorf("memnet: dial %s: connection refused", addr)
 	case <-t.done:
