@@ -214,7 +214,6 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 		return err
 	}
 
-
 	if a.renderer != nil {
 		goTask("render", a.renderLoop)
 	}

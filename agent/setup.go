@@ -86,14 +86,24 @@ func (a *Agent) membershipConfig(cfg *config.Config) (*membership.Config, error)
 	mc.Cluster = cfg.Cluster
 	mc.Tags = a.tags()
 	mc.Keys = cfg.Gossip.Keys
-	mc.ReapTime = cfg.Gossip.ReapTime
-	mc.ReconnectInterval = cfg.Gossip.ReconnectInterval
-	mc.ReconnectTimeout = cfg.Gossip.ReconnectTimeout
-	mc.JoinFanout = cfg.Gossip.JoinFanout
+	// Timers the user did not set keep the profile's values: the local
+	// profile's 500 ms reconnect interval must not become the LAN 30 s.
+	if cfg.IsSet("gossip.reap_time") {
+		mc.ReapTime = cfg.Gossip.ReapTime
+	}
+	if cfg.IsSet("gossip.reconnect_interval") {
+		mc.ReconnectInterval = cfg.Gossip.ReconnectInterval
+	}
+	if cfg.IsSet("gossip.reconnect_timeout") {
+		mc.ReconnectTimeout = cfg.Gossip.ReconnectTimeout
+	}
+	if cfg.IsSet("gossip.join_fanout") {
+		mc.JoinFanout = cfg.Gossip.JoinFanout
+	}
 	mc.Clock = a.clock
 	mc.Logger = a.logger.Named("membership")
-	mc.Discover = a.discover
-	mc.ExpectedMembers = a.registry.LastListed
+	mc.Discover = a.discoverWhenReady
+	mc.ExpectedMembers = a.expectedMembers
 	return mc, nil
 }
 
@@ -144,4 +154,32 @@ func (a *Agent) tags() map[string]string {
 		t["instance_type"] = a.identity.InstanceType
 	}
 	return t
+}
+
+// discoverWhenReady is membership's isolation rediscovery. Before READY the
+// bootstrap loop is already discovering; a second loop would only double
+// the S3 traffic (during an outage, the retries).
+func (a *Agent) discoverWhenReady(ctx context.Context) ([]string, error) {
+	select {
+	case <-a.ready:
+		return a.discover(ctx)
+	default:
+		return nil, nil
+	}
+}
+
+// expectedMembers is how many members this node expects to see alive: the
+// larger of what the registry listed at the last discovery and how many
+// members the view holds that have not left. The second keeps isolation
+// detection honest on nodes that booted first (and listed few records):
+// a node that saw 5 members and now sees itself alone among 4 dead ones is
+// isolated, whatever the registry said at boot. Costs no S3 request.
+func (a *Agent) expectedMembers() int {
+	n := 0
+	for _, m := range a.cluster.Members() {
+		if m.Status != membership.StatusLeft {
+			n++
+		}
+	}
+	return max(n, a.registry.LastListed())
 }

@@ -50,7 +50,7 @@ func TestCleanAfterTestbedIsKilled(t *testing.T) {
 			r.Fatalf("%d instances in testbed.json, want 2", len(s.Instances))
 		}
 		for _, in := range s.Instances {
-			if in.Agent != agentRunning || !running(in.PID) {
+			if in.Agent != agentRunning || !processAlive(in.PID) {
 				r.Fatalf("instance %s: agent %s, pid %d", in.ID, in.Agent, in.PID)
 			}
 			if _, err := os.Stat(in.Socket); err != nil {
@@ -67,7 +67,7 @@ func TestCleanAfterTestbedIsKilled(t *testing.T) {
 	waited = true
 	testutil.Run(t, detectTimeout, func(r *testutil.R) {
 		for _, in := range st.Instances {
-			if running(in.PID) {
+			if processAlive(in.PID) {
 				r.Fatalf("agent of %s (pid %d) outlived its testbed", in.ID, in.PID)
 			}
 		}

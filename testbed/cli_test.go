@@ -49,9 +49,9 @@ func TestCLIVerbsDriveARunningTestbed(t *testing.T) {
 	}
 	in, _ := tb.State().Instance(victim)
 	ei, _ := tb.EC2().Instance(victim)
-	if in.Agent != agentKilled || running(in.PID) || !ei.Impaired {
+	if in.Agent != agentKilled || processAlive(in.PID) || !ei.Impaired {
 		t.Errorf("after crash: agent %q, pid %d running %v, EC2 impaired %v; want killed, not running, impaired",
-			in.Agent, in.PID, running(in.PID), ei.Impaired)
+			in.Agent, in.PID, processAlive(in.PID), ei.Impaired)
 	}
 
 	// An unknown id is an error that names the instances there are.

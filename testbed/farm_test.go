@@ -43,8 +43,8 @@ func TestFarmFormsThenCrashIsSeenDead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Agent != agentKilled || running(in.PID) {
-		t.Errorf("after Crash, agent %q (pid %d running: %v), want killed", in.Agent, in.PID, running(in.PID))
+	if in.Agent != agentKilled || processAlive(in.PID) {
+		t.Errorf("after Crash, agent %q (pid %d running: %v), want killed", in.Agent, in.PID, processAlive(in.PID))
 	}
 	waitViews(t, detectTimeout, socketsOf(t, tb.State(), rest...),
 		both(aliveExactly(rest...), seenAs([]string{victim}, membership.StatusDead)))

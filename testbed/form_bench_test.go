@@ -2,8 +2,6 @@ package testbed
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -23,7 +21,6 @@ func BenchmarkFarmForms(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), formTimeout)
 		cfg := DefaultConfig()
 		cfg.Dir, cfg.Bin = dir, bin
-		cfg.LogLevel = "debug"
 		tb, err := Start(ctx, cfg)
 		cancel()
 		if err != nil {
@@ -40,12 +37,6 @@ func BenchmarkFarmForms(b *testing.B) {
 			}
 		})
 		took = append(took, time.Since(start))
-		if time.Since(start) > 1500*time.Millisecond {
-			for _, in := range tb.State().Instances {
-				data, _ := os.ReadFile(in.Log)
-				f, _ := os.OpenFile("/tmp/tb/slow.log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); fmt.Fprintf(f, "SLOW %s %s:\n%s\n", in.ID, in.IP, data); f.Close()
-			}
-		}
 		b.StopTimer()
 		tb.Close()
 		b.StartTimer()

@@ -237,15 +237,12 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
-// running reports whether pid is a live process (zombies count as dead).
-func running(pid int) bool { return processAlive(pid) }
-
 // assertTornDown checks that nothing of the testbed described by st is
 // left: no agent process, namespace, bridge, socket or state file.
 func assertTornDown(t *testing.T, dir string, st *State) {
 	t.Helper()
 	for _, in := range st.Instances {
-		if in.PID > 0 && running(in.PID) {
+		if in.PID > 0 && processAlive(in.PID) {
 			t.Errorf("agent of %s (pid %d) still running", in.ID, in.PID)
 		}
 		if _, err := os.Stat(in.Socket); !os.IsNotExist(err) {

@@ -82,3 +82,8 @@ func parentPath(p string) string {
 	}
 	return p[:i]
 }
+
+// IsSet reports whether a source (a file, the environment or a flag) set
+// the field at path, e.g. "gossip.reap_time". Callers use it to let a
+// preset's own default stand when the user did not choose a value.
+func (c *Config) IsSet(path string) bool { return c.isSet(path) }

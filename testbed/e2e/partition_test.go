@@ -77,8 +77,11 @@ func (f *farm) partitionPhase(phase, leader string, small, big []string, code, r
 		if !ok {
 			d, ok = findDecision(ds, coordinator.ActionReport, code, id)
 		}
-		if !ok || !strings.Contains(d.Reason, reason) {
-			t.Errorf("%s: leader %s has no %s decision for %s across the partition (want %q): %+v", phase, leader, code, id, reason, d)
+		switch {
+		case !ok:
+			t.Errorf("%s: leader %s has no %s decision for %s across the partition", phase, leader, code, id)
+		case !strings.Contains(d.Reason, reason):
+			t.Errorf("%s: leader %s's %s decision for %s says %q, want %q in it", phase, leader, code, id, d.Reason, reason)
 		}
 	}
 	for _, d := range ds {

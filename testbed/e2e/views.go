@@ -111,7 +111,11 @@ func Leader(ctx context.Context, tb *testbed.Testbed) (testbed.InstanceState, co
 		}
 	}
 	if len(leaders) != 1 {
-		return testbed.InstanceState{}, status, fmt.Errorf("%d coordinators may act (%v), want exactly 1", len(leaders), leaders)
+		ids := make([]string, len(leaders))
+		for i, in := range leaders {
+			ids[i] = in.ID
+		}
+		return testbed.InstanceState{}, status, fmt.Errorf("%d coordinators may act (%s), want exactly 1", len(leaders), strings.Join(ids, " "))
 	}
 	return leaders[0], status, nil
 }
