@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -174,12 +173,9 @@ func (n *farmhandNode) Boot(ctx context.Context) error {
 			return err
 		}
 		if len(addrs) == 0 {
-			fmt.Fprintf(os.Stderr, "DEBUG %s %s FIRST\n", time.Now().Format("05.000"), n.id.InstanceID)
 			return nil // the first member
 		}
-		k, jerr := n.c.Join(ctx, addrs)
-		fmt.Fprintf(os.Stderr, "DEBUG %s %s attempt %d cands %v joined %d err %v alive %d\n", time.Now().Format("05.000"), n.id.InstanceID, attempt, addrs, k, jerr, n.c.NumAlive())
-		if k > 0 {
+		if k, _ := n.c.Join(ctx, addrs); k > 0 {
 			return nil
 		}
 		limit := min(time.Second<<attempt, 30*time.Second)

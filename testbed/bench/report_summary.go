@@ -93,7 +93,10 @@ func (r *report) writeSummary(b *strings.Builder) {
 		return r.calibrated(impl, lateAll, 0.99, func(t timers, n int) time.Duration { return joinSeenModel(t, n) }, 1000)
 	})
 	row("cold start, full view after last start", "<= 10 s", func(run *runResult) (float64, string) {
-		if run.Cold.Discarded {
+		switch {
+		case !run.Cold.Converged:
+			return math.NaN(), fmt.Sprintf("**none in %s** (%s)", r.Plan.ConvergeTimeout, run.Cold.Views)
+		case run.Cold.Discarded:
 			return math.NaN(), "discarded"
 		}
 		return run.Cold.Converge.Seconds(), secs(run.Cold.Converge.Seconds())
@@ -275,8 +278,13 @@ func (r *report) writeDiscarded(b *strings.Builder) {
 	}
 	for i := range r.Runs {
 		run := &r.Runs[i]
-		if run.Err != "" {
+		switch {
+		case run.Err != "":
 			lines = append(lines, fmt.Sprintf("- %s N=%d: %s.", run.Impl, run.N, run.Err))
+		case !run.Cold.Converged:
+			lines = append(lines, fmt.Sprintf("- %s N=%d: the cold start reached no full view everywhere within %s (%s). "+
+				"The harness then joined every member to the %d oldest members (full views %s later) and measured the other scenarios on that cluster.",
+				run.Impl, run.N, r.Plan.ConvergeTimeout, run.Cold.Views, seedCount, secs(run.Repaired.Seconds())))
 		}
 		if run.EventsDropped > 0 {
 			lines = append(lines, fmt.Sprintf("- %s N=%d: the harness missed %d view events (full subscription buffers); its timings may be late.", run.Impl, run.N, run.EventsDropped))

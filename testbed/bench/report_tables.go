@@ -49,7 +49,7 @@ func (r *report) writeTables(b *strings.Builder) {
 			c := run.Cold
 			switch {
 			case !c.Converged:
-				return math.NaN(), fmt.Sprintf("no full view in %s (%d of %d)", r.Plan.ConvergeTimeout, c.Complete, run.N)
+				return math.NaN(), fmt.Sprintf("**no full view in %s** (%s)", r.Plan.ConvergeTimeout, c.Views)
 			case c.Discarded:
 				return math.NaN(), fmt.Sprintf("discarded (sched p99 %s; was %s)", c.Win.SchedP99, secs(c.Converge.Seconds()))
 			}

@@ -29,8 +29,10 @@ type coldResult struct {
 	// the time from the last start until the last member got it.
 	Converged bool
 	Converge  time.Duration
-	// Complete is how many members had the full view at the end.
+	// Complete is how many members had the full view at the end; Views
+	// describes the view sizes when not all had it (a split shows two).
 	Complete   int
+	Views      string
 	BootErrors int
 	S3         s3Counts
 }
@@ -92,6 +94,10 @@ type runResult struct {
 	Impl string
 	N    int
 	Err  string
+	// Repaired is set when the cold start did not converge and the
+	// harness joined every member to the oldest ones to measure the rest;
+	// it is how long full views then took.
+	Repaired time.Duration
 	// EventsDropped counts view events the recorder missed (full
 	// subscription buffers); nonzero makes the timings suspect.
 	EventsDropped uint64
