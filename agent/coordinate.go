@@ -3,14 +3,17 @@ package agent
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/membership"
 )
 
 // coordinatorConfig translates the config's coordinator block.
@@ -104,18 +107,31 @@ func (a *Agent) coordinatorLoop(ctx context.Context) {
 	}
 	events, cancel := a.cluster.Subscribe(64)
 	defer cancel()
+	grace := a.config().Coordinator.DeadGrace
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// A death is judged once gossip has held it for dead_grace. No
+		// event marks that moment, so a timer per death ticks the
+		// coordinator then, instead of up to one interval later.
+		var timers []clockwork.Timer
+		defer func() {
+			for _, t := range timers {
+				t.Stop()
+			}
+		}()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case _, ok := <-events:
+			case ev, ok := <-events:
 				if !ok {
 					return
 				}
 				a.coordinator.Trigger()
+				if ev.Type == membership.EventStatus && ev.Member.Status == membership.StatusDead {
+					timers = append(timers, a.clock.AfterFunc(grace+deadGraceSlack, a.coordinator.Trigger))
+				}
 			}
 		}
 	}()
@@ -124,3 +140,7 @@ func (a *Agent) coordinatorLoop(ctx context.Context) {
 	}
 	<-done
 }
+
+// deadGraceSlack is added to dead_grace before the timed tick, so the
+// member's Since is unambiguously dead_grace old when the coordinator looks.
+const deadGraceSlack = 50 * time.Millisecond

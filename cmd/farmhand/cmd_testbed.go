@@ -267,7 +267,7 @@ func liveView(ctx context.Context, w io.Writer, tb *testbed.Testbed, start time.
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	last := ""
-	formed := false
+	formed, everFormed := false, false
 	for {
 		select {
 		case <-ctx.Done():
@@ -295,7 +295,12 @@ func liveView(ctx context.Context, w io.Writer, tb *testbed.Testbed, start time.
 		}
 		full := running > 0 && allSee(ctx, st, running)
 		if full && !formed {
-			fmt.Fprintf(w, "%6.1fs  farm formed: every agent sees %d alive\n", time.Since(start).Seconds(), running)
+			what := "farm formed"
+			if everFormed {
+				what = "views agree again"
+			}
+			fmt.Fprintf(w, "%6.1fs  %s: every agent sees %d alive\n", time.Since(start).Seconds(), what, running)
+			everFormed = true
 		}
 		formed = full
 	}

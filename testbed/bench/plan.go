@@ -41,9 +41,9 @@ var plans = map[string]plan{
 		Name: "quick", Sizes: []int{100, 200},
 		Spread: 5 * time.Second, Settle: 3 * time.Second, Rest: 10 * time.Second,
 		LateJoins: 5, Crashes: 3,
-		LossWindow: 20 * time.Second, StallWindow: 20 * time.Second, Loss: 0.05,
+		LossWindow: 15 * time.Second, StallWindow: 15 * time.Second, Loss: 0.05,
 		Stalled: 3, StallFor: 2 * time.Second, StallEvery: 3 * time.Second,
-		ConvergeTimeout: 60 * time.Second, DetectTimeout: 90 * time.Second,
+		ConvergeTimeout: 45 * time.Second, DetectTimeout: 60 * time.Second,
 	},
 	"full": {
 		Name: "full", Sizes: []int{100, 200, 300, 400, 500, 700, 1000}, Probe: true,
