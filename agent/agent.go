@@ -79,6 +79,9 @@ type Agent struct {
 	// ready is closed once the agent has joined (or knows it is alone).
 	ready     chan struct{}
 	readyOnce sync.Once
+	// joined is closed once the bootstrap loop has joined a peer or found
+	// itself the first member; until then that loop does the discovering.
+	joined chan struct{}
 }
 
 // New checks cfg and returns an agent that has started nothing yet.
@@ -104,6 +107,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		leaveReq: make(chan struct{}),
 		left:     make(chan struct{}),
 		ready:    make(chan struct{}),
+		joined:   make(chan struct{}),
 	}
 	a.state.Store(StateBootstrapping)
 	return a, nil

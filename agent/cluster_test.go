@@ -90,12 +90,22 @@ func (f *farm) config(name, cluster string) *config.Config {
 
 // start runs an agent with cfg until the test ends.
 func (f *farm) start(cfg *config.Config) *testAgent {
+	f.t.Helper()
+	return f.startWith(cfg, Options{})
+}
+
+// startWith is start with opts; a nil Logger logs warnings to the test log
+// and a nil S3 is the farm's S3 client.
+func (f *farm) startWith(cfg *config.Config, opts Options) *testAgent {
 	t := f.t
 	t.Helper()
-	a, err := New(cfg, Options{
-		Logger: hclog.New(&hclog.LoggerOptions{Name: cfg.Identity.InstanceID, Level: hclog.Warn, Output: newTestWriter(t)}),
-		S3:     f.s3Client(),
-	})
+	if opts.Logger == nil {
+		opts.Logger = hclog.New(&hclog.LoggerOptions{Name: cfg.Identity.InstanceID, Level: hclog.Warn, Output: newTestWriter(t)})
+	}
+	if opts.S3 == nil {
+		opts.S3 = f.s3Client()
+	}
+	a, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,30 +20,43 @@ const (
 	// declares itself up (and isolated) so systemd does not kill and restart
 	// it in a loop during an S3 outage; it keeps retrying in the background.
 	readyDeadline = 60 * time.Second
+	// registryAttempts is the attempts per registry call (the first
+	// included); the loops around the calls do the real retrying.
+	registryAttempts = 2
 )
 
 // bootstrapLoop registers this node and joins the cluster, retrying until
 // both are done. It tries the local peer snapshot first, so a restarted
-// agent rejoins even while S3 is unreachable.
+// agent rejoins even while S3 is unreachable. While S3 is unavailable a
+// round costs one registry call: discovery waits for the next round.
 func (a *Agent) bootstrapLoop(ctx context.Context) {
 	log := a.logger.Named("bootstrap")
-	joined := a.joinSnapshot(ctx)
+	joined := false
+	setJoined := func() {
+		joined = true
+		close(a.joined)
+	}
+	if a.joinSnapshot(ctx) {
+		setJoined()
+	}
 	registered := false
 	deadline := a.clock.After(readyDeadline)
 
 	for attempt := 0; ; attempt++ {
+		unavailable := false
 		if !registered {
 			if err := a.registry.Register(ctx, a.record()); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
+				unavailable = bootstrap.Retryable(err)
 				log.Warn("cannot register in the S3 registry yet; retrying", "error", err)
 			} else {
 				registered = true
 				log.Info("registered", "key", a.registry.Key(a.identity.InstanceID))
 			}
 		}
-		if !joined {
+		if !joined && !unavailable {
 			n, listed, err := a.discoverAndJoin(ctx)
 			switch {
 			case ctx.Err() != nil:
@@ -51,11 +64,11 @@ func (a *Agent) bootstrapLoop(ctx context.Context) {
 			case err != nil:
 				log.Warn("cannot discover peers from the S3 registry yet; retrying", "error", err)
 			case n > 0:
-				joined = true
+				setJoined()
 				a.markReady(fmt.Sprintf("joined through %d of %d registry candidates", n, listed))
 			case listed == 0:
 				// Nobody else is registered: we are the first member.
-				joined = true
+				setJoined()
 				a.markReady("first member of the cluster")
 			default:
 				// Records exist but nobody answered: stale records, or peers

@@ -20,10 +20,18 @@ import (
 // agentProcess runs a real `farmhand agent` process for the tests that need
 // signals, exit codes or systemd notifications.
 type agentProcess struct {
-	cmd    *exec.Cmd
-	socket string
-	log    string
-	exited chan error
+	name    string
+	ip      string // the identity's private IP: gossip and S3 requests leave from it
+	dataDir string
+	config  string // the HCL file
+	env     []string
+	cmd     *exec.Cmd
+	socket  string
+	log     string
+	exited  chan error
+	// restarted is set on a process started again by restartProcess, whose
+	// log (shared with the first run) the first run's cleanup shows.
+	restarted bool
 }
 
 // startProcess starts `farmhand agent` with the same settings f.config
@@ -63,31 +71,52 @@ registry {
 	if err := os.WriteFile(path, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &agentProcess{socket: cfg.Socket, log: filepath.Join(dir, "agent.log"), exited: make(chan error, 1)}
-	logf, err := os.Create(p.log)
+	p := &agentProcess{name: name, ip: cfg.Identity.PrivateIP, dataDir: cfg.DataDir, config: path, env: env,
+		socket: cfg.Socket, log: filepath.Join(dir, "agent.log")}
+	f.runProcess(p)
+	return p
+}
+
+// restartProcess starts p's agent again with the same config, environment,
+// data dir and socket, appending to the same log. p must have exited.
+func (f *farm) restartProcess(p *agentProcess) *agentProcess {
+	f.t.Helper()
+	q := &agentProcess{name: p.name, ip: p.ip, dataDir: p.dataDir, config: p.config, env: p.env, socket: p.socket, log: p.log, restarted: true}
+	f.runProcess(q)
+	return q
+}
+
+// runProcess starts p and kills it when the test ends, showing its log if
+// the test failed.
+func (f *farm) runProcess(p *agentProcess) {
+	t := f.t
+	t.Helper()
+	p.exited = make(chan error, 1)
+	logf, err := os.OpenFile(p.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(testutil.FarmhandBinary(t), "agent", "-config", path)
+	p.cmd = exec.Command(testutil.FarmhandBinary(t), "agent", "-config", p.config)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	p.cmd.Env = append([]string{
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PATH=" + os.Getenv("PATH"),
-	}, env...)
+	}, p.env...)
 	if err := p.cmd.Start(); err != nil {
+		logf.Close()
 		t.Fatal(err)
 	}
 	go func() { p.exited <- p.cmd.Wait(); logf.Close() }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
+		err := <-p.exited
+		p.exited <- err
+		if t.Failed() && !p.restarted {
 			if b, err := os.ReadFile(p.log); err == nil {
-				t.Logf("agent %s log:\n%s", name, b)
+				t.Logf("agent %s log:\n%s", p.name, b)
 			}
 		}
 	})
-	return p
 }
 
 func (p *agentProcess) client() *client.Client { return client.New(p.socket) }

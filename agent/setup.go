@@ -55,6 +55,11 @@ func (a *Agent) startRegistry(ctx context.Context) error {
 	rc.Bucket = cfg.Registry.Bucket
 	rc.Prefix = cfg.Registry.Prefix
 	rc.Cluster = cfg.Cluster
+	// Every registry caller in the agent retries on its own schedule (the
+	// bootstrap and isolation loops back off; leave and pruning are best
+	// effort), so one quick retry per call is enough: more would multiply
+	// the request rate of an outage by the loop's.
+	rc.Backoff.MaxAttempts = registryAttempts
 	rc.SigningKey = cfg.Registry.SigningKey
 	rc.RequireSignature = cfg.Registry.RequireSignature
 	rc.Clock = a.clock
@@ -156,12 +161,14 @@ func (a *Agent) tags() map[string]string {
 	return t
 }
 
-// discoverWhenReady is membership's isolation rediscovery. Before READY the
-// bootstrap loop is already discovering; a second loop would only double
-// the S3 traffic (during an outage, the retries).
+// discoverWhenReady is membership's isolation rediscovery. Until the
+// bootstrap loop has joined (READY may come earlier: after the S3 deadline,
+// or when no candidate answered) that loop is already discovering with its
+// own backoff; a second loop would only double the S3 traffic (during an
+// outage, the retries).
 func (a *Agent) discoverWhenReady(ctx context.Context) ([]string, error) {
 	select {
-	case <-a.ready:
+	case <-a.joined:
 		return a.discover(ctx)
 	default:
 		return nil, nil

@@ -104,6 +104,15 @@ func (r *Registry) s3Error(op s3Op, key string, err error) error {
 	return fmt.Errorf("registry: S3 %s %s: %s: %w", op, obj, advice, err)
 }
 
+// Retryable reports whether an error returned by a Registry call may go
+// away if the call is made again later: S3 throttled it, failed with a
+// server error, timed out or did not answer. Access, credential, bucket and
+// request errors are not retryable. A caller that runs its own retry loop
+// can use it to stop a round early while S3 is unavailable.
+func Retryable(err error) bool {
+	return err != nil && !errors.Is(err, context.Canceled) && retryable(err)
+}
+
 // retryable reports whether an S3 error may go away on retry: transport
 // errors, timeouts, throttling and server errors.
 func retryable(err error) bool {

@@ -109,6 +109,9 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	if st := r.Stats(); st.List != 4 {
 		t.Fatalf("List attempts = %d, want 4", st.List)
 	}
+	if !Retryable(err) {
+		t.Errorf("Retryable(%v) = false for an unreachable S3", err)
+	}
 }
 
 func TestNonRetryableErrorsFailFast(t *testing.T) {
@@ -137,6 +140,9 @@ func TestNonRetryableErrorsFailFast(t *testing.T) {
 			}
 			if st := r.Stats(); st.Put != 1 {
 				t.Fatalf("Put attempts = %d, want 1 (no retry)", st.Put)
+			}
+			if Retryable(err) {
+				t.Errorf("Retryable(%v) = true", err)
 			}
 		})
 	}

@@ -25,6 +25,16 @@ type Config struct {
 	// CoordinatorHCL overrides the coordinator block's settings (HCL
 	// attributes placed inside `coordinator { ... }`), e.g. timings in tests.
 	CoordinatorHCL string
+	// GroupHCL overrides the settings of the coordinator's group (HCL
+	// attributes placed inside `group "worker" { ... }`), e.g. subnets.
+	GroupHCL string
+	// GossipKeyFile is the gossip key file the agents read (gossip.key_file:
+	// one base64 key per line, the first primary). Empty runs gossip
+	// unencrypted (gossip.insecure = true).
+	GossipKeyFile string
+	// RegistryHCL overrides the registry block's settings (HCL attributes
+	// placed inside `registry { ... }`), e.g. signing_key.
+	RegistryHCL string
 	// Netns runs each instance in its own network namespace (root only);
 	// otherwise instances get 127.x.y.z addresses.
 	Netns bool

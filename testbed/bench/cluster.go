@@ -20,6 +20,9 @@ type cluster struct {
 	net  *memnet.Network
 	rec  *recorder
 	rng  *rand.Rand
+	// baseHeap is the live heap before the cluster started, so per-member
+	// heap figures leave out what earlier runs still hold.
+	baseHeap int64
 
 	mu    sync.Mutex
 	nodes map[string]node // live members by name
@@ -33,11 +36,12 @@ func newCluster(im impl, seed uint64) *cluster {
 	cfg := memnet.DefaultConfig()
 	cfg.Seed = seed
 	return &cluster{
-		impl:  im,
-		net:   memnet.NewNetwork(cfg),
-		rec:   newRecorder(),
-		rng:   rand.New(rand.NewPCG(seed, seed+1)),
-		nodes: map[string]node{},
+		baseHeap: int64(heapInUse()),
+		impl:     im,
+		net:      memnet.NewNetwork(cfg),
+		rec:      newRecorder(),
+		rng:      rand.New(rand.NewPCG(seed, seed+1)),
+		nodes:    map[string]node{},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -83,6 +84,7 @@ func run() error {
 				logf("%s: close: %v", name, err)
 			}
 			rep.Runs = append(rep.Runs, r)
+			logf("%s N=%d: done; %d goroutines remain", name, n, runtime.NumGoroutine())
 			if p.Probe && !r.honest() {
 				logf("%s: N=%d is past what this machine can host honestly; stopping here", name, n)
 				break

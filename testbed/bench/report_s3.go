@@ -17,13 +17,13 @@ type s3PerAgent struct {
 }
 
 // s3Rate is a request count split by kind, per agent.
-type s3Rate struct{ Put, List, Get, Delete float64 }
+type s3Rate struct{ Put, List, Get, Delete, Other float64 }
 
 // Total is every request.
-func (r s3Rate) Total() float64 { return r.Put + r.List + r.Get + r.Delete }
+func (r s3Rate) Total() float64 { return r.Put + r.List + r.Get + r.Delete + r.Other }
 
-// Dollars prices r.
-func (r s3Rate) Dollars() float64 { return dollars(r.Put, r.List, r.Get) }
+// Dollars prices r; other requests (HEAD) are priced as GETs.
+func (r s3Rate) Dollars() float64 { return dollars(r.Put, r.List, r.Get+r.Other) }
 
 // String shows r as "3.00 (1 PUT, 1 LIST, 1 GET)".
 func (r s3Rate) String() string {
@@ -31,7 +31,7 @@ func (r s3Rate) String() string {
 	for _, p := range []struct {
 		n    float64
 		name string
-	}{{r.Put, "PUT"}, {r.List, "LIST"}, {r.Get, "GET"}, {r.Delete, "DELETE"}} {
+	}{{r.Put, "PUT"}, {r.List, "LIST"}, {r.Get, "GET"}, {r.Delete, "DELETE"}, {r.Other, "other"}} {
 		if p.n != 0 {
 			parts = append(parts, num(p.n)+" "+p.name)
 		}
@@ -45,9 +45,9 @@ func (r s3Rate) String() string {
 // rateOf divides counts by d.
 func rateOf(c s3Counts, d float64) s3Rate {
 	if d == 0 {
-		return s3Rate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+		return s3Rate{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
 	}
-	return s3Rate{float64(c.Put) / d, float64(c.List) / d, float64(c.Get+c.Other) / d, float64(c.Delete) / d}
+	return s3Rate{float64(c.Put) / d, float64(c.List) / d, float64(c.Get) / d, float64(c.Delete) / d, float64(c.Other) / d}
 }
 
 // s3Cost computes a run's per-agent registry costs.

@@ -163,8 +163,11 @@ func (r *report) fitModel(impl string, get func(*runResult) sample, p float64, x
 		}
 	}
 	a, bb, ok := linearFit(xs, ys)
-	if !ok {
+	switch {
+	case !ok:
 		return "n/a (needs 2 sizes)"
+	case bb <= 0:
+		return fmt.Sprintf("no growth measured (%s at N=%d)", secs(ys[len(ys)-1]), int(xs[len(xs)-1]))
 	}
 	return fmt.Sprintf("%s (linear in N, %d sizes)", secs(a+bb*x(n)), len(xs))
 }
@@ -212,8 +215,11 @@ func (r *report) cpuModel(impl string, n int) string {
 		}
 	}
 	a, bb, ok := linearFit(xs, ys)
-	if !ok {
+	switch {
+	case !ok:
 		return "n/a (needs 2 sizes)"
+	case bb <= 0:
+		return fmt.Sprintf("no growth measured (%.3f ms at the largest N)", ys[len(ys)-1])
 	}
 	return fmt.Sprintf("%.3f ms (a + b·N/scale(N), %d sizes)", a+bb*float64(n)/pushPullScale(n), len(xs))
 }

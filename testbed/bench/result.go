@@ -42,8 +42,9 @@ type restResult struct {
 	measured
 	// CPUms is process CPU per member per second of wall time, in ms.
 	CPUms float64
-	// HeapKB is the Go heap per member after a GC, minus the harness's
-	// event buffers; the recorder's views (N entries per member) remain.
+	// HeapKB is the growth of the live Go heap (after a GC) since before
+	// the cluster started, per member, minus the harness's event buffers;
+	// the recorder's views (N entries per member) remain.
 	HeapKB float64
 	// Settled is how long the cluster took to go quiet after the cold
 	// start; Quiet is false when it never did (the window ran anyway).

@@ -52,6 +52,9 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 			res.AfterBoot = res.AfterBoot.sub(l.S3)
 		}
 		res.AfterBootWall = time.Since(bootEnd)
+		if im.S3() != nil {
+			logf("%s N=%d: S3 after boot: %+v in %s", im.Name(), n, res.AfterBoot, res.AfterBootWall.Round(time.Second))
+		}
 	}()
 
 	res.Rest = rest(ctx, c, p, limit)

@@ -17,7 +17,7 @@ func rest(ctx context.Context, c *cluster, p plan, limit time.Duration) restResu
 	n := c.size()
 	res.Members = n
 	harnessHeap, _ := c.harness()
-	heap := int64(heapInUse()) - harnessHeap
+	heap := int64(heapInUse()) - harnessHeap - c.baseHeap
 	s3Before := s3Snapshot(c.impl)
 	netBefore := c.net.Total()
 	w := startWindow()

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,14 +49,25 @@ type farmOpts struct {
 	nodes int
 	hcl   string // CoordinatorHCL; fastHCL when empty
 	netns bool
+	// noCoordinator runs the agents without the coordinator.
+	noCoordinator bool
+	// gossipKeys, when set, are written to the farm's key file (primary
+	// first), which every agent reads as gossip.key_file.
+	gossipKeys [][]byte
+	// groupHCL, registryHCL and extraHCL are testbed.Config's GroupHCL,
+	// RegistryHCL and ExtraHCL.
+	groupHCL, registryHCL, extraHCL string
 }
 
-// farm is a testbed of real agent processes, all running the coordinator.
+// farm is a testbed of real agent processes, all running the coordinator
+// unless noCoordinator.
 type farm struct {
 	t   *testing.T
 	ctx context.Context
 	tb  *testbed.Testbed
 	dir string
+	// keyFile is the agents' gossip key file ("" without gossipKeys).
+	keyFile string
 }
 
 // skipShort skips end-to-end tests under -short (make test-short).
@@ -99,11 +111,19 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 		}
 		os.RemoveAll(dir)
 	})
+	if len(o.gossipKeys) > 0 {
+		f.keyFile = filepath.Join(dir, "gossip.keys")
+		f.writeKeys(o.gossipKeys...)
+	}
 	cfg := testbed.Config{
 		Dir:            dir,
 		Nodes:          o.nodes,
-		Coordinator:    true,
+		Coordinator:    !o.noCoordinator,
 		CoordinatorHCL: o.hcl,
+		GroupHCL:       o.groupHCL,
+		RegistryHCL:    o.registryHCL,
+		ExtraHCL:       o.extraHCL,
+		GossipKeyFile:  f.keyFile,
 		Netns:          o.netns,
 		Bin:            testutil.FarmhandBinary(t),
 		Profile:        "local",
@@ -118,6 +138,9 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 		if err := AllSeeAlive(ctx, f.tb, o.nodes); err != nil {
 			r.Fatalf("farm not formed: %v", err)
 		}
+		if o.noCoordinator {
+			return
+		}
 		if _, _, err := Leader(ctx, f.tb); err != nil {
 			r.Fatalf("no single leader: %v", err)
 		}
@@ -128,6 +151,23 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 		}
 	})
 	return f
+}
+
+// writeKeys replaces the farm's gossip key file with keys, primary first,
+// atomically: an agent reloading meanwhile reads the old file or the new.
+func (f *farm) writeKeys(keys ...[]byte) {
+	f.t.Helper()
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(membership.EncodeKey(k) + "\n")
+	}
+	tmp := f.keyFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, f.keyFile); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 // dumpLogs logs the tail of the testbed's and every agent's log.

@@ -49,16 +49,23 @@ func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
 		s.mu.Lock()
 		rec, seen := s.tokens[spec.clientToken]
 		var body any
+		lost := false
 		if seen && rec.fingerprint == fingerprint {
 			body = s.replayLocked(requestID, rec)
+			lost = s.loseRunLocked()
 		}
 		s.mu.Unlock()
 		switch {
 		case seen && rec.fingerprint != fingerprint:
 			return nil, errIdempotentMismatch
+		case seen && lost:
+			return nil, errInternal
 		case seen:
 			return body, nil
 		}
+	}
+	if aerr := s.noCapacity(spec.subnet); aerr != nil {
+		return nil, aerr
 	}
 
 	ips, aerr := s.allocateIPs(spec.minCount, spec.maxCount)
@@ -108,6 +115,9 @@ func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
 	}
 	if spec.clientToken != "" {
 		s.tokens[spec.clientToken] = rec
+	}
+	if s.loseRunLocked() {
+		return nil, errInternal
 	}
 	return res, nil
 }

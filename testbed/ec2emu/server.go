@@ -39,15 +39,20 @@ type Server struct {
 	seq         uint64
 	tokens      map[string]idempotencyRecord
 	throttle    bool
+	faults      faults
 	launchDelay time.Duration
 	nextSubnet  int
 	nextIP      int
 	calls       map[string]int
 	errs        map[string]int
 
+	// srv serves ln until Close; while SetDown(true) holds, srv is nil and
+	// ln is closed (its address is kept to listen again).
 	srv       *http.Server
 	ln        net.Listener
 	serveDone chan struct{}
+	// downMu serializes SetDown.
+	downMu sync.Mutex
 }
 
 // idempotencyRecord remembers one ClientToken.
@@ -133,7 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := p.str("Action")
 	s.mu.Lock()
 	s.calls[action]++
-	throttled := s.throttle
+	throttled, internal := s.throttle, s.faults.internalError
 	s.mu.Unlock()
 
 	switch {
@@ -142,6 +147,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case throttled:
 		s.fail(w, requestID, errThrottled)
+		return
+	case internal:
+		s.fail(w, requestID, errInternal)
 		return
 	case action == "":
 		s.fail(w, requestID, errMissingParameter("Action"))
@@ -216,28 +224,32 @@ func (s *Server) Listen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("ec2emu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil || s.closed {
+		ln.Close()
+		return errors.New("ec2emu: Listen called twice or after Close")
+	}
+	s.serveLocked(ln)
+	s.log.Info("ec2 emulator listening", "url", "http://"+ln.Addr().String())
+	return nil
+}
+
+// serveLocked serves ln in a goroutine that ends when srv is closed.
+func (s *Server) serveLocked(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	done := make(chan struct{})
-	s.mu.Lock()
-	if s.srv != nil || s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return errors.New("ec2emu: Listen called twice or after Close")
-	}
 	s.srv, s.ln, s.serveDone = srv, ln, done
-	s.mu.Unlock()
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("ec2 emulator stopped serving", "addr", ln.Addr().String(), "error", err)
 		}
 	}()
-	s.log.Info("ec2 emulator listening", "url", "http://"+ln.Addr().String())
-	return nil
 }
 
 // URL is the endpoint to give clients (BaseEndpoint, --endpoint-url), or ""
@@ -257,6 +269,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	srv, done := s.srv, s.serveDone
+	s.srv = nil
 	s.mu.Unlock()
 	var err error
 	if srv != nil {

@@ -25,7 +25,9 @@ type Server struct {
 	s3      http.Handler
 
 	mu        sync.Mutex
-	down      bool
+	fault     s3Fault       // answered to every request while status != 0
+	delay     time.Duration // added before every answer
+	listing   listingFault  // how ListObjectsV2 pages are cut
 	total     Counts
 	byClient  map[string]*Counts
 	requestID uint64
@@ -82,8 +84,9 @@ func (s *Server) Bucket() string { return s.cfg.Bucket }
 // objects without going through HTTP (and without being counted).
 func (s *Server) Backend() gofakes3.Backend { return s.backend }
 
-// ServeHTTP counts the request, then answers it: 503 SlowDown while down,
-// otherwise through gofakes3.
+// ServeHTTP counts the request, then answers it: after the injected delay,
+// with the injected error if one is set, otherwise through gofakes3 (with
+// listings cut as TruncateListings and EndListingsEarly say).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := classify(r)
 	client, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -98,13 +101,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.byClient[client] = c
 	}
 	c.add(kind)
-	down := s.down
+	fault, delay, listing := s.fault, s.delay, s.listing
 	s.requestID++
 	id := s.requestID
 	s.mu.Unlock()
 
-	if down {
-		slowDown(w, r, id)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done(): // the client gave up or the server is closing
+			t.Stop()
+			return
+		}
+	}
+	if fault.status != 0 {
+		writeError(w, r, id, fault)
+		return
+	}
+	if kind == KindList && listing.active() && r.URL.Query().Get("list-type") == "2" {
+		s.serveListing(w, r, listing)
 		return
 	}
 	s.s3.ServeHTTP(w, r)
