@@ -8,8 +8,9 @@ import (
 )
 
 // Candidates returns up to want valid records to join, leaving out self's
-// own record: own-AZ records first, then the rest, each newest first (by
-// the object's LastModified). want <= 0 means all.
+// own record: own-AZ records first, then the rest. It takes the newest
+// records (by the object's LastModified: the likeliest to be alive) and,
+// when want > 1, also the oldest (see keepOldestInPlay). want <= 0 means all.
 //
 // It lists every page, drops objects over MaxRecordSize by their listed
 // size, and then GETs objects newest first, only as many as are still
@@ -34,6 +35,7 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 	if want <= 0 {
 		want = len(objs)
 	}
+	objs = keepOldestInPlay(objs, want)
 
 	var out []Record
 	for len(objs) > 0 && len(out) < want {
@@ -61,3 +63,27 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 // Candidates call listed, or 0 before the first. The agent compares it with
 // the gossip view to tell when it looks isolated, at no extra S3 cost.
 func (r *Registry) LastListed() int { return int(r.lastListed.Load()) }
+
+// keepOldestInPlay reorders newest-first objects so that the first want
+// include the oldest max(1, want/3) of them, right after the newest one.
+//
+// Newest-only discovery split clusters at cold start: in a fleet booting
+// together, the newest members join the other newest members, whose views
+// are the least complete, and at N=200 the benchmark saw a group form at
+// the newest end of the registry that never learned of the rest (184/16,
+// 164/36). The oldest records belong to the members with the most complete
+// view (or to dead ones; a stale candidate costs nothing because the agent
+// contacts its candidates concurrently and needs only one answer).
+func keepOldestInPlay(objs []object, want int) []object {
+	if want <= 1 || len(objs) <= want {
+		return objs
+	}
+	k := max(1, want/3)
+	out := make([]object, 0, len(objs))
+	out = append(out, objs[0])
+	for i := len(objs) - 1; i >= len(objs)-k; i-- {
+		out = append(out, objs[i])
+	}
+	out = append(out, objs[1:len(objs)-k]...)
+	return out
+}

@@ -41,8 +41,9 @@ func TestCandidatesNewestFirstOwnAZFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Newest three other than self (9): 8, 7, 6; az-a (even) first.
-	want := names([]Record{testRecord(8, ""), testRecord(6, ""), testRecord(7, "")})
+	// Other than self (9): the newest (8), the oldest (0), then the next
+	// newest (7); az-a (even) first.
+	want := names([]Record{testRecord(8, ""), testRecord(0, ""), testRecord(7, "")})
 	if names(got) != want {
 		t.Fatalf("Candidates = %s, want %s", names(got), want)
 	}
@@ -85,7 +86,9 @@ func TestCandidatesSkipGarbageWithoutStalling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := names([]Record{testRecord(5, ""), testRecord(4, ""), testRecord(3, "")})
+	// Fetch order: junk2 (newest), 0 (oldest), junk1, then 5, 4 to make
+	// up for the two skipped.
+	want := names([]Record{testRecord(0, ""), testRecord(5, ""), testRecord(4, "")})
 	if names(got) != want {
 		t.Fatalf("Candidates = %s, want %s", names(got), want)
 	}
