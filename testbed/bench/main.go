@@ -44,6 +44,7 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 
+	benchMode = *mode
 	p, err := planFor(*mode)
 	if err != nil {
 		return err

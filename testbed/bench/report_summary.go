@@ -141,7 +141,7 @@ func (r *report) writeSummary(b *strings.Builder) {
 	for _, h := range r.Hooks {
 		cell := h.Value
 		if h.Err != "" {
-			cell = "TODO: " + h.Err
+			cell = "not measured: " + h.Err
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | – | – | – | – |\n", h.What, h.Target, cell)
 	}
@@ -317,7 +317,7 @@ func (r *report) writeTODO(b *strings.Builder) {
 	fmt.Fprintf(b, "## Not measured yet\n\n")
 	for _, h := range r.Hooks {
 		if h.Err != "" {
-			fmt.Fprintf(b, "- **%s** (target %s): TODO. %s.\n", h.What, h.Target, h.Err)
+			fmt.Fprintf(b, "- **%s** (target %s): not measured. %s.\n", h.What, h.Target, h.Err)
 		} else {
 			fmt.Fprintf(b, "- **%s** (target %s): %s\n", h.What, h.Target, h.Value)
 		}

@@ -61,10 +61,12 @@ func TestHarnessRunsBothImplementations(t *testing.T) {
 	if !fh.Loss.Ran || !fh.Stall.Ran || fh.Stall.Stalls == 0 {
 		t.Errorf("farmhand fault runs did not run: loss %+v stall %+v", fh.Loss, fh.Stall)
 	}
-	rep.runHooks(ctx)
+	// The hook rows run real agent processes for minutes; here one stands
+	// in to check how an unmeasured row is reported.
+	rep.Hooks = append(rep.Hooks, hookResult{What: "a process-level row", Target: "<= 1 s", Err: "skipped in this test"})
 	rep.Finished = time.Now()
 	md := rep.markdown()
-	for _, want := range []string{"## Summary against the targets", "### Failure detection", "### S3 cost", "## Extrapolations", "TODO"} {
+	for _, want := range []string{"## Summary against the targets", "### Failure detection", "### S3 cost", "## Extrapolations", "not measured"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
