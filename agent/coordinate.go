@@ -99,46 +99,23 @@ func (a *Agent) startCoordinator(ctx context.Context, cfg *config.Config, goTask
 
 // coordinatorLoop runs the coordinator once the agent is ready, and ticks it
 // on every membership change so a death is judged as soon as it is seen.
+// A death is judged once gossip has held it for dead_grace; no event marks
+// that moment, so a timer per death ticks the coordinator then, instead of
+// up to one interval later.
 func (a *Agent) coordinatorLoop(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-a.ready:
-	}
-	events, cancel := a.cluster.Subscribe(64)
-	defer cancel()
 	grace := a.config().Coordinator.DeadGrace
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// A death is judged once gossip has held it for dead_grace. No
-		// event marks that moment, so a timer per death ticks the
-		// coordinator then, instead of up to one interval later.
-		var timers []clockwork.Timer
-		defer func() {
-			for _, t := range timers {
-				t.Stop()
-			}
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-events:
-				if !ok {
-					return
-				}
-				a.coordinator.Trigger()
-				if ev.Type == membership.EventStatus && ev.Member.Status == membership.StatusDead {
-					timers = append(timers, a.clock.AfterFunc(grace+deadGraceSlack, a.coordinator.Trigger))
-				}
-			}
+	var timers []clockwork.Timer
+	defer func() {
+		for _, t := range timers {
+			t.Stop()
 		}
 	}()
-	if err := a.coordinator.Run(ctx); err != nil {
-		a.logger.Error("coordinator stopped", "error", err)
-	}
-	<-done
+	a.runAfterReady(ctx, "coordinator", a.coordinator.Run, func(ev membership.Event) {
+		a.coordinator.Trigger()
+		if ev.Type == membership.EventStatus && ev.Member.Status == membership.StatusDead {
+			timers = append(timers, a.clock.AfterFunc(grace+deadGraceSlack, a.coordinator.Trigger))
+		}
+	})
 }
 
 // deadGraceSlack is added to dead_grace before the timed tick, so the

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/farmhand/farmhand/membership"
 )
 
 // snapshotDebounce batches view changes before the peer snapshot is
@@ -66,4 +68,37 @@ func (a *Agent) watchdogLoop(ctx context.Context) {
 			a.notify.Watchdog()
 		}
 	}
+}
+
+// runAfterReady waits for READY, then runs run(ctx) while a second
+// goroutine hands every membership event to onEvent. Both end with ctx;
+// onEvent is only ever called from that one goroutine, which has exited
+// when runAfterReady returns.
+func (a *Agent) runAfterReady(ctx context.Context, name string, run func(context.Context) error, onEvent func(membership.Event)) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-a.ready:
+	}
+	events, cancel := a.cluster.Subscribe(64)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-events:
+				if !ok {
+					return
+				}
+				onEvent(ev)
+			}
+		}
+	}()
+	if err := run(ctx); err != nil {
+		a.logger.Error(name+" stopped", "error", err)
+	}
+	<-done
 }

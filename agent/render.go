@@ -64,30 +64,5 @@ func (a *Agent) newRenderer(cfg *config.Config) (*render.Runner, error) {
 // renderLoop runs the renderer once the agent is ready (so the first file
 // lists the cluster, not just this node) and feeds it every view change.
 func (a *Agent) renderLoop(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-a.ready:
-	}
-	events, cancel := a.cluster.Subscribe(64)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-events:
-				if !ok {
-					return
-				}
-				a.renderer.Notify()
-			}
-		}
-	}()
-	if err := a.renderer.Run(ctx); err != nil {
-		a.logger.Error("renderer stopped", "error", err)
-	}
-	<-done
+	a.runAfterReady(ctx, "renderer", a.renderer.Run, func(membership.Event) { a.renderer.Notify() })
 }

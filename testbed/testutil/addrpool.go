@@ -3,17 +3,45 @@ package testutil
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
-// The pool hands out distinct loopback addresses from 127.100.0.1 upwards
-// so that in-process clusters can all use the same gossip port, as real
-// instances do. Linux routes all of 127.0.0.0/8 to lo.
+// The pool hands out distinct loopback addresses 127.K.x.y so that
+// in-process clusters can all use the same gossip port, as real instances
+// do. Linux routes all of 127.0.0.0/8 to lo. K (100..199) is claimed per
+// test process with a file lock, so packages that `go test ./...` runs in
+// parallel never hand out the same address.
 var pool struct {
 	sync.Mutex
-	next int
-	free []net.IP
+	next   int
+	free   []net.IP
+	octet  int
+	lockFd *os.File
+}
+
+// claimOctetLocked takes the first K in 100..199 no other process holds.
+func claimOctetLocked() {
+	if pool.octet != 0 {
+		return
+	}
+	dir := filepath.Join(os.TempDir(), "farmhand-testutil")
+	_ = os.MkdirAll(dir, 0o777)
+	for k := 100; k < 200; k++ {
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("octet-%d.lock", k)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			pool.octet, pool.lockFd = k, f // held until the process exits
+			return
+		}
+		f.Close()
+	}
+	panic("testutil: all 100 loopback blocks 127.100-199.x.y are held by other test processes")
 }
 
 // TakeIP returns a loopback address no other caller in this process holds,
@@ -33,14 +61,13 @@ func takeIP() net.IP {
 		pool.free = pool.free[:n-1]
 		return ip
 	}
-	// 127.100.0.1 upwards: clear of 127.0.0.1 services and of the testbed's
-	// instance range (127.0.1.x and up), which other processes may use.
+	claimOctetLocked()
 	n := pool.next
 	pool.next++
-	if n >= 250*150 {
+	if n >= 250*250 {
 		panic(fmt.Sprintf("testutil: loopback pool exhausted after %d addresses", n))
 	}
-	return net.IPv4(127, byte(100+n/(250*250)), byte((n/250)%250), byte(1+n%250)).To4()
+	return net.IPv4(127, byte(pool.octet), byte(n/250), byte(1+n%250)).To4()
 }
 
 func releaseIP(ip net.IP) {
