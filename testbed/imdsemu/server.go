@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/testbed/emuhttp"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -31,10 +32,7 @@ type Server struct {
 	delay    time.Duration
 	requests int
 
-	srv       *http.Server
-	ln        net.Listener
-	serveDone chan struct{}
-	closed    bool
+	http emuhttp.Listener
 }
 
 // New returns an emulator for cfg.Identity. It serves nothing until Listen
@@ -119,61 +117,14 @@ func (s *Server) Requests() int {
 }
 
 // Listen serves on addr ("" means 127.0.0.1:0) until Close.
-func (s *Server) Listen(addr string) error {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("imdsemu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
-	}
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
-	}
-	done := make(chan struct{})
-	s.mu.Lock()
-	if s.srv != nil || s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return errors.New("imdsemu: Listen called twice or after Close")
-	}
-	s.srv, s.ln, s.serveDone = srv, ln, done
-	s.mu.Unlock()
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("imds emulator stopped serving", "addr", ln.Addr().String(), "error", err)
-		}
-	}()
-	return nil
-}
+func (s *Server) Listen(addr string) error { return s.http.Listen("imdsemu", addr, s, s.log) }
 
 // URL is the endpoint to give clients (imds.Options.Endpoint), or "" before
 // Listen.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return "http://" + s.ln.Addr().String()
-}
+func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops serving; requests in flight are cut off.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	srv, done := s.srv, s.serveDone
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	err := srv.Close()
-	<-done
-	return err
-}
+func (s *Server) Close() error { return s.http.Close() }
 
 // newToken returns a random token of the length IMDS uses.
 func newToken() string {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/testbed/emuhttp"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
@@ -32,10 +34,7 @@ type Server struct {
 	byClient  map[string]*Counts
 	requestID uint64
 
-	srv       *http.Server
-	ln        net.Listener
-	serveDone chan struct{}
-	closed    bool
+	http emuhttp.Listener
 }
 
 // New returns a server holding the empty bucket cfg.Bucket.
@@ -165,59 +164,12 @@ func (s *Server) ResetCounts() {
 }
 
 // Listen serves on addr ("" means 127.0.0.1:0) until Close.
-func (s *Server) Listen(addr string) error {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("s3emu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
-	}
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
-	}
-	done := make(chan struct{})
-	s.mu.Lock()
-	if s.srv != nil || s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return errors.New("s3emu: Listen called twice or after Close")
-	}
-	s.srv, s.ln, s.serveDone = srv, ln, done
-	s.mu.Unlock()
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("s3 emulator stopped serving", "addr", ln.Addr().String(), "error", err)
-		}
-	}()
-	return nil
-}
+func (s *Server) Listen(addr string) error { return s.http.Listen("s3emu", addr, s, s.log) }
 
 // URL is the endpoint to give clients (BaseEndpoint with UsePathStyle), or
 // "" before Listen.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return "http://" + s.ln.Addr().String()
-}
+func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops serving; requests in flight are cut off. The data stays
 // readable through Backend.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	srv, done := s.srv, s.serveDone
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	err := srv.Close()
-	<-done
-	return err
-}
+func (s *Server) Close() error { return s.http.Close() }
