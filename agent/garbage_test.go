@@ -35,8 +35,7 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 	b := f.start(signed(nodeName(1)))
 	waitAlive(t, 2, a, b)
 
-	// Written after the real records, so they are newer and discovery
-	// reads them first.
+	// Fewer valid records than join_fanout: discovery reads every object.
 	bad := f.writeGarbage(t, "c1")
 
 	logs := &logBuffer{w: newTestWriter(t)}

@@ -107,7 +107,7 @@ func (a *Agent) membershipConfig(cfg *config.Config) (*membership.Config, error)
 	}
 	mc.Clock = a.clock
 	mc.Logger = a.logger.Named("membership")
-	mc.Discover = a.discoverWhenReady
+	mc.Discover = a.discoverOnceJoined
 	mc.ExpectedMembers = a.expectedMembers
 	return mc, nil
 }
@@ -161,12 +161,12 @@ func (a *Agent) tags() map[string]string {
 	return t
 }
 
-// discoverWhenReady is membership's isolation rediscovery. Until the
+// discoverOnceJoined is membership's isolation rediscovery. Until the
 // bootstrap loop has joined (READY may come earlier: after the S3 deadline,
 // or when no candidate answered) that loop is already discovering with its
 // own backoff; a second loop would only double the S3 traffic (during an
 // outage, the retries).
-func (a *Agent) discoverWhenReady(ctx context.Context) ([]string, error) {
+func (a *Agent) discoverOnceJoined(ctx context.Context) ([]string, error) {
 	select {
 	case <-a.joined:
 		return a.discover(ctx)

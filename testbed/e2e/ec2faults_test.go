@@ -85,8 +85,8 @@ func TestEC2DownDuringDeathReplacesOnceBack(t *testing.T) {
 	f.waitDeadFor(leader.ID, 2*deadGrace, victim)
 	f.eventually(healTimeout, func(r *testutil.R) {
 		l, _ := f.leader()
-		if _, ok := findDecision(f.history(l.ID), coordinator.ActionSkip, coordinator.CodeEC2Unavailable, victim); !ok {
-			r.Fatalf("leader %s has not recorded %s as %s", l.ID, victim, coordinator.CodeEC2Unavailable)
+		if _, ok := findDecision(f.history(l.ID), coordinator.ActionError, coordinator.CodeEC2Unavailable, ""); !ok {
+			r.Fatalf("leader %s has not recorded EC2 as %s", l.ID, coordinator.CodeEC2Unavailable)
 		}
 	})
 
@@ -131,11 +131,9 @@ func TestLostRunInstancesAnswerAdoptsTheLaunch(t *testing.T) {
 	if err := f.tb.Crash(victim); err != nil {
 		t.Fatal(err)
 	}
+	// The replacement may join before the coordinator learns that it was
+	// launched: wait for the ledger to adopt it.
 	rep := f.waitReplacedOnce(victim)
-	if n := ec.Errors()["InternalError"] - before; n != lost {
-		t.Errorf("%d RunInstances answers lost, want %d", n, lost)
-	}
-	f.wantDecision(coordinator.ActionError, coordinator.CodeLaunchFailed)
 	f.eventually(healTimeout, func(r *testutil.R) {
 		for _, d := range f.ledger().Decisions {
 			if d.Action == coordinator.ActionLaunch && d.Code == coordinator.CodeOK && len(d.Instances) == 1 && d.Instances[0] == rep.ID {
@@ -144,6 +142,10 @@ func TestLostRunInstancesAnswerAdoptsTheLaunch(t *testing.T) {
 		}
 		r.Fatalf("the ledger records no launch of %s", rep.ID)
 	})
+	if n := ec.Errors()["InternalError"] - before; n != lost {
+		t.Errorf("%d RunInstances answers lost, want %d", n, lost)
+	}
+	f.wantDecision(coordinator.ActionError, coordinator.CodeLaunchFailed)
 	f.launchedOncePerDeath(5, victim)
 }
 
