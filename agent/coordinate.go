@@ -25,6 +25,7 @@ func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
 	cc.Prefix = a.registry.ClusterPrefix()
 	cc.Interval = c.Interval
 	cc.DeadGrace = c.DeadGrace
+	cc.BatchWindow = c.BatchWindow
 	cc.SilentGrace = c.SilentGrace
 	cc.NewInstanceGrace = c.NewInstanceGrace
 	cc.FreezeThreshold = c.FreezeThreshold
@@ -103,7 +104,7 @@ func (a *Agent) startCoordinator(ctx context.Context, cfg *config.Config, goTask
 // that moment, so a timer per death ticks the coordinator then, instead of
 // up to one interval later.
 func (a *Agent) coordinatorLoop(ctx context.Context) {
-	grace := a.config().Coordinator.DeadGrace
+	co := a.config().Coordinator
 	var timers []clockwork.Timer
 	defer func() {
 		for _, t := range timers {
@@ -113,7 +114,11 @@ func (a *Agent) coordinatorLoop(ctx context.Context) {
 	a.runAfterReady(ctx, "coordinator", a.coordinator.Run, func(ev membership.Event) {
 		a.coordinator.Trigger()
 		if ev.Type == membership.EventStatus && ev.Member.Status == membership.StatusDead {
-			timers = append(timers, a.clock.AfterFunc(grace+deadGraceSlack, a.coordinator.Trigger))
+			// Tick when its dead_grace ends, and when a batch window
+			// holding it for later deaths can end.
+			timers = append(timers,
+				a.clock.AfterFunc(co.DeadGrace+deadGraceSlack, a.coordinator.Trigger),
+				a.clock.AfterFunc(co.DeadGrace+co.BatchWindow+deadGraceSlack, a.coordinator.Trigger))
 		}
 	})
 }

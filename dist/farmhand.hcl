@@ -101,6 +101,9 @@ coordinator {
   interval = "5s"
   # Gossip must hold a member dead this long before it counts.
   dead_grace = "30s"
+  # How long a death past dead_grace may wait for other deaths of its group
+  # about to pass it, so one launch covers a burst (0s: no batching).
+  batch_window = "2s"
   # Replace running-but-silent instances after this long; "0s" = never.
   silent_grace = "0s"
   # Instances younger than this are not judged.

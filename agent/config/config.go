@@ -139,6 +139,9 @@ type CoordinatorConfig struct {
 	Interval time.Duration `hcl:"interval"`
 	// DeadGrace is how long gossip must hold a member dead before it counts.
 	DeadGrace time.Duration `hcl:"dead_grace"`
+	// BatchWindow is how long a death past dead_grace may wait for other
+	// deaths of its group about to pass it, so one launch covers a burst.
+	BatchWindow time.Duration `hcl:"batch_window"`
 	// SilentGrace replaces running-but-silent instances after this long;
 	// 0 never does.
 	SilentGrace time.Duration `hcl:"silent_grace"`

@@ -79,6 +79,7 @@ func DefaultCoordinatorConfig() CoordinatorConfig {
 	return CoordinatorConfig{
 		Interval:          5 * time.Second,
 		DeadGrace:         30 * time.Second,
+		BatchWindow:       2 * time.Second,
 		NewInstanceGrace:  5 * time.Minute,
 		FreezeThreshold:   0.55,
 		MaxReplacements:   3,

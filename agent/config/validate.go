@@ -180,6 +180,7 @@ func (c *Config) validateCoordinator(p *problems) {
 	co := c.Coordinator
 	p.positive("coordinator.interval", co.Interval)
 	p.notNegative("coordinator.dead_grace", co.DeadGrace)
+	p.notNegative("coordinator.batch_window", co.BatchWindow)
 	p.notNegative("coordinator.silent_grace", co.SilentGrace)
 	p.notNegative("coordinator.new_instance_grace", co.NewInstanceGrace)
 	if !(co.FreezeThreshold > 0 && co.FreezeThreshold <= 1) {

@@ -38,6 +38,11 @@ type Config struct {
 	// DeadGrace is how long gossip must have held a member dead before it
 	// is judged. It must be shorter than the membership reap time.
 	DeadGrace time.Duration
+	// BatchWindow bounds how long a death that has passed DeadGrace may wait
+	// for other deaths in its group that will pass DeadGrace soon, so that
+	// one RunInstances covers a burst (a rack or an AZ going down). A lone
+	// death never waits. 0 disables batching.
+	BatchWindow time.Duration
 	// SilentGrace is how long a member whose instance EC2 reports running and
 	// healthy may stay dead in gossip before it is replaced anyway ("agent
 	// down, machine healthy"). 0 means such members are reported, never
@@ -130,6 +135,7 @@ func DefaultConfig() Config {
 	return Config{
 		Interval:          5 * time.Second,
 		DeadGrace:         30 * time.Second,
+		BatchWindow:       2 * time.Second,
 		SilentGrace:       0,
 		NewInstanceGrace:  5 * time.Minute,
 		FreezeThreshold:   0.55,
@@ -175,7 +181,7 @@ func (c Config) Validate() error {
 	if c.Interval <= 0 {
 		bad("interval %s must be positive", c.Interval)
 	}
-	if c.DeadGrace < 0 || c.SilentGrace < 0 || c.NewInstanceGrace < 0 {
+	if c.DeadGrace < 0 || c.SilentGrace < 0 || c.NewInstanceGrace < 0 || c.BatchWindow < 0 {
 		bad("dead_grace, silent_grace and new_instance_grace must not be negative")
 	}
 	if c.SilentGrace > 0 && c.SilentGrace < c.DeadGrace {

@@ -27,6 +27,7 @@ const (
 // Decision codes: the machine-readable reason of a decision.
 const (
 	CodeDeadGrace      = "dead_grace"       // dead for less than DeadGrace
+	CodeBatching       = "batching"         // waiting BatchWindow for a burst of deaths
 	CodeNoQuorum       = "no_quorum"        // the leader does not see a majority alive
 	CodeNewInstance    = "new_instance"     // launched less than NewInstanceGrace ago
 	CodeNotInstance    = "not_instance"     // the member name is not an EC2 instance id

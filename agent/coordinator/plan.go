@@ -169,6 +169,18 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 		decide(v.Action, v.Code, v.Reason, m.Name, evidence(m, w))
 	}
 
+	// A burst of deaths is replaced in one launch: while other members of
+	// the group are dead but short of DeadGrace, and will pass it before
+	// the oldest candidate has waited BatchWindow, hold the candidates.
+	if len(replace) > 0 {
+		if hold, why := batchHold(cfg, now, members, &in.st, replace[0].m.Since); hold {
+			for _, c := range replace {
+				decide(ActionSkip, CodeBatching, why, c.m.Name, evidence(c.m, c.w))
+			}
+			replace = nil
+		}
+	}
+
 	// Gates, in order: freeze, max, rate limit; dry run only marks.
 	allowedByMax := max(0, g.Max-(gp.Current-len(replace)))
 	for _, c := range replace {
@@ -259,4 +271,31 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// batchHold says whether to hold this tick's replacement candidates, the
+// oldest of which died at oldest, for deaths that will pass DeadGrace
+// within what is left of BatchWindow. The wait is bounded: once the oldest
+// candidate has been eligible for BatchWindow, nothing holds it.
+func batchHold(cfg *Config, now time.Time, members []membership.Member, st *ledgerState, oldest time.Time) (bool, string) {
+	if cfg.BatchWindow <= 0 {
+		return false, ""
+	}
+	left := cfg.BatchWindow - now.Sub(oldest.Add(cfg.DeadGrace))
+	if left <= 0 {
+		return false, ""
+	}
+	soon := 0
+	for _, m := range members {
+		if m.Status != membership.StatusDead || st.handled(m.Name) {
+			continue
+		}
+		if wait := m.Since.Add(cfg.DeadGrace).Sub(now); wait > 0 && wait <= left {
+			soon++
+		}
+	}
+	if soon == 0 {
+		return false, ""
+	}
+	return true, fmt.Sprintf("batching: %d more dead member(s) pass dead_grace within %s; one launch will cover them", soon, left.Round(time.Millisecond))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/testbed"
 	"github.com/farmhand/farmhand/testbed/agentcost"
 	"github.com/farmhand/farmhand/testbed/e2e"
@@ -51,7 +52,18 @@ func measureReplacementLatency(ctx context.Context) (string, error) {
 	}
 	var ts []e2e.ReplacementTiming
 	for i := 0; i < 5; i++ {
-		victim := tb.Instances()[0]
+		// Never the lease holder: that would measure a failover.
+		var leader testbed.InstanceState
+		if err := eventually(time.Minute, func() (err error) { leader, _, err = e2e.Leader(ctx, tb); return err }); err != nil {
+			return "", err
+		}
+		victim := ""
+		for _, id := range tb.Instances() {
+			if id != leader.ID {
+				victim = id
+				break
+			}
+		}
 		t, err := e2e.MeasureReplacement(ctx, tb, victim, 60*time.Second)
 		if err != nil {
 			return "", fmt.Errorf("replacement %d: %w", i+1, err)
@@ -94,32 +106,43 @@ func measureMassDeath(ctx context.Context) (string, error) {
 			victims = append(victims, id)
 		}
 	}
+	before := map[string]bool{}
+	for _, in := range tb.EC2().Instances() {
+		before[in.ID] = true
+	}
 	tb.EC2().ResetCounters()
 	for _, id := range victims {
 		if err := tb.Crash(id); err != nil {
 			return "", err
 		}
 	}
-	err = testutil.Poll(5*time.Minute, 250*time.Millisecond, func(r *testutil.R) {
-		replaced := 0
-		for _, v := range victims {
-			if len(e2e.ReplacementsOf(tb.EC2(), v)) > 0 {
-				replaced++
+	// Every instance of a batch carries the whole list of replaced ids in
+	// its farmhand:replaces tag, so count launches, not tags: a duplicate
+	// is any launch beyond one per death. Wait until there are enough,
+	// then a while longer for any extra.
+	launched := func() int {
+		n := 0
+		for _, in := range tb.EC2().Instances() {
+			if !before[in.ID] && in.Tags[coordinator.TagBatch] != "" {
+				n++
 			}
 		}
-		if replaced < len(victims) {
-			r.Fatalf("%d of %d deaths replaced", replaced, len(victims))
+		return n
+	}
+	err = testutil.Poll(5*time.Minute, 250*time.Millisecond, func(r *testutil.R) {
+		if n := launched(); n < len(victims) {
+			r.Fatalf("%d of %d deaths replaced", n, len(victims))
 		}
 	})
 	if err != nil {
 		return "", err
 	}
-	dup := 0
-	for _, v := range victims {
-		if n := len(e2e.ReplacementsOf(tb.EC2(), v)); n > 1 {
-			dup += n - 1
-		}
+	settle := time.NewTimer(15 * time.Second)
+	select {
+	case <-ctx.Done():
+	case <-settle.C:
 	}
+	dup := launched() - len(victims)
 	throttled := tb.EC2().Errors()["RequestLimitExceeded"]
 	return fmt.Sprintf("%d simultaneous deaths among %d instances: %d RunInstances call(s), %d TerminateInstances call(s), %d throttling errors, %d duplicate launches",
 		deaths, nodes, tb.EC2().CallCount("RunInstances"), tb.EC2().CallCount("TerminateInstances"), throttled, dup), nil

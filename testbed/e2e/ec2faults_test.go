@@ -10,8 +10,8 @@ import (
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
-// InsufficientInstanceCapacity in the group's first subnet: the
-// replacement launches in the second. With no capacity in either subnet,
+// InsufficientInstanceCapacity in the zone of the group's first subnet:
+// the replacement launches in the second subnet, in another zone. With no capacity in either subnet,
 // nothing launches, and once capacity is back the death is replaced
 // exactly once although every attempt used a new ClientToken.
 func TestCapacityErrorLaunchesInNextSubnet(t *testing.T) {
@@ -22,15 +22,16 @@ func TestCapacityErrorLaunchesInNextSubnet(t *testing.T) {
 	leader, _ := f.leader()
 	ec := f.tb.EC2()
 
-	// No capacity in the first subnet.
-	ec.SetCapacityError(first, true)
+	// No capacity in the first subnet's zone (capacity runs out per zone).
+	ec.SetCapacityError(subnets[0].AvailabilityZone, true)
 	victim := f.others(leader.ID)[0]
 	if err := f.tb.Crash(victim); err != nil {
 		t.Fatal(err)
 	}
 	rep := f.waitReplacedOnce(victim)
-	if rep.SubnetID != second {
-		t.Errorf("replacement %s launched in %s, want the group's second subnet %s", rep.ID, rep.SubnetID, second)
+	if rep.SubnetID != second || rep.AvailabilityZone != subnets[1].AvailabilityZone {
+		t.Errorf("replacement %s launched in %s (%s), want the group's second subnet %s (%s)",
+			rep.ID, rep.SubnetID, rep.AvailabilityZone, second, subnets[1].AvailabilityZone)
 	}
 	if n := ec.Errors()["InsufficientInstanceCapacity"]; n == 0 {
 		t.Error("EC2 sent no InsufficientInstanceCapacity: the first subnet was never tried")
@@ -60,7 +61,7 @@ func TestCapacityErrorLaunchesInNextSubnet(t *testing.T) {
 		t.Fatalf("%d instance(s) launched for %s while no subnet had capacity", len(reps), victim2)
 	}
 
-	ec.SetCapacityError(first, false)
+	ec.SetCapacityError(subnets[0].AvailabilityZone, false)
 	ec.SetCapacityError(second, false)
 	f.waitReplacedOnce(victim2)
 	f.launchedOncePerDeath(5, victim, victim2)
