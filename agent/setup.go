@@ -61,6 +61,7 @@ func (a *Agent) startRegistry(ctx context.Context) error {
 	// the request rate of an outage by the loop's.
 	rc.Backoff.MaxAttempts = registryAttempts
 	rc.SigningKey = cfg.Registry.SigningKey
+	rc.VerifyKeys = cfg.Registry.VerifyKeys
 	rc.RequireSignature = cfg.Registry.RequireSignature
 	rc.Clock = a.clock
 	rc.Logger = a.logger.Named("registry")

@@ -83,6 +83,8 @@ registry {
   # Base64 HMAC key to sign records; "" writes unsigned records. With
   # require_signature, unsigned or badly signed records are skipped.
   signing_key       = ""
+  # Older signing keys still accepted during a rolling change of signing_key.
+  verify_keys       = []
   require_signature = false
 }
 

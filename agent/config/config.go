@@ -117,6 +117,9 @@ type RegistryConfig struct {
 	// SigningKey is the HMAC key for record signatures (base64 in HCL);
 	// empty writes unsigned records.
 	SigningKey []byte `hcl:"signing_key"`
+	// VerifyKeys are older signing keys (base64 in HCL) whose signatures
+	// are still accepted, for a rolling change of signing_key.
+	VerifyKeys [][]byte `hcl:"verify_keys"`
 	// RequireSignature skips records without a valid signature.
 	RequireSignature bool `hcl:"require_signature"`
 }

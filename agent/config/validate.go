@@ -171,6 +171,14 @@ func (c *Config) validateRegistry(p *problems) {
 	if n := len(r.SigningKey); n > 0 && n < 16 {
 		p.add("registry.signing_key", `key decodes to %d bytes; use at least 16 (make one with "farmhand keygen")`, n)
 	}
+	for i, k := range r.VerifyKeys {
+		if len(k) < 16 {
+			p.add(fmt.Sprintf("registry.verify_keys[%d]", i), `key decodes to %d bytes; use at least 16`, len(k))
+		}
+	}
+	if len(r.VerifyKeys) > 0 && len(r.SigningKey) == 0 {
+		p.add("registry.verify_keys", "needs registry.signing_key")
+	}
 	if r.RequireSignature && len(r.SigningKey) == 0 {
 		p.add("registry.require_signature", "needs registry.signing_key")
 	}
