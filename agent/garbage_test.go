@@ -7,8 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"strings"
-	"sync"
+	"io"
 	"testing"
 	"time"
 
@@ -38,10 +37,10 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 	// Fewer valid records than join_fanout: discovery reads every object.
 	bad := f.writeGarbage(t, "c1")
 
-	logs := &logBuffer{w: newTestWriter(t)}
+	logs := &testutil.Buffer{}
 	cfgC := signed(nodeName(2))
 	c := f.startWith(cfgC, Options{Logger: hclog.New(&hclog.LoggerOptions{
-		Name: cfgC.Identity.InstanceID, Level: hclog.Warn, Output: logs,
+		Name: cfgC.Identity.InstanceID, Level: hclog.Warn, Output: io.MultiWriter(logs, newTestWriter(t)),
 	})})
 	waitAlive(t, 3, a, b, c)
 
@@ -60,7 +59,7 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 
 	skipped := c.registry.Stats().Skipped
 	for key, reason := range bad {
-		if n := logs.count("skipping unusable registry object", "key="+key+" ", "reason="+string(reason)); n != 1 {
+		if n := logs.CountLines("skipping unusable registry object", "key="+key+" ", "reason="+string(reason)); n != 1 {
 			t.Errorf("%s (%s) logged %d times, want once:\n%s", key, reason, n, logs.String())
 		}
 	}
@@ -73,7 +72,7 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 			t.Errorf("skipped[%s] = %d, want %d (all: %v)", reason, skipped[reason], n, skipped)
 		}
 	}
-	if got := logs.count("skipping unusable registry object"); got != len(bad) {
+	if got := logs.CountLines("skipping unusable registry object"); got != len(bad) {
 		t.Errorf("%d skip warnings for %d bad objects:\n%s", got, len(bad), logs.String())
 	}
 
@@ -145,43 +144,4 @@ func (f *farm) writeGarbage(t *testing.T, cluster string) map[string]bootstrap.S
 		out[key] = o.reason
 	}
 	return out
-}
-
-// logBuffer keeps an agent's log output for counting and passes it on to
-// the test log.
-type logBuffer struct {
-	w   testWriter
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// count is how many log lines contain every one of parts.
-func (l *logBuffer) count(parts ...string) int { return countLines(l.String(), parts...) }
-
-// countLines is how many lines of text contain every one of parts.
-func countLines(text string, parts ...string) int {
-	n := 0
-	for _, line := range strings.Split(text, "\n") {
-		all := line != ""
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			n++
-		}
-	}
-	return n
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,6 @@ import (
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
-
-// lockedBuffer collects log output from the agent's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSecretsStayOutOfLogsInfoAndMetrics runs an agent with a gossip key and
 // a registry signing key at debug level, then looks for either key, in
@@ -53,7 +33,7 @@ func TestSecretsStayOutOfLogsInfoAndMetrics(t *testing.T) {
 	port := testutil.FreePort(t, net.IPv4(127, 0, 0, 1))
 	cfg.MetricsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	a, err := New(cfg, Options{
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: io.MultiWriter(&logs, newTestWriter(t)), JSONFormat: true}),
 		S3:     f.s3Client(),
@@ -116,7 +96,7 @@ func TestSecretsStayOutOfLogsInfoAndMetrics(t *testing.T) {
 func TestInsecureGossipIsWarned(t *testing.T) {
 	f := newFarm(t)
 	cfg := f.config(nodeName(0), "c1") // insecure = true
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	a, err := New(cfg, Options{Logger: hclog.New(&hclog.LoggerOptions{Output: &logs}), S3: f.s3Client()})
 	if err != nil {
 		t.Fatal(err)

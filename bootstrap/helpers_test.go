@@ -1,14 +1,13 @@
 package bootstrap
 
 import (
-	"bytes"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 const testBucket = "farm-bucket"
@@ -44,36 +43,7 @@ func testRecord(i int, az string) Record {
 	}
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// count returns how many log lines contain every one of subs.
-func (b *logBuffer) count(subs ...string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, line := range strings.Split(b.buf.String(), "\n") {
-		all := line != ""
-		for _, s := range subs {
-			all = all && strings.Contains(line, s)
-		}
-		if all {
-			n++
-		}
-	}
-	return n
-}
-
-func newLogBuffer() (*logBuffer, hclog.Logger) {
-	b := &logBuffer{}
+func newLogBuffer() (*testutil.Buffer, hclog.Logger) {
+	b := &testutil.Buffer{}
 	return b, hclog.New(&hclog.LoggerOptions{Output: b, Level: hclog.Debug})
 }

@@ -101,7 +101,7 @@ func TestGarbageIsSkippedCountedAndWarnedOnce(t *testing.T) {
 	}
 	for reason, objs := range garbage {
 		for name := range objs {
-			if n := logs.count("skipping unusable registry object", r.Key(name), string(reason)); n != 1 {
+			if n := logs.CountLines("skipping unusable registry object", r.Key(name), string(reason)); n != 1 {
 				t.Errorf("%d warnings for %s (%s), want exactly 1 over two Lists", n, name, reason)
 			}
 		}

@@ -138,7 +138,7 @@ func TestRegisterWithoutConditionalSupport(t *testing.T) {
 	if st := r.Stats(); st.Put != 3 {
 		t.Fatalf("Put = %d, want 3 (one refused conditional, two plain)", st.Put)
 	}
-	if logs.count("conditional writes") != 1 {
+	if logs.CountLines("conditional writes") != 1 {
 		t.Fatalf("want one warning about conditional writes")
 	}
 }

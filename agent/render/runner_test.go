@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -80,31 +79,13 @@ func (e *fakeExec) count() int {
 	return len(e.calls)
 }
 
-// syncBuffer is a log sink safe to read while the runner writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type harness struct {
 	t      *testing.T
 	dir    string
 	clock  *clockwork.FakeClock
 	view   *fakeView
 	exec   *fakeExec
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	runner *Runner
 }
 
@@ -118,7 +99,7 @@ func newHarness(t *testing.T, view []membership.Member, local membership.Member,
 		clock: clockwork.NewFakeClockAt(time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)),
 		view:  &fakeView{members: view, local: local},
 		exec:  &fakeExec{},
-		logs:  &syncBuffer{},
+		logs:  &testutil.Buffer{},
 	}
 	for i := range specs {
 		specs[i].Destination = filepath.Join(h.dir, specs[i].Destination)

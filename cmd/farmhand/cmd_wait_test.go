@@ -71,12 +71,12 @@ func TestWaitNoAgentTimesOut(t *testing.T) {
 
 func TestWaitForLateAgent(t *testing.T) {
 	sock := filepath.Join(localapitest.SocketDir(t), "late.sock")
-	var stderr syncBuffer
+	var stderr testutil.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	codes := make(chan int, 1)
 	go func() {
-		codes <- apiCLIWith(ctx, &syncBuffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "3", "-timeout", "1m")
+		codes <- apiCLIWith(ctx, &testutil.Buffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "3", "-timeout", "1m")
 	}()
 	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
 		if !strings.Contains(stderr.String(), "waiting for the agent at "+sock+" to answer") {
@@ -98,11 +98,11 @@ func TestWaitForLateAgent(t *testing.T) {
 
 func TestWaitInterrupted(t *testing.T) {
 	_, sock := apiAgent(t)
-	var stderr syncBuffer
+	var stderr testutil.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	codes := make(chan int, 1)
 	go func() {
-		codes <- apiCLIWith(ctx, &syncBuffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "9", "-timeout", "0")
+		codes <- apiCLIWith(ctx, &testutil.Buffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "9", "-timeout", "0")
 	}()
 	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
 		if !strings.Contains(stderr.String(), "3 of 9 members alive") {
@@ -131,7 +131,7 @@ func TestWaitUsage(t *testing.T) {
 
 // fakeWait runs waitFor on a fake clock against a fake agent of that clock.
 // result blocks until waitFor returns and gives its error.
-func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (fc *clockwork.FakeClock, progress *syncBuffer, result func() error) {
+func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (fc *clockwork.FakeClock, progress *testutil.Buffer, result func() error) {
 	t.Helper()
 	fc = clockwork.NewFakeClockAt(apiT0)
 	b := localapitest.NewBackend(fc, localapi.Status{Name: "i-0aa"},
@@ -139,7 +139,7 @@ func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (fc *clockwork.Fa
 		apiMember("i-0bb", "10.0.0.2", membership.StatusAlive, "role=worker"),
 	)
 	c := client.New(localapitest.Serve(t, b))
-	progress = &syncBuffer{}
+	progress = &testutil.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var err error
@@ -155,7 +155,7 @@ func fakeWait(t *testing.T, g waitGoal, timeout time.Duration) (fc *clockwork.Fa
 }
 
 // awaitLine waits until progress holds line.
-func awaitLine(t *testing.T, progress *syncBuffer, line string) {
+func awaitLine(t *testing.T, progress *testutil.Buffer, line string) {
 	t.Helper()
 	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
 		if !strings.Contains(progress.String(), line) {
