@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,17 +58,12 @@ type Agent struct {
 	startedAt time.Time
 
 	// Set during start, read-only afterwards.
-	lock        *dataDirLock
 	identity    bootstrap.Identity
 	registry    *bootstrap.Registry
 	cluster     *membership.Cluster
-	apiLn       net.Listener
-	metrics     *metricsServer
 	renderer    *render.Runner           // nil without render blocks
 	coordinator *coordinator.Coordinator // nil unless coordinator.enabled
 	s3          bootstrap.S3API
-
-	joins atomic.Int64
 
 	// leaveReq is closed when the local API asks the agent to leave.
 	leaveReq  chan struct{}
@@ -183,7 +177,6 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 	if err != nil {
 		return err
 	}
-	a.lock = lock
 	stack.push("data dir lock", func(context.Context) error { lock.Unlock(); return nil })
 
 	a.identity, err = bootstrap.LoadIdentity(ctx, identityConfig(cfg))
@@ -205,7 +198,6 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 		if err != nil {
 			return err
 		}
-		a.metrics = m
 		stack.push("metrics", m.Close)
 	}
 
@@ -272,13 +264,13 @@ func (a *Agent) markReady(reason string) {
 	})
 }
 
-// localAPIListen opens the socket with the stale-file handling of localapi.
+// startLocalAPI opens the socket (with localapi's stale-file handling) and
+// serves the local API until the cleanup stack stops it.
 func (a *Agent) startLocalAPI(cfg *config.Config, stack *cleanupStack, goTask func(string, func(context.Context))) error {
 	ln, err := localapi.Listen(cfg.Socket, cfg.SocketMode, cfg.SocketGroup)
 	if err != nil {
 		return fmt.Errorf("socket %s: %w", cfg.Socket, err)
 	}
-	a.apiLn = ln
 	srv := localapi.NewServer(a.backend(), a.logger.Named("localapi"))
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
 	"github.com/farmhand/farmhand/agent/render"
+	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -21,10 +22,6 @@ var _ localapi.Backend = (*backend)(nil)
 func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 	a := b.a
 	cfg := a.config()
-	counts := map[string]int{}
-	for _, m := range a.cluster.Members() {
-		counts[string(m.Status)]++
-	}
 	rs := a.registry.Stats()
 	ms := a.cluster.Stats()
 	return localapi.Status{
@@ -38,14 +35,9 @@ func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 		Tags:       a.tags(),
 		StartedAt:  a.startedAt,
 		LastChange: a.cluster.LastChange(),
-		Counts:     counts,
-		S3: map[string]int64{
-			"put":    rs.Put,
-			"list":   rs.List,
-			"get":    rs.Get,
-			"delete": rs.Delete,
-		},
-		Joins:      a.joins.Load(),
+		Counts:     statusCounts(ms),
+		S3:         s3Counts(rs),
+		Joins:      int64(ms.Joins),
 		Reconnects: int64(ms.Reconnects),
 	}, nil
 }
@@ -111,4 +103,19 @@ func (b *backend) RenderStatus(ctx context.Context) ([]render.TargetStatus, erro
 		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent has no render blocks in its config")
 	}
 	return b.a.renderer.Status(), nil
+}
+
+// statusCounts is the view's member count by status, every status present.
+func statusCounts(ms membership.Stats) map[string]int {
+	return map[string]int{
+		string(membership.StatusAlive):   ms.Alive,
+		string(membership.StatusSuspect): ms.Suspect,
+		string(membership.StatusDead):    ms.Dead,
+		string(membership.StatusLeft):    ms.Left,
+	}
+}
+
+// s3Counts is the registry's S3 requests by kind.
+func s3Counts(rs bootstrap.RegistryStats) map[string]int64 {
+	return map[string]int64{"put": rs.Put, "list": rs.List, "get": rs.Get, "delete": rs.Delete}
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,7 +99,7 @@ func (f *farm) startWith(cfg *config.Config, opts Options) *testAgent {
 	t := f.t
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = hclog.New(&hclog.LoggerOptions{Name: cfg.Identity.InstanceID, Level: hclog.Warn, Output: newTestWriter(t)})
+		opts.Logger = hclog.New(&hclog.LoggerOptions{Name: cfg.Identity.InstanceID, Level: hclog.Warn, Output: testutil.LogWriter(t)})
 	}
 	if opts.S3 == nil {
 		opts.S3 = f.s3Client()
@@ -317,23 +316,3 @@ func TestRestartWhileS3DownRejoinsFromSnapshot(t *testing.T) {
 }
 
 func nodeName(i int) string { return "i-0000000000000000" + string(rune('a'+i)) }
-
-// testWriter sends agent logs to t.Log so they show only on failure, and
-// drops what stray goroutines write after the test has ended.
-type testWriter struct {
-	t    *testing.T
-	done *atomic.Bool
-}
-
-func newTestWriter(t *testing.T) testWriter {
-	w := testWriter{t: t, done: new(atomic.Bool)}
-	t.Cleanup(func() { w.done.Store(true) })
-	return w
-}
-
-func (w testWriter) Write(p []byte) (int, error) {
-	if !w.done.Load() {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}

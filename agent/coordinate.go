@@ -3,12 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/agent/coordinator"
@@ -84,11 +82,9 @@ func (a *Agent) startCoordinator(ctx context.Context, cfg *config.Config, goTask
 	if err != nil {
 		return err
 	}
-	store, ok := a.s3.(coordinator.ObjectStore)
-	if !ok {
-		return fmt.Errorf("coordinator: the S3 client cannot be used for the lease")
-	}
-	co, err := coordinator.New(a.coordinatorConfig(cfg), ec, store, a.cluster)
+	// The registry's S3 client also holds the lease and the ledger: every
+	// bootstrap.S3API is a coordinator.ObjectStore.
+	co, err := coordinator.New(a.coordinatorConfig(cfg), ec, a.s3, a.cluster)
 	if err != nil {
 		return fmt.Errorf("coordinator: %w", err)
 	}
@@ -99,30 +95,8 @@ func (a *Agent) startCoordinator(ctx context.Context, cfg *config.Config, goTask
 }
 
 // coordinatorLoop runs the coordinator once the agent is ready, and ticks it
-// on every membership change so a death is judged as soon as it is seen.
-// A death is judged once gossip has held it for dead_grace; no event marks
-// that moment, so a timer per death ticks the coordinator then, instead of
-// up to one interval later.
+// on every membership change so a death is seen at once (the coordinator
+// wakes itself when the death's dead_grace ends).
 func (a *Agent) coordinatorLoop(ctx context.Context) {
-	co := a.config().Coordinator
-	var timers []clockwork.Timer
-	defer func() {
-		for _, t := range timers {
-			t.Stop()
-		}
-	}()
-	a.runAfterReady(ctx, "coordinator", a.coordinator.Run, func(ev membership.Event) {
-		a.coordinator.Trigger()
-		if ev.Type == membership.EventStatus && ev.Member.Status == membership.StatusDead {
-			// Tick when its dead_grace ends, and when a batch window
-			// holding it for later deaths can end.
-			timers = append(timers,
-				a.clock.AfterFunc(co.DeadGrace+deadGraceSlack, a.coordinator.Trigger),
-				a.clock.AfterFunc(co.DeadGrace+co.BatchWindow+deadGraceSlack, a.coordinator.Trigger))
-		}
-	})
+	a.runAfterReady(ctx, "coordinator", a.coordinator.Run, func(membership.Event) { a.coordinator.Trigger() })
 }
-
-// deadGraceSlack is added to dead_grace before the timed tick, so the
-// member's Since is unambiguously dead_grace old when the coordinator looks.
-const deadGraceSlack = 50 * time.Millisecond

@@ -51,11 +51,7 @@ func TestSIGKILLAtEachLifecycleStepThenRestartRejoins(t *testing.T) {
 
 	t.Run("right after READY", func(t *testing.T) {
 		t.Parallel()
-		f := newFarm(t)
-		a := f.start(f.config(nodeName(0), "c1"))
-		sock, msgs := listenNotify(t)
-		p := f.startProcess(nodeName(1), "c1", "NOTIFY_SOCKET="+sock)
-		nextNotify(t, msgs, "READY=1", 30*time.Second)
+		f, a, p, msgs := readyProcessBesideAgent(t)
 		kill9(t, p)
 		waitSeenAs(t, a, p.name, membership.StatusDead)
 		q := f.restartProcess(p)
@@ -66,11 +62,7 @@ func TestSIGKILLAtEachLifecycleStepThenRestartRejoins(t *testing.T) {
 
 	t.Run("during the graceful leave", func(t *testing.T) {
 		t.Parallel()
-		f := newFarm(t)
-		a := f.start(f.config(nodeName(0), "c1"))
-		sock, msgs := listenNotify(t)
-		p := f.startProcess(nodeName(1), "c1", "NOTIFY_SOCKET="+sock)
-		nextNotify(t, msgs, "READY=1", 30*time.Second)
+		f, a, p, msgs := readyProcessBesideAgent(t)
 		waitAlive(t, 2, a)
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -234,4 +226,17 @@ func fillDisk(t *testing.T, dir string) string {
 			return path
 		}
 	}
+}
+
+// readyProcessBesideAgent starts an in-process agent and a real agent
+// process that reports to a stand-in systemd, and waits for the process's
+// READY=1.
+func readyProcessBesideAgent(t *testing.T) (f *farm, a *testAgent, p *agentProcess, msgs <-chan string) {
+	t.Helper()
+	f = newFarm(t)
+	a = f.start(f.config(nodeName(0), "c1"))
+	sock, msgs := listenNotify(t)
+	p = f.startProcess(nodeName(1), "c1", "NOTIFY_SOCKET="+sock)
+	nextNotify(t, msgs, "READY=1", 30*time.Second)
+	return f, a, p, msgs
 }

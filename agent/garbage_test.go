@@ -40,7 +40,7 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 	logs := &testutil.Buffer{}
 	cfgC := signed(nodeName(2))
 	c := f.startWith(cfgC, Options{Logger: hclog.New(&hclog.LoggerOptions{
-		Name: cfgC.Identity.InstanceID, Level: hclog.Warn, Output: io.MultiWriter(logs, newTestWriter(t)),
+		Name: cfgC.Identity.InstanceID, Level: hclog.Warn, Output: io.MultiWriter(logs, testutil.LogWriter(t)),
 	})})
 	waitAlive(t, 3, a, b, c)
 

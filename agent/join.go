@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"time"
@@ -13,9 +12,9 @@ import (
 
 // Boot retry pacing. A fleet that boots together while S3 is failing must not
 // hammer it in lockstep: every wait is full-jitter exponential backoff.
+var bootBackoff = bootstrap.BackoffConfig{Base: time.Second, Max: 30 * time.Second}
+
 const (
-	bootBackoffBase = 1 * time.Second
-	bootBackoffMax  = 30 * time.Second
 	// readyDeadline bounds how long READY can wait for S3. Past it the agent
 	// declares itself up (and isolated) so systemd does not kill and restart
 	// it in a loop during an S3 outage; it keeps retrying in the background.
@@ -79,7 +78,7 @@ func (a *Agent) bootstrapLoop(ctx context.Context) {
 		if registered && joined {
 			return
 		}
-		wait := fullJitter(attempt, bootBackoffBase, bootBackoffMax)
+		wait := bootBackoff.Delay(attempt)
 		select {
 		case <-ctx.Done():
 			return
@@ -111,7 +110,6 @@ func (a *Agent) joinSnapshot(ctx context.Context) bool {
 		a.logger.Info("no peer from the snapshot answered", "tried", len(addrs), "error", err)
 		return false
 	}
-	a.joins.Add(int64(n))
 	a.markReady(fmt.Sprintf("rejoined through %d peers from the local snapshot", n))
 	return true
 }
@@ -127,7 +125,6 @@ func (a *Agent) discoverAndJoin(ctx context.Context) (joined, listed int, err er
 		return 0, 0, nil
 	}
 	n, jerr := a.cluster.Join(ctx, addrs)
-	a.joins.Add(int64(n))
 	if n == 0 && jerr != nil {
 		a.logger.Debug("join failed", "candidates", len(addrs), "error", jerr)
 	}
@@ -141,11 +138,7 @@ func (a *Agent) discover(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs := make([]string, 0, len(cands))
-	for _, r := range cands {
-		addrs = append(addrs, net.JoinHostPort(r.Addr, strconv.Itoa(r.Port)))
-	}
-	return addrs, nil
+	return bootstrap.JoinAddrs(cands), nil
 }
 
 // record is this node's registry record.
@@ -162,16 +155,4 @@ func (a *Agent) record() bootstrap.Record {
 		AgentVersion: Version,
 		StartedAt:    a.startedAt.UTC().Truncate(time.Second),
 	}
-}
-
-// fullJitter is capped exponential backoff with full jitter:
-// a uniform wait in [0, min(max, base*2^attempt)).
-func fullJitter(attempt int, base, max time.Duration) time.Duration {
-	d := max
-	if attempt < 30 {
-		if e := base << attempt; e > 0 && e < max {
-			d = e
-		}
-	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
 }

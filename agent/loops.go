@@ -62,9 +62,9 @@ func (a *Agent) watchdogLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.Chan():
-			// Members() takes memberlist's lock: if gossip is wedged, so is
-			// this call, and the watchdog fires.
-			_ = a.cluster.Members()
+			// NumMembers takes memberlist's node lock: if gossip is wedged,
+			// so is this call, the ping stops and systemd restarts us.
+			_ = a.cluster.Memberlist().NumMembers()
 			a.notify.Watchdog()
 		}
 	}

@@ -81,7 +81,7 @@ type agentCollector struct{ a *Agent }
 var (
 	descS3Requests = prometheus.NewDesc("farmhand_s3_requests_total", "S3 requests made by the registry, by kind, retries included.", []string{"kind"}, nil)
 	descMembers    = prometheus.NewDesc("farmhand_members", "Members in this node's view, by status.", []string{"status"}, nil)
-	descJoins      = prometheus.NewDesc("farmhand_joins_total", "Peers contacted successfully by explicit joins.", nil, nil)
+	descJoins      = prometheus.NewDesc("farmhand_joins_total", "Join attempts (boot, snapshot, isolation rejoin) that reached at least one member.", nil, nil)
 	descReconnects = prometheus.NewDesc("farmhand_reconnects_total", "Successful reconnects to members seen dead (partition healing).", nil, nil)
 	descSkipped    = prometheus.NewDesc("farmhand_registry_skipped_total", "Registry objects skipped as garbage, by reason.", []string{"reason"}, nil)
 )
@@ -99,20 +99,16 @@ func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
 	if a.cluster == nil { // scraped while memberlist is starting
 		return
 	}
-	rs := a.registry.Stats()
-	for kind, n := range map[string]int64{"put": rs.Put, "list": rs.List, "get": rs.Get, "delete": rs.Delete} {
+	rs, ms := a.registry.Stats(), a.cluster.Stats()
+	for kind, n := range s3Counts(rs) {
 		ch <- prometheus.MustNewConstMetric(descS3Requests, prometheus.CounterValue, float64(n), kind)
 	}
 	for reason, n := range rs.Skipped {
 		ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(n), string(reason))
 	}
-	counts := map[string]int{"alive": 0, "suspect": 0, "dead": 0, "left": 0}
-	for _, m := range a.cluster.Members() {
-		counts[string(m.Status)]++
-	}
-	for s, n := range counts {
+	for s, n := range statusCounts(ms) {
 		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(n), s)
 	}
-	ch <- prometheus.MustNewConstMetric(descJoins, prometheus.CounterValue, float64(a.joins.Load()))
-	ch <- prometheus.MustNewConstMetric(descReconnects, prometheus.CounterValue, float64(a.cluster.Stats().Reconnects))
+	ch <- prometheus.MustNewConstMetric(descJoins, prometheus.CounterValue, float64(ms.Joins))
+	ch <- prometheus.MustNewConstMetric(descReconnects, prometheus.CounterValue, float64(ms.Reconnects))
 }

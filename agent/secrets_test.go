@@ -35,7 +35,7 @@ func TestSecretsStayOutOfLogsInfoAndMetrics(t *testing.T) {
 
 	var logs testutil.Buffer
 	a, err := New(cfg, Options{
-		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: io.MultiWriter(&logs, newTestWriter(t)), JSONFormat: true}),
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: io.MultiWriter(&logs, testutil.LogWriter(t)), JSONFormat: true}),
 		S3:     f.s3Client(),
 	})
 	if err != nil {

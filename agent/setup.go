@@ -183,11 +183,6 @@ func (a *Agent) discoverOnceJoined(ctx context.Context) ([]string, error) {
 // a node that saw 5 members and now sees itself alone among 4 dead ones is
 // isolated, whatever the registry said at boot. Costs no S3 request.
 func (a *Agent) expectedMembers() int {
-	n := 0
-	for _, m := range a.cluster.Members() {
-		if m.Status != membership.StatusLeft {
-			n++
-		}
-	}
-	return max(n, a.registry.LastListed())
+	ms := a.cluster.Stats()
+	return max(ms.Alive+ms.Suspect+ms.Dead, a.registry.LastListed())
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -74,7 +75,8 @@ func writeSnapshot(dir string, s snapshot) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, snapshotFile), data, 0o640)
+	_, err = render.WriteFile(filepath.Join(dir, snapshotFile), data, 0o640)
+	return err
 }
 
 // readSnapshot returns the saved peers of cluster. A missing file is not an
@@ -95,39 +97,4 @@ func readSnapshot(dir, cluster string) ([]snapshotPeer, error) {
 		return nil, fmt.Errorf("peer snapshot %s is for cluster %q (version %d), not %q; ignoring it", filepath.Join(dir, snapshotFile), s.Cluster, s.Version, cluster)
 	}
 	return s.Peers, nil
-}
-
-// writeFileAtomic writes data to path through a temp file in the same
-// directory, fsyncs it, renames it over path and fsyncs the directory.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

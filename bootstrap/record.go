@@ -1,6 +1,10 @@
 package bootstrap
 
-import "time"
+import (
+	"net"
+	"strconv"
+	"time"
+)
 
 // RecordVersion is the schema version written into every registry record.
 // Readers skip records of any other version.
@@ -31,4 +35,16 @@ type Record struct {
 	// Signature is an optional base64 HMAC-SHA256 over the record with
 	// Signature empty, keyed by the registry signing key.
 	Signature string `json:"sig,omitempty"`
+}
+
+// JoinAddr is the "ip:port" a joiner dials.
+func (r Record) JoinAddr() string { return net.JoinHostPort(r.Addr, strconv.Itoa(r.Port)) }
+
+// JoinAddrs are the join addresses of recs, in order.
+func JoinAddrs(recs []Record) []string {
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.JoinAddr())
+	}
+	return out
 }

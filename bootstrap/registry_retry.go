@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -30,9 +31,15 @@ func (o s3Op) permission() string {
 	return [...]string{"s3:PutObject", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject"}[o]
 }
 
-// delay is the sleep before retry number attempt (0 for the first retry):
-// jitter over [0, min(Max, Base*2^attempt)]. jitter(n) returns a value in
-// [0, n).
+// Delay is capped exponential backoff with full jitter: the wait before
+// retry number attempt (0 for the first), uniform over
+// [0, min(Max, Base*2^attempt)]. A fleet that fails together does not
+// retry in lockstep. The registry, the agent's boot loop and the
+// coordinator's throttling retries all pace themselves with it.
+func (b BackoffConfig) Delay(attempt int) time.Duration { return b.delay(attempt, rand.Int64N) }
+
+// delay is Delay with the random source given: jitter(n) returns a value
+// in [0, n).
 func (b BackoffConfig) delay(attempt int, jitter func(n int64) int64) time.Duration {
 	ceil := b.Base
 	for i := 0; i < attempt && ceil < b.Max; i++ {

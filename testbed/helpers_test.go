@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -222,19 +221,8 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testutil.FarmhandBinary(t), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("farmhand %s: %v", strings.Join(args, " "), err)
-	}
-	return out.String(), errb.String(), code
+	code, stdout, stderr = testutil.RunCommand(t, exec.CommandContext(ctx, testutil.FarmhandBinary(t), args...))
+	return stdout, stderr, code
 }
 
 // assertTornDown checks that nothing of the testbed described by st is

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/farmhand/farmhand/agent/render"
 )
 
 // StateFile is the name of the file, in the testbed directory, that
@@ -107,17 +109,6 @@ func writeState(dir string, s *State) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+StateFile+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, StateFile))
+	_, err = render.WriteFile(filepath.Join(dir, StateFile), append(data, '\n'), 0o644)
+	return err
 }

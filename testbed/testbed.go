@@ -321,7 +321,6 @@ func (tb *Testbed) Close() error {
 	// no agent starts after the list below is taken, and no coordinator
 	// watching its peers leave can top the group up.
 	if tb.ec2 != nil {
-		tb.ec2.SetThrottle(true)
 		tb.ec2.Close()
 	}
 	tb.mu.Lock()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/membership"
 )
 
 // shutdownTimeout bounds the final ledger write and lease release.
@@ -88,14 +90,41 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		c.tick(ctx)
+		// Wake when the next death becomes due (dead_grace, or the end of
+		// its batch window) rather than up to one Interval later: no
+		// membership event marks that moment.
+		var due <-chan time.Time
+		if d, ok := c.nextDue(); ok && d < c.cfg.Interval {
+			due = c.cfg.Clock.After(d)
+		}
 		select {
 		case <-ctx.Done():
 			c.shutdown(ctx)
 			return nil
 		case <-t.Chan():
 		case <-c.poke:
+		case <-due:
 		}
 	}
+}
+
+// nextDue is how long until a dead member not yet handled passes
+// DeadGrace, or until its batch window closes, whichever comes first; ok
+// is false when nothing is pending.
+func (c *Coordinator) nextDue() (d time.Duration, ok bool) {
+	now := c.cfg.Clock.Now()
+	st := c.led.snapshot()
+	for _, m := range c.view.Members() {
+		if m.Status != membership.StatusDead || st.handled(m.Name) {
+			continue
+		}
+		for _, at := range []time.Time{m.Since.Add(c.cfg.DeadGrace), m.Since.Add(c.cfg.DeadGrace + c.cfg.BatchWindow)} {
+			if w := at.Sub(now); w > 0 && (!ok || w < d) {
+				d, ok = w, true
+			}
+		}
+	}
+	return d, ok
 }
 
 // Trigger asks Run for a tick now (e.g. on a membership event), without

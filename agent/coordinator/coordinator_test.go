@@ -334,3 +334,38 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRunWakesWhenADeathBecomesDue checks that Run judges a death when its
+// dead_grace ends, with no Trigger and an Interval far away: no membership
+// event marks that moment.
+func TestRunWakesWhenADeathBecomesDue(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Interval = time.Hour
+		c.LeaseTTL = 4 * time.Hour
+		c.BatchWindow = 0
+	})
+	h.alive(1, 4, "worker")
+	id := h.member(9, "worker", membership.StatusDead, h.cfg.DeadGrace-time.Second, terminated, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	waitFor(t, func() bool { return h.c.Status().Leader })
+	// Run now waits on its ticker and on the due timer for the death.
+	bctx, bcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer bcancel()
+	if err := h.clock.BlockUntilContext(bctx, 2); err != nil {
+		t.Fatalf("Run set no timer for the pending death: %v", err)
+	}
+	if n := h.ec2.createdCount(); n != 0 {
+		t.Fatalf("%d launched before dead_grace ended", n)
+	}
+	h.clock.Advance(time.Second)
+	waitFor(t, func() bool { return h.ec2.createdCount() == 1 })
+	mustDecision(t, h.c, CodeTerminated, id)
+}

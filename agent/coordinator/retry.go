@@ -2,28 +2,23 @@ package coordinator
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/bootstrap"
 )
 
 // Throttling backoff: capped exponential with full jitter, on top of the
 // SDK's own retryer, so a throttled leader backs off instead of failing the
 // tick. Every call retried here is idempotent (RunInstances carries its
 // ClientToken).
-const (
-	retryAttempts = 8
-	retryBase     = 200 * time.Millisecond
-	retryCap      = 10 * time.Second
-)
+const retryAttempts = 8
 
-// backoff is the wait before retry n (0-based): uniform in
-// [1ms, min(cap, base*2^n)].
-func backoff(n int) time.Duration {
-	ceil := min(retryCap, retryBase<<min(n, 16))
-	return time.Millisecond + rand.N(ceil)
-}
+var (
+	retryBackoff = bootstrap.BackoffConfig{Base: 200 * time.Millisecond, Max: retryCap}
+	retryCap     = 10 * time.Second
+)
 
 // withThrottleRetry calls f until it succeeds, fails with something other
 // than throttling, the attempts run out or ctx ends; waits use clock.
@@ -39,7 +34,7 @@ func withThrottleRetry(ctx context.Context, clock clockwork.Clock, f func(ctx co
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-clock.After(backoff(n)):
+		case <-clock.After(retryBackoff.Delay(n)):
 		}
 	}
 	return err

@@ -65,6 +65,14 @@ func resolveID(nameOrID string, lookup func(string) (string, error)) (int, error
 	return strconv.Atoi(s)
 }
 
+// WriteFile replaces path with data atomically (temp file in the same
+// directory, fsync, rename, directory fsync) unless path already holds
+// exactly data, and reports whether it changed the file. The agent's peer
+// snapshot and the testbed's state file use it as well as the renderer.
+func WriteFile(path string, data []byte, mode os.FileMode) (changed bool, err error) {
+	return writeFile(path, data, mode, fileOwner{uid: -1, gid: -1})
+}
+
 // writeFile replaces path with data atomically, unless path already holds
 // exactly data. The new file is written to a temporary file in the same
 // directory, fsynced, given mode and owner, renamed over path, and the

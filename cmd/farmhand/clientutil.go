@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -88,4 +89,16 @@ func memberFilterFlags(fs *flag.FlagSet) *client.Filter {
 		return nil
 	})
 	return f
+}
+
+// writeJSON prints v as indented JSON for -format json; it returns the exit
+// code (1 when stdout cannot be written).
+func writeJSON(env *cmdEnv, cmd string, v any) int {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		errorf(env, cmd, "writing JSON: %v", err)
+		return 1
+	}
+	return 0
 }

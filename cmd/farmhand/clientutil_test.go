@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +19,8 @@ import (
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // apiResult is the outcome of one in-process CLI run.
@@ -138,15 +138,7 @@ func TestPermissionDeniedErrorText(t *testing.T) {
 // fails t unless it passes there.
 func rerunAsNobody(t *testing.T, name string) {
 	t.Helper()
-	u, err := user.Lookup("nobody")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("running as root needs user nobody to drop privileges: %v", err)
-		}
-		t.Skipf("running as root and there is no user nobody to drop privileges to: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	uid, gid := testutil.Nobody(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +161,7 @@ func rerunAsNobody(t *testing.T, name string) {
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TMPDIR=/tmp", "GOCOVERDIR=")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
 		t.Fatalf("%s as nobody: %v\n%s", name, err, out)

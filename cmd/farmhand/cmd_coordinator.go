@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -55,13 +54,7 @@ func runCoordinator(ctx context.Context, env *cmdEnv, args []string) int {
 		return clientFailure(env, "coordinator "+verb, err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			errorf(env, "coordinator", "writing JSON: %v", err)
-			return 1
-		}
-		return 0
+		return writeJSON(env, "coordinator", v)
 	}
 	switch v := v.(type) {
 	case coordinator.Status:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -39,13 +38,7 @@ func runInfo(ctx context.Context, env *cmdEnv, args []string) int {
 		return clientFailure(env, "info", err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
-			errorf(env, "info", "writing JSON: %v", err)
-			return 1
-		}
-		return 0
+		return writeJSON(env, "info", st)
 	}
 	writeInfo(env.Stdout, st, time.Now())
 	return 0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -44,11 +43,8 @@ func runMembers(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	switch *format {
 	case "json":
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(localapi.MembersResponse{Members: ms}); err != nil {
-			errorf(env, "members", "writing JSON: %v", err)
-			return 1
+		if code := writeJSON(env, "members", localapi.MembersResponse{Members: ms}); code != 0 {
+			return code
 		}
 	case "addrs":
 		for _, m := range ms {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -350,10 +349,7 @@ func testbedStatus(ctx context.Context, env *cmdEnv, dir, format string) int {
 	}
 	switch format {
 	case "json":
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(st)
-		return 0
+		return writeJSON(env, "testbed status", st)
 	case "table":
 	default:
 		errorf(env, "testbed status", "-format %q: want table or json", format)

@@ -27,6 +27,7 @@ import (
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/s3emu"
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // Config says what to measure.
@@ -179,14 +180,12 @@ func hostMembers(ctx context.Context, n int, log hclog.Logger) ([]*membership.Cl
 	}
 	// Wait until the first host sees them all, so the agent's one join
 	// returns the whole cluster.
-	deadline := time.Now().Add(3 * time.Minute)
-	for hosts[0].NumAlive() < n {
-		if time.Now().After(deadline) {
-			return hosts, fmt.Errorf("hosted members did not converge: %d of %d", hosts[0].NumAlive(), n)
+	err := testutil.Poll(3*time.Minute, 200*time.Millisecond, func(r *testutil.R) {
+		if got := hosts[0].NumAlive(); got < n {
+			r.Errorf("hosted members did not converge: %d of %d", got, n)
 		}
-		time.Sleep(200 * time.Millisecond) // polling, bounded by the deadline
-	}
-	return hosts, nil
+	})
+	return hosts, err
 }
 
 func shutdownAll(hosts []*membership.Cluster) {
@@ -282,23 +281,17 @@ func (p *agentProc) stop() {
 
 // waitView polls the agent until it sees want members alive.
 func waitView(ctx context.Context, socket string, want int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	last := -1
-	for {
+	return testutil.Poll(timeout, 250*time.Millisecond, func(r *testutil.R) {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 		st, err := client.New(socket).Status(qctx)
-		cancel()
-		if err == nil {
-			last = st.Counts["alive"]
-			if last == want {
-				return nil
-			}
+		switch {
+		case err != nil:
+			r.Errorf("agent not answering: %v", err)
+		case st.Counts["alive"] != want:
+			r.Errorf("%d of %d alive", st.Counts["alive"], want)
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%d of %d alive after %s (last error %v)", last, want, timeout, err)
-		}
-		time.Sleep(250 * time.Millisecond) // polling, bounded by the deadline
-	}
+	})
 }
 
 // cpuTime is a process's user + system CPU time from /proc/PID/stat.

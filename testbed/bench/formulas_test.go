@@ -2,7 +2,6 @@ package main
 
 import (
 	"math"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -59,22 +58,5 @@ func TestSampleQuantiles(t *testing.T) {
 	}
 	if got := quantile([]float64{0, 1, 2, math.Inf(1)}, []uint64{98, 1, 1}, 0.99); got != 2*time.Second {
 		t.Fatalf("histogram p99 = %s, want the 1-2 s bucket's upper bound", got)
-	}
-}
-
-func TestS3CounterClassifies(t *testing.T) {
-	var c s3Counter
-	for _, r := range []struct{ method, path string }{
-		{"PUT", "/b/farmhand/c/nodes/i-1"},
-		{"GET", "/b/farmhand/c/nodes/i-1"},
-		{"GET", "/b?list-type=2&prefix=farmhand/"},
-		{"GET", "/b/?list-type=2"},
-		{"DELETE", "/b/farmhand/c/nodes/i-1"},
-		{"HEAD", "/b/x"},
-	} {
-		c.count(httptest.NewRequest(r.method, r.path, nil))
-	}
-	if got := c.snapshot(); got != (s3Counts{Put: 1, Get: 1, List: 2, Delete: 1, Other: 1}) {
-		t.Fatalf("counts = %+v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/farmhand/farmhand/testbed/memnet"
+	"github.com/farmhand/farmhand/testbed/s3emu"
 )
 
 // node is one cluster member under test, whichever implementation runs it.
@@ -39,9 +40,9 @@ type impl interface {
 	// NewNode creates member name on tr, reporting its view changes to
 	// rec. seeds are the addresses a stock node joins at Boot.
 	NewNode(name string, tr *memnet.Transport, rec *recorder, seeds []string) (node, error)
-	// S3 returns the registry traffic counters, or nil if the
+	// S3 returns the embedded S3 that counts the registry traffic, or nil if the
 	// implementation uses no registry.
-	S3() *s3Counter
+	S3() *s3emu.Server
 	// Close releases what the impl holds for the run (the embedded S3).
 	Close() error
 }

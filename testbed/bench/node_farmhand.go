@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/memnet"
+	"github.com/farmhand/farmhand/testbed/s3emu"
 )
 
 // benchCluster is the cluster name (memberlist label) of farmhand runs.
@@ -33,7 +33,7 @@ func init() {
 // booting through the S3 registry (bootstrap.Registry) against an embedded
 // S3 that counts requests.
 type farmhandImpl struct {
-	s3  *embeddedS3
+	s3  *s3emu.Server
 	hc  *http.Client
 	api bootstrap.S3API
 }
@@ -45,7 +45,7 @@ func newFarmhandImpl(ctx context.Context) (impl, error) {
 		return nil, err
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
-	api, err := e.client(ctx, hc)
+	api, err := s3Client(ctx, e, hc)
 	if err != nil {
 		_ = e.Close()
 		return nil, err
@@ -65,7 +65,7 @@ func (*farmhandImpl) ProbeTimeout() time.Duration {
 
 func (*farmhandImpl) Timers() timers { return timersOf(membership.DefaultLANConfig().Memberlist) }
 
-func (f *farmhandImpl) S3() *s3Counter { return &f.s3.counter }
+func (f *farmhandImpl) S3() *s3emu.Server { return f.s3 }
 
 func (f *farmhandImpl) Close() error {
 	f.hc.CloseIdleConnections()
@@ -161,8 +161,11 @@ func (n *farmhandNode) Addr() string { return n.addr }
 // Boot does what the agent's bootstrap does on a healthy S3: register
 // once, read JoinFanout candidates, join them; when records exist but
 // nobody answers, retry with full-jitter backoff.
-// TODO(lead): call the agent's own bootstrap step here once it is
-// reachable without a whole Agent, so this cannot drift from it.
+// It mirrors agent.bootstrapLoop (the same registry calls, join and
+// backoff) because the agent's loop needs a whole Agent; keep them in step.
+// bootBackoff is the agent's boot pacing (agent/join.go).
+var bootBackoff = bootstrap.BackoffConfig{Base: time.Second, Max: 30 * time.Second}
+
 func (n *farmhandNode) Boot(ctx context.Context) error {
 	if err := n.reg.Register(ctx, n.record); err != nil {
 		return fmt.Errorf("register %s: %w", n.id.InstanceID, err)
@@ -178,8 +181,7 @@ func (n *farmhandNode) Boot(ctx context.Context) error {
 		if k, _ := n.c.Join(ctx, addrs); k > 0 {
 			return nil
 		}
-		limit := min(time.Second<<attempt, 30*time.Second)
-		if !pause(ctx, time.Duration(rand.Int64N(int64(limit)))) {
+		if !pause(ctx, bootBackoff.Delay(attempt)) {
 			return ctx.Err()
 		}
 	}
@@ -192,11 +194,7 @@ func (n *farmhandNode) discover(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, net.JoinHostPort(r.Addr, strconv.Itoa(r.Port)))
-	}
-	return out, nil
+	return bootstrap.JoinAddrs(recs), nil
 }
 
 func (n *farmhandNode) Join(ctx context.Context, addrs []string) (int, error) {

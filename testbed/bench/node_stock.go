@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/farmhand/farmhand/testbed/memnet"
+	"github.com/farmhand/farmhand/testbed/s3emu"
 	"github.com/hashicorp/memberlist"
 )
 
@@ -25,7 +26,7 @@ func (stockImpl) ProbeTimeout() time.Duration { return memberlist.DefaultLANConf
 
 func (stockImpl) Timers() timers { return timersOf(memberlist.DefaultLANConfig()) }
 
-func (stockImpl) S3() *s3Counter { return nil }
+func (stockImpl) S3() *s3emu.Server { return nil }
 
 func (stockImpl) Close() error { return nil }
 

@@ -29,7 +29,7 @@ type implInfo struct {
 	HasS3        bool
 }
 
-// hookResult is one TODO hook's outcome.
+// hookResult is one process-level row's figure, or why it has none.
 type hookResult struct {
 	What, Target, Value, Err string
 }
@@ -89,7 +89,7 @@ func (r *report) markdown() string {
 	r.writeTables(&b)
 	r.writeExtrapolations(&b)
 	r.writeDiscarded(&b)
-	r.writeTODO(&b)
+	r.writeUnmeasured(&b)
 	return b.String()
 }
 

@@ -312,8 +312,8 @@ func (r *report) writeDiscarded(b *strings.Builder) {
 	b.WriteString(strings.Join(lines, "\n") + "\n\n")
 }
 
-// writeTODO lists what is not measured yet.
-func (r *report) writeTODO(b *strings.Builder) {
+// writeUnmeasured lists the rows that have no figure, and why.
+func (r *report) writeUnmeasured(b *strings.Builder) {
 	fmt.Fprintf(b, "## Not measured yet\n\n")
 	for _, h := range r.Hooks {
 		if h.Err != "" {

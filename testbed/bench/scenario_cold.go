@@ -79,8 +79,8 @@ func coldStart(ctx context.Context, c *cluster, p plan, n int, limit time.Durati
 
 // s3Snapshot reads the impl's registry counters (zero without a registry).
 func s3Snapshot(im impl) s3Counts {
-	if ctr := im.S3(); ctr != nil {
-		return ctr.snapshot()
+	if srv := im.S3(); srv != nil {
+		return countsOf(srv.Counts())
 	}
 	return s3Counts{}
 }

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"os/user"
@@ -30,16 +28,11 @@ func TestSocketRefusesUsersOutsideGroup(t *testing.T) {
 	if os.Getuid() != 0 {
 		cannotRun(t, "root, to run the CLI as user nobody against an agent's socket")
 	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		cannotRun(t, "user nobody to drop privileges to: "+err.Error())
-	}
+	uid, gid := testutil.Nobody(t)
 	grp, err := user.LookupGroup(socketGroup)
 	if err != nil {
 		cannotRun(t, "group "+socketGroup+" to own the socket: "+err.Error())
 	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
 	sockGID, _ := strconv.Atoi(grp.Gid)
 
 	f := startFarm(t, farmOpts{nodes: 1, noCoordinator: true, extraHCL: `socket_group = "` + socketGroup + `"`})
@@ -68,7 +61,7 @@ func TestSocketRefusesUsersOutsideGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, stdout, stderr := runAs(t, cli, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, "members", "-socket", in.Socket)
+	code, stdout, stderr := runAs(t, cli, &syscall.Credential{Uid: uid, Gid: gid}, "members", "-socket", in.Socket)
 	want := "permission denied on " + in.Socket + ": run as root or join group farmhand"
 	if code != 1 || !strings.Contains(stderr, want) {
 		t.Errorf("nobody, outside %s: exit %d, stderr %q; want exit 1 and %q", socketGroup, code, stderr, want)
@@ -77,7 +70,7 @@ func TestSocketRefusesUsersOutsideGroup(t *testing.T) {
 		t.Errorf("nobody, outside %s, got the member list: %q", socketGroup, stdout)
 	}
 
-	code, stdout, stderr = runAs(t, cli, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(sockGID)}}, "members", "-socket", in.Socket)
+	code, stdout, stderr = runAs(t, cli, &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{uint32(sockGID)}}, "members", "-socket", in.Socket)
 	if code != 0 || !strings.Contains(stdout, in.ID) {
 		t.Errorf("nobody in group %s: exit %d, stdout %q, stderr %q; want exit 0 and the member %s", socketGroup, code, stdout, stderr, in.ID)
 	}
@@ -92,18 +85,7 @@ func runAs(t *testing.T, path string, cred *syscall.Credential, args ...string) 
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("running %s as uid %d: %v", path, cred.Uid, err)
-	}
-	return code, out.String(), errb.String()
+	return testutil.RunCommand(t, cmd)
 }
 
 // cannotRun skips the test for lack of what it needs, or fails it in CI,

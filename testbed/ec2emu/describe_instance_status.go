@@ -4,34 +4,17 @@ package ec2emu
 // instances only unless IncludeAllInstances, InstanceId.N, Filter.N (see
 // statusFields), MaxResults and NextToken.
 func (s *Server) describeInstanceStatus(requestID string, p params) (any, *apiError) {
-	ids := p.list("InstanceId")
-	raw, aerr := p.filters()
-	if aerr != nil {
-		return nil, aerr
-	}
-	fs, aerr := compileFilters(raw, statusFields, false)
-	if aerr != nil {
-		return nil, aerr
-	}
 	all, aerr := p.boolean("IncludeAllInstances")
 	if aerr != nil {
 		return nil, aerr
 	}
-	size, aerr := pageSize(p, "MaxResults", ids)
+	q, aerr := parseDescribe(p, statusFields, false)
 	if aerr != nil {
 		return nil, aerr
 	}
-	start, aerr := pageStart(p.str("NextToken"))
-	if aerr != nil {
-		return nil, aerr
-	}
-	if aerr := dryRun(p); aerr != nil {
-		return nil, aerr
-	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sel, aerr := s.selectLocked(ids, fs)
+	sel, aerr := s.selectLocked(q.ids, q.fs)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -44,7 +27,7 @@ func (s *Server) describeInstanceStatus(requestID string, p params) (any, *apiEr
 		}
 		sel = running
 	}
-	page, next := paginate(sel, start, size)
+	page, next := paginate(sel, q.start, q.size)
 	out := xmlDescribeInstanceStatusResponse{Xmlns: namespace, RequestID: requestID, NextToken: next}
 	for _, in := range page {
 		sum := xmlStatusSummary{Status: statusSummary(in)}

@@ -9,10 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -20,6 +18,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/farmhand/farmhand/bootstrap"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // startServer serves an emulator with DefaultConfig, changed by mut, for
@@ -27,7 +27,7 @@ import (
 func startServer(t *testing.T, mut func(*Config)) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "ec2emu", Level: hclog.Warn, Output: testWriter{t}})
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "ec2emu", Level: hclog.Warn, Output: testutil.LogWriter(t)})
 	if mut != nil {
 		mut(&cfg)
 	}
@@ -44,15 +44,6 @@ func startServer(t *testing.T, mut func(*Config)) *Server {
 		}
 	})
 	return e
-}
-
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // sdkClient is a real aws-sdk-go-v2 EC2 client pointed at e, without retries
@@ -74,31 +65,16 @@ func sdkClient(t *testing.T, e *Server, opts ...func(*ec2.Options)) *ec2.Client 
 	return ec2.New(o)
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return testutil.Context(t) }
 
-// wantAPIError asserts err is an API error with code and HTTP status.
+// wantAPIError asserts err is an API error with code and HTTP status, a
+// message of its own and a request id, as EC2's error documents carry.
 func wantAPIError(t *testing.T, err error, code string, status int) {
 	t.Helper()
+	re := testutil.WantAPIError(t, err, code, status)
 	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want API error %s, got %v", code, err)
-	}
-	if ae.ErrorCode() != code {
-		t.Fatalf("error code = %q (%s), want %q", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
-	if ae.ErrorMessage() == "" || ae.ErrorMessage() == code {
+	if errors.As(err, &ae) && (ae.ErrorMessage() == "" || ae.ErrorMessage() == code) {
 		t.Errorf("error %s has no message of its own: %q", code, ae.ErrorMessage())
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error %v carries no HTTP response", err)
-	}
-	if re.HTTPStatusCode() != status {
-		t.Errorf("HTTP status for %s = %d, want %d", code, re.HTTPStatusCode(), status)
 	}
 	if re.ServiceRequestID() == "" {
 		t.Errorf("error %s has no request id", code)

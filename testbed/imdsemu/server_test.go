@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 var identity = bootstrap.Identity{
@@ -62,11 +64,7 @@ func sdkClient(t *testing.T, e *Server, opts ...func(*imds.Options)) *imds.Clien
 	return imds.New(o)
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return testutil.Context(t) }
 
 func metadata(ctx context.Context, c *imds.Client, path string) (string, error) {
 	out, err := c.GetMetadata(ctx, &imds.GetMetadataInput{Path: path})

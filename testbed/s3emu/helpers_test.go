@@ -2,17 +2,15 @@ package s3emu
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 func startServer(t *testing.T) *Server {
@@ -50,27 +48,10 @@ func sdkClient(t *testing.T, s *Server, source net.IP) *s3.Client {
 	})
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return testutil.Context(t) }
 
 // wantAPIError asserts err is an S3 API error with code and HTTP status.
 func wantAPIError(t *testing.T, err error, code string, status int) {
 	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("want API error %s, got %v", code, err)
-	}
-	if ae.ErrorCode() != code {
-		t.Errorf("error code = %q (%s), want %q", ae.ErrorCode(), ae.ErrorMessage(), code)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error %v carries no HTTP response", err)
-	}
-	if re.HTTPStatusCode() != status {
-		t.Errorf("HTTP status for %s = %d, want %d", code, re.HTTPStatusCode(), status)
-	}
+	testutil.WantAPIError(t, err, code, status)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed"
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 func main() {
@@ -218,25 +219,21 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 // waitConverged polls until every running agent sees exactly the running
 // agents alive.
 func (r *run) waitConverged(ctx context.Context, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	err := testutil.Poll(timeout, time.Second, func(p *testutil.R) {
 		live := r.running()
-		ok := len(live) > 0
+		if len(live) == 0 {
+			p.Errorf("no agent running")
+		}
 		for _, in := range live {
 			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			ms, err := client.New(in.Socket).Members(qctx, client.Filter{Status: string(membership.StatusAlive)})
 			cancel()
 			if err != nil || len(ms) != len(live) {
-				ok = false
-				break
+				p.Fatalf("%s sees %d of %d alive (%v)", in.ID, len(ms), len(live), err)
 			}
 		}
-		if ok {
-			return true
-		}
-		time.Sleep(time.Second) // polling interval
-	}
-	return false
+	})
+	return err == nil && ctx.Err() == nil
 }
 
 // checkAgents reports agents that died without soak killing them.

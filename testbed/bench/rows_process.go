@@ -199,12 +199,7 @@ func mb(kb int) float64 { return float64(kb) / 1024 }
 // benchMode is -mode (quick or full), set by main.
 var benchMode = "quick"
 
-// errTODO marks a row that is not measured yet.
-type errTODO string
-
-func (e errTODO) Error() string { return string(e) }
-
-// hooks are the TODO rows in report order.
+// hooks are the process-level rows in report order.
 var hooks = []struct {
 	What, Target string
 	Measure      func(context.Context) (string, error)
