@@ -17,7 +17,7 @@ LDFLAGS := -X github.com/farmhand/farmhand/agent.Version=$(shell git describe --
 all: build
 
 build: ## build bin/farmhand
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/farmhand ./cmd/farmhand
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/farmhand ./cmd/farmhand
 
 tools: $(TOOLS_BIN)/versitygw ## install pinned test tools into .tools/bin
 

@@ -53,7 +53,7 @@ func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
 // newEC2Client builds the EC2 client from the standard AWS chain with the
 // config's region and endpoint. The SDK's standard retryer handles
 // throttling; the coordinator adds its own jittered backoff on top.
-func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (*ec2.Client, error) {
+func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (coordinator.EC2API, error) {
 	region := cfg.EC2.Region
 	if region == "" {
 		region = id.Region
@@ -65,12 +65,12 @@ func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity
 	if err != nil {
 		return nil, fmt.Errorf("ec2: AWS configuration: %w", err)
 	}
-	return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
+	return coordinator.EC2Calls(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
 		o.HTTPClient = bootstrap.NewAWSHTTPClient(source)
 		if cfg.EC2.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.EC2.Endpoint)
 		}
-	}), nil
+	})), nil
 }
 
 // startCoordinator builds the coordinator when coordinator.enabled is set.

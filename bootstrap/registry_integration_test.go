@@ -46,7 +46,7 @@ func inCluster(cluster string, i int, az string) Record {
 	return rec
 }
 
-func itRegisterListDeregister(t *testing.T, client *s3.Client) {
+func itRegisterListDeregister(t *testing.T, client S3API) {
 	ctx := context.Background()
 	r := itRegistry(t, client, "rld", nil)
 	a, b := inCluster("rld", 1, "az-a"), inCluster("rld", 2, "az-b")
@@ -80,7 +80,7 @@ func itRegisterListDeregister(t *testing.T, client *s3.Client) {
 
 // itConditionalCreate checks If-None-Match: * against the server. A server
 // that ignores the header is reported, not papered over.
-func itConditionalCreate(t *testing.T, client *s3.Client) {
+func itConditionalCreate(t *testing.T, client S3API) {
 	ctx := context.Background()
 	r := itRegistry(t, client, "cc", nil)
 	rec := inCluster("cc", 1, "")
@@ -119,7 +119,7 @@ func itConditionalCreate(t *testing.T, client *s3.Client) {
 	}
 }
 
-func itGarbage(t *testing.T, client *s3.Client) {
+func itGarbage(t *testing.T, client S3API) {
 	ctx := context.Background()
 	r := itRegistry(t, client, "blue", nil)
 	reader := signedReader(t, client, func(c *RegistryConfig) { c.Bucket = itBucket })
@@ -168,7 +168,7 @@ func itGarbage(t *testing.T, client *s3.Client) {
 	}
 }
 
-func itManyRecords(t *testing.T, client *s3.Client) {
+func itManyRecords(t *testing.T, client S3API) {
 	ctx := context.Background()
 	const n = 2500
 	cluster := "many"
@@ -265,7 +265,7 @@ func collect(errs <-chan error) []error {
 }
 
 // itErrors checks that a missing bucket fails fast with a clear message.
-func itErrors(t *testing.T, client *s3.Client) {
+func itErrors(t *testing.T, client S3API) {
 	r := newTestRegistry(t, client, func(c *RegistryConfig) { c.Bucket = "no-such-bucket-here" })
 	_, err := r.List(context.Background())
 	if err == nil {

@@ -37,7 +37,7 @@ type S3Config struct {
 // the Registry retries with jittered backoff itself and counts every
 // attempt. For a custom Endpoint, checksums are only sent and checked where
 // S3 requires them, since S3-compatible servers vary in support.
-func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
+func NewS3Client(ctx context.Context, cfg S3Config) (S3API, error) {
 	var opts []func(*config.LoadOptions) error
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
@@ -52,7 +52,7 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 	if awsCfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region for S3: set the registry region in the config or AWS_REGION")
 	}
-	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+	return S3Calls(s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.Retryer = aws.NopRetryer{}
 		o.DisableLogOutputChecksumValidationSkipped = true
 		if cfg.Endpoint != "" {
@@ -66,5 +66,5 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 		} else {
 			o.HTTPClient = NewAWSHTTPClient("")
 		}
-	}), nil
+	})), nil
 }

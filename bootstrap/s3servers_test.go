@@ -35,7 +35,7 @@ const (
 
 // newTestS3Client returns a path-style client of endpoint whose idle
 // connections are closed when t ends.
-func newTestS3Client(t *testing.T, endpoint string) *s3.Client {
+func newTestS3Client(t *testing.T, endpoint string) S3API {
 	t.Helper()
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -53,7 +53,7 @@ func newTestS3Client(t *testing.T, endpoint string) *s3.Client {
 }
 
 // startGofakes3 serves an in-memory S3 holding itBucket.
-func startGofakes3(t *testing.T) *s3.Client {
+func startGofakes3(t *testing.T) S3API {
 	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket(itBucket); err != nil {
@@ -113,7 +113,7 @@ func repoRoot() (string, error) {
 
 // startVersitygw runs versitygw's posix backend on a temp dir and a free
 // 127.0.0.1 port, creates itBucket, and stops it when t ends.
-func startVersitygw(t *testing.T) *s3.Client {
+func startVersitygw(t *testing.T) S3API {
 	t.Helper()
 	bin := versitygwBinary(t)
 	ip := net.IPv4(127, 0, 0, 1)
@@ -152,17 +152,20 @@ func startVersitygw(t *testing.T) *s3.Client {
 		}
 		c.Close()
 	})
-	client := newTestS3Client(t, "http://"+addr)
-	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(itBucket)}); err != nil {
+	admin := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(itAccess, itSecret, ""),
+	})
+	if _, err := admin.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(itBucket)}); err != nil {
 		t.Fatalf("creating bucket on versitygw at %s: %v", addr, err)
 	}
-	return client
+	return newTestS3Client(t, "http://"+addr)
 }
 
 // s3Servers are the servers the integration suite runs against.
 var s3Servers = []struct {
 	name  string
-	start func(t *testing.T) *s3.Client
+	start func(t *testing.T) S3API
 }{
 	{"gofakes3", startGofakes3},
 	{"versitygw", startVersitygw},

@@ -152,7 +152,7 @@ func ec2ErrorCode(t *testing.T, tb *Testbed) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := tb.EC2Client().DescribeInstances(ctx, &ec2.DescribeInstancesInput{}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+	_, err := tb.ec2Client().DescribeInstances(ctx, &ec2.DescribeInstancesInput{}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
 	if err == nil {
 		return ""
 	}

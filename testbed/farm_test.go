@@ -51,7 +51,7 @@ func TestFarmFormsThenCrashIsSeenDead(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := tb.EC2Client().DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{
+	out, err := tb.ec2Client().DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{
 		InstanceIds: []string{victim, rest[0]},
 	})
 	if err != nil {

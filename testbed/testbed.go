@@ -155,8 +155,8 @@ func (tb *Testbed) startEC2() error {
 	return nil
 }
 
-// EC2Client returns an aws-sdk-go-v2 EC2 client for the emulator.
-func (tb *Testbed) EC2Client() *ec2.Client {
+// ec2Client returns an aws-sdk-go-v2 EC2 client for the emulator.
+func (tb *Testbed) ec2Client() *ec2.Client {
 	return ec2.New(ec2.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(tb.ec2URL),
@@ -170,7 +170,7 @@ func (tb *Testbed) EC2Client() *ec2.Client {
 // (its agent process started) or left pending otherwise (stopped or
 // terminated meanwhile). An instance whose boot failed is an error.
 func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
-	out, err := tb.EC2Client().RunInstances(ctx, &ec2.RunInstancesInput{
+	out, err := tb.ec2Client().RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId:      aws.String(ImageID),
 		InstanceType: ec2types.InstanceType(InstanceType),
 		MinCount:     aws.Int32(int32(n)),

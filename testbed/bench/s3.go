@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/testbed/s3emu"
@@ -40,7 +39,7 @@ func startS3() (*s3emu.Server, error) {
 }
 
 // s3Client returns an aws-sdk-go-v2 S3 client for the embedded server.
-func s3Client(ctx context.Context, e *s3emu.Server, hc *http.Client) (*s3.Client, error) {
+func s3Client(ctx context.Context, e *s3emu.Server, hc *http.Client) (bootstrap.S3API, error) {
 	return bootstrap.NewS3Client(ctx, bootstrap.S3Config{
 		Region:      "us-east-1",
 		Endpoint:    e.URL(),

@@ -34,6 +34,7 @@ func FarmhandBinary(t testing.TB) string {
 		bin.dir = dir
 		bin.path = filepath.Join(dir, "farmhand")
 		cmd := exec.Command("go", "build", "-o", bin.path, "github.com/farmhand/farmhand/cmd/farmhand")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the Makefile builds it
 		cmd.Stderr = os.Stderr
 		bin.err = cmd.Run()
 	})
