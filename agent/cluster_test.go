@@ -170,12 +170,14 @@ func statusOf(t *testing.T, a *testAgent, name string) membership.Status {
 	return ""
 }
 
+// recordExists reports whether name has a record key under
+// farmhand/<cluster>/nodes/<name>/.
 func (f *farm) recordExists(cluster, name string) bool {
-	_, err := f.s3Client().HeadObject(context.Background(), &s3.HeadObjectInput{
+	out, err := f.s3Client().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{
 		Bucket: aws.String(f.bucket),
-		Key:    aws.String("farmhand/" + cluster + "/nodes/" + name),
+		Prefix: aws.String("farmhand/" + cluster + "/nodes/" + name + "/"),
 	})
-	return err == nil
+	return err == nil && len(out.Contents) > 0
 }
 
 func TestFiveAgentsConverge(t *testing.T) {

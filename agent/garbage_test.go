@@ -105,39 +105,57 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 func (f *farm) writeGarbage(t *testing.T, cluster string) map[string]bootstrap.SkipReason {
 	t.Helper()
 	prefix := "farmhand/" + cluster + "/nodes/"
-	record := func(name, cluster string, version int, sig string) []byte {
-		b, err := json.Marshal(bootstrap.Record{
+	// record is a record body and its key: <name>/<az>/<ip>:<port>.
+	record := func(name, cluster string, version int, sig string) (string, []byte) {
+		rec := bootstrap.Record{
 			Version: version, Cluster: cluster, Name: name, Addr: testutil.TakeIP(t).String(), Port: 7946,
 			AZ: "us-east-1a", StartedAt: time.Now().UTC().Truncate(time.Second), Signature: sig,
-		})
+		}
+		b, err := json.Marshal(rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		return name + "/" + rec.AZ + "/" + rec.JoinAddr(), b
 	}
 	junk := make([]byte, 512)
 	_, _ = rand.Read(junk)
 	forged := sha256.Sum256([]byte("not the registry key"))
-	objects := []struct {
-		name   string
+	valid := func(name string) string { return name + "/us-east-1a/" + testutil.TakeIP(t).String() + ":7946" }
+	_, misnamed := record("i-someone-else", cluster, bootstrap.RecordVersion, "")
+	_, legacy := record("i-legacy", cluster, bootstrap.RecordVersion, "")
+	type object struct {
+		key    string // under prefix
 		body   []byte
 		reason bootstrap.SkipReason
+	}
+	objects := []object{
+		{valid("i-junk"), junk, bootstrap.SkipMalformed},
+		{valid("i-truncated"), []byte(`{"v":1,"cluster":"` + cluster + `","na`), bootstrap.SkipMalformed},
+		{valid("i-noversion"), []byte(`{"cluster":"` + cluster + `","name":"i-noversion"}`), bootstrap.SkipMalformed},
+		{valid("i-misnamed"), misnamed, bootstrap.SkipMalformed},
+		{"i-legacy", legacy, bootstrap.SkipMalformed},                  // the key lacks AZ and address
+		{"i-nested/deeper", legacy, bootstrap.SkipMalformed},           // so does this one
+		{"i-badip/-/10.0.0.300:7946", legacy, bootstrap.SkipMalformed}, // not an IP
+		{valid("i-huge"), bytes.Repeat([]byte("x"), 4<<20), bootstrap.SkipOversize},
+	}
+	for _, o := range []struct {
+		name, cluster string
+		version       int
+		sig           string
+		reason        bootstrap.SkipReason
 	}{
-		{"i-junk", junk, bootstrap.SkipMalformed},
-		{"i-truncated", []byte(`{"v":1,"cluster":"` + cluster + `","na`), bootstrap.SkipMalformed},
-		{"i-noversion", []byte(`{"cluster":"` + cluster + `","name":"i-noversion"}`), bootstrap.SkipMalformed},
-		{"i-misnamed", record("i-someone-else", cluster, bootstrap.RecordVersion, ""), bootstrap.SkipMalformed},
-		{"i-nested/deeper", record("i-nested", cluster, bootstrap.RecordVersion, ""), bootstrap.SkipMalformed},
-		{"i-huge", bytes.Repeat([]byte("x"), 4<<20), bootstrap.SkipOversize},
-		{"i-foreign", record("i-foreign", "someone-elses-cluster", bootstrap.RecordVersion, ""), bootstrap.SkipForeignCluster},
-		{"i-future", record("i-future", cluster, bootstrap.RecordVersion+1, ""), bootstrap.SkipBadVersion},
-		{"i-ancient", record("i-ancient", cluster, 0, ""), bootstrap.SkipBadVersion},
-		{"i-forged", record("i-forged", cluster, bootstrap.RecordVersion, base64.StdEncoding.EncodeToString(forged[:])), bootstrap.SkipBadSignature},
-		{"i-unsigned", record("i-unsigned", cluster, bootstrap.RecordVersion, ""), bootstrap.SkipUnsigned},
+		{"i-foreign", "someone-elses-cluster", bootstrap.RecordVersion, "", bootstrap.SkipForeignCluster},
+		{"i-future", cluster, bootstrap.RecordVersion + 1, "", bootstrap.SkipBadVersion},
+		{"i-ancient", cluster, 0, "", bootstrap.SkipBadVersion},
+		{"i-forged", cluster, bootstrap.RecordVersion, base64.StdEncoding.EncodeToString(forged[:]), bootstrap.SkipBadSignature},
+		{"i-unsigned", cluster, bootstrap.RecordVersion, "", bootstrap.SkipUnsigned},
+	} {
+		key, b := record(o.name, o.cluster, o.version, o.sig)
+		objects = append(objects, object{key, b, o.reason})
 	}
 	out := map[string]bootstrap.SkipReason{}
 	for _, o := range objects {
-		key := prefix + o.name
+		key := prefix + o.key
 		if _, err := f.s3.Backend().PutObject(f.bucket, key, nil, bytes.NewReader(o.body), int64(len(o.body)), nil); err != nil {
 			t.Fatalf("writing %s: %v", key, err)
 		}

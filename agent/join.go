@@ -52,7 +52,7 @@ func (a *Agent) bootstrapLoop(ctx context.Context) {
 				log.Warn("cannot register in the S3 registry yet; retrying", "error", err)
 			} else {
 				registered = true
-				log.Info("registered", "key", a.registry.Key(a.identity.InstanceID))
+				log.Info("registered", "key", a.registry.Key(a.record()))
 			}
 		}
 		if !joined && !unavailable {

@@ -1,6 +1,8 @@
 package bootstrap
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,7 +41,7 @@ func FuzzDecodeRecord(f *testing.F) {
 				c.RequireSignature = true
 			}
 		})
-		rec, reason, detail := r.decode("i-1", body)
+		rec, reason, detail := r.decode(Record{Name: "i-1", Addr: "10.0.0.1", Port: 7946}, body)
 		if reason != "" {
 			if detail == "" {
 				t.Errorf("skip reason %q without a detail", reason)
@@ -54,6 +56,31 @@ func FuzzDecodeRecord(f *testing.F) {
 			if err != nil || want != rec.Signature {
 				t.Errorf("accepted a record whose signature does not verify: %+v", rec)
 			}
+		}
+	})
+}
+
+// FuzzParseKey feeds arbitrary object keys to the registry's key parser.
+// It must never panic, and a key it accepts must name a record a joiner
+// can dial whose Key is that key again (or, for an IP written in another
+// form, a key that parses to the same record).
+func FuzzParseKey(f *testing.F) {
+	r := newTestRegistry(f, newFakeS3(testBucket), nil)
+	for _, s := range []string{"", "i-1/us-east-1a/10.0.0.1:7946", "i-1/-/fd00::1:7946", "i-1", "i-1/a/b/c",
+		"i-1/a/10.0.0.1", "i-1/a/10.0.0.1:0", "i-1/a/:7946", "/a/10.0.0.1:7946", "i-1//10.0.0.1:7946", "i-1/a/[::1]:7946"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rest string) {
+		rec, marker, problem := r.parseKey(r.nodesPrefix() + rest)
+		if marker || problem != "" {
+			return
+		}
+		if err := checkRecordFields(rec); err != nil || rec.Name == "" || strings.Contains(rec.Name, "/") || strings.Contains(rec.AZ, "/") {
+			t.Fatalf("accepted %q as an undialable record %+v (%v)", rest, rec, err)
+		}
+		again, _, problem := r.parseKey(r.Key(rec))
+		if problem != "" || !reflect.DeepEqual(again, rec) {
+			t.Fatalf("%q parsed to %+v, whose Key %q parses to %+v (%s)", rest, rec, r.Key(rec), again, problem)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -16,7 +17,8 @@ import (
 )
 
 // Registry is the S3 rendezvous: one JSON record per node under
-// <prefix>/<cluster>/nodes/<name>. It is safe for concurrent use.
+// <prefix>/<cluster>/nodes/<name>/<az>/<ip>:<port> (see Key). It is safe
+// for concurrent use.
 type Registry struct {
 	api    S3API
 	cfg    RegistryConfig
@@ -30,9 +32,9 @@ type Registry struct {
 	lastListed atomic.Int64
 
 	mu sync.Mutex
-	// written is the body last written (or found already stored) per
-	// record name, so an unchanged Register makes no request.
-	written map[string][]byte
+	// written is the key and body last written (or found already stored)
+	// per record name, so an unchanged Register makes no request.
+	written map[string]written
 	// unconditional is set once the server rejected If-None-Match.
 	unconditional bool
 }
@@ -54,30 +56,38 @@ func NewRegistry(api S3API, cfg RegistryConfig) (*Registry, error) {
 		logger:   cfg.Logger.Named("registry"),
 		jitter:   rand.Int64N,
 		counters: registryCounters{skipped: map[SkipReason]int64{}, warned: map[string]struct{}{}},
-		written:  map[string][]byte{},
+		written:  map[string]written{},
 	}, nil
 }
 
+// written is one record as this Registry last stored it.
+type written struct {
+	key  string
+	body []byte
+}
+
 // Register writes rec (version, cluster and signature filled in) under
-// Key(rec.Name). The write is a conditional create (If-None-Match: *); if
-// the object exists, it is read and overwritten only when it differs. A
-// Register of the record this Registry last wrote makes no request. Cost:
-// 1 PUT at first boot; 1 PUT + 1 GET (+1 PUT if changed) when a record is
-// already stored; 0 when unchanged.
+// Key(rec). The write is a conditional create (If-None-Match: *); if the
+// object exists, it is read and overwritten only when it differs. A
+// Register of the record this Registry last wrote makes no request; one
+// that moves the record to a new key (a new address, port or AZ) deletes
+// the old key after writing the new one. Cost: 1 PUT at first boot; 1 PUT
+// + 1 GET (+1 PUT if changed) when a record is already stored; 0 when
+// unchanged.
 func (r *Registry) Register(ctx context.Context, rec Record) error {
 	body, err := r.encode(rec)
 	if err != nil {
 		return err
 	}
+	key := r.Key(rec)
 	r.mu.Lock()
-	same := bytes.Equal(r.written[rec.Name], body)
+	prev := r.written[rec.Name]
 	unconditional := r.unconditional
 	r.mu.Unlock()
-	if same {
+	if prev.key == key && bytes.Equal(prev.body, body) {
 		return nil
 	}
 
-	key := r.Key(rec.Name)
 	err = r.put(ctx, key, body, !unconditional)
 	switch {
 	case err == nil:
@@ -105,17 +115,47 @@ func (r *Registry) Register(ctx context.Context, rec Record) error {
 	}
 
 	r.mu.Lock()
-	r.written[rec.Name] = body
+	r.written[rec.Name] = written{key: key, body: body}
 	r.mu.Unlock()
+	if prev.key != "" && prev.key != key {
+		r.removeStale(ctx, []string{prev.key})
+	}
 	return nil
 }
 
-// Deregister deletes the record of name; a missing record is not an error.
+// Deregister deletes every record key of name: the one this Registry
+// wrote, or else those a listing of nodes/<name>/ finds (the coordinator
+// pruning another node's record). A missing record is not an error. Cost:
+// 1 DELETE per key, plus 1 LIST for a name this Registry did not write.
 func (r *Registry) Deregister(ctx context.Context, name string) error {
-	key := r.Key(name)
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("registry: cannot deregister %q: a record name is non-empty and has no \"/\"", name)
+	}
 	r.mu.Lock()
+	w, ok := r.written[name]
 	delete(r.written, name)
 	r.mu.Unlock()
+	keys := []string{w.key}
+	if !ok {
+		objs, err := r.listPrefix(ctx, r.nodePrefix(name))
+		if err != nil {
+			return err
+		}
+		keys = keys[:0]
+		for _, o := range objs {
+			keys = append(keys, o.key)
+		}
+	}
+	for _, key := range keys {
+		if err := r.deleteKey(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteKey deletes one object; a missing one is not an error.
+func (r *Registry) deleteKey(ctx context.Context, key string) error {
 	err := r.call(ctx, opDelete, key, func(ctx context.Context) error {
 		_, err := r.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(r.cfg.Bucket), Key: aws.String(key)})
 		return err
@@ -124,6 +164,19 @@ func (r *Registry) Deregister(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
+}
+
+// removeStale deletes keys this node left behind at an old address, best
+// effort: a failure is logged, and the stale key costs joiners one refused
+// connection until the next attempt removes it.
+func (r *Registry) removeStale(ctx context.Context, keys []string) {
+	for _, key := range keys {
+		if err := r.deleteKey(ctx, key); err != nil {
+			r.logger.Warn("cannot delete this node's record at its old address; joiners may try that address", "key", key, "error", err)
+			continue
+		}
+		r.logger.Info("deleted this node's record at its old address", "key", key)
+	}
 }
 
 // put writes body under key, as a conditional create when ifNoneMatch.

@@ -7,25 +7,33 @@ import (
 	"strings"
 )
 
-// Candidates returns up to want valid records to join, leaving out self's
-// own record: own-AZ records first, then the rest. It takes the newest
-// records (by the object's LastModified: the likeliest to be alive) and,
-// when want > 1, also the oldest (see keepOldestInPlay). want <= 0 means all.
+// Candidates returns up to want records to join, leaving out self's own:
+// own-AZ records first, then the rest. It takes the newest records (by the
+// object's LastModified: the likeliest to be alive) and, when want > 1,
+// also the oldest (see keepOldestInPlay). want <= 0 means all.
 //
-// It lists every page, drops objects over MaxRecordSize by their listed
-// size, and then GETs objects newest first, only as many as are still
-// needed to reach want (in rounds of at most Concurrency), skipping
-// garbage. Cost: ceil(keys/1000) LIST + want GET, plus one GET per
-// unusable object among the newest; the own-AZ preference applies only to
-// the records fetched.
+// It lists every page and reads the candidates from their keys (see Key):
+// the records it returns carry the cluster, name, AZ, address and port,
+// and nothing else. Cost: ceil(keys/1000) LIST and no GET, so joining
+// costs the same whatever the fan-out.
+//
+// With a SigningKey the key alone proves nothing, so it GETs and verifies
+// the records, newest first, only as many as are still needed to reach
+// want (in rounds of at most Concurrency), skipping garbage and records
+// that do not match their key. Cost: ceil(keys/1000) LIST + want GET, plus
+// one GET per unusable object among the newest.
+//
+// Keys of self's own name other than the one this Registry last wrote
+// are left behind by an earlier run at another address; they are deleted.
 func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]Record, error) {
 	objs, err := r.listObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
-	own := r.Key(self.InstanceID)
-	objs = r.screen(slices.DeleteFunc(objs, func(o object) bool { return o.key == own }))
-	r.lastListed.Store(int64(len(objs) + 1)) // the others, plus ourselves
+	objs = r.screen(objs)
+	r.dropOwn(ctx, self.InstanceID, objs)
+	objs = slices.DeleteFunc(objs, func(o object) bool { return o.rec.Name == self.InstanceID })
+	r.lastListed.Store(int64(distinctNames(objs) + 1)) // the others, plus ourselves
 	slices.SortFunc(objs, func(a, b object) int {
 		if c := b.modified.Compare(a.modified); c != 0 {
 			return c
@@ -38,7 +46,12 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 	objs = keepOldestInPlay(objs, want)
 
 	var out []Record
-	for len(objs) > 0 && len(out) < want {
+	if len(r.cfg.SigningKey) == 0 {
+		for _, o := range objs[:min(want, len(objs))] {
+			out = append(out, o.rec)
+		}
+	}
+	for len(r.cfg.SigningKey) > 0 && len(objs) > 0 && len(out) < want {
 		n := min(want-len(out), r.cfg.Concurrency, len(objs))
 		recs, err := r.load(ctx, objs[:n])
 		if err != nil {
@@ -57,6 +70,25 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 	}
 	slices.SortStableFunc(out, func(a, b Record) int { return cmp.Compare(sameAZ(a), sameAZ(b)) })
 	return out, nil
+}
+
+// dropOwn deletes the listed keys of name other than the one this Registry
+// last wrote for it: records an earlier run left at another address. It
+// does nothing before this Registry has written name's record.
+func (r *Registry) dropOwn(ctx context.Context, name string, objs []object) {
+	r.mu.Lock()
+	current := r.written[name].key
+	r.mu.Unlock()
+	if current == "" {
+		return
+	}
+	var stale []string
+	for _, o := range objs {
+		if o.rec.Name == name && o.key != current {
+			stale = append(stale, o.key)
+		}
+	}
+	r.removeStale(ctx, stale)
 }
 
 // LastListed is how many plausible records (this node included) the last

@@ -47,8 +47,27 @@ func TestCandidatesNewestFirstOwnAZFirst(t *testing.T) {
 	if names(got) != want {
 		t.Fatalf("Candidates = %s, want %s", names(got), want)
 	}
-	if st := r.Stats(); st.List != 1 || st.Get != 3 || st.Put != 0 {
-		t.Fatalf("Candidates(want=3) cost %+v, want 1 LIST + 3 GET", st)
+	if st := r.Stats(); st.List != 1 || st.Get != 0 || st.Put != 0 {
+		t.Fatalf("Candidates(want=3) cost %+v, want 1 LIST and nothing else: the keys hold the addresses", st)
+	}
+	for _, rec := range got {
+		var i int
+		for i = 0; testRecord(i, "").Name != rec.Name; i++ {
+		}
+		if want := testRecord(i, []string{"az-a", "az-b"}[i%2]); rec.Addr != want.Addr || rec.Port != want.Port || rec.AZ != want.AZ || rec.Cluster != "blue" {
+			t.Fatalf("candidate from key %+v, want the address, port and AZ of %+v", rec, want)
+		}
+	}
+
+	// A signing key makes the key alone prove nothing: the records are
+	// read and verified, as many as wanted.
+	signed := newTestRegistry(t, f, func(c *RegistryConfig) { c.SigningKey = []byte("k1") })
+	got, err = signed.Candidates(ctx, self, 3)
+	if err != nil || names(got) != want {
+		t.Fatalf("signed Candidates = %s, %v; want %s", names(got), err, want)
+	}
+	if st := signed.Stats(); st.List != 1 || st.Get != 3 {
+		t.Fatalf("signed Candidates(want=3) cost %+v, want 1 LIST + 3 GET", st)
 	}
 
 	all, err := r.Candidates(ctx, self, 0)
@@ -71,16 +90,40 @@ func TestCandidatesNewestFirstOwnAZFirst(t *testing.T) {
 	}
 }
 
-func TestCandidatesSkipGarbageWithoutStalling(t *testing.T) {
+func TestCandidatesSkipGarbageKeysUnread(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeS3(testBucket)
+	seedCandidates(t, f, 4)
+	r := newTestRegistry(t, f, nil)
+	for _, k := range []string{"i-legacy", "i-junk/-/nope:7946", "i-junk/-/10.0.0.1:99999", "a/b/c/d"} {
+		f.putRaw(r.nodesPrefix()+k, []byte("{}"))
+	}
+	got, err := r.Candidates(ctx, Identity{InstanceID: "i-self"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := names([]Record{testRecord(3, ""), testRecord(0, ""), testRecord(2, "")}); names(got) != want {
+		t.Fatalf("Candidates = %s, want %s", names(got), want)
+	}
+	if st := r.Stats(); st.Get != 0 || st.Skipped[SkipMalformed] != 4 {
+		t.Fatalf("stats %+v, want 4 malformed keys skipped and nothing read", st)
+	}
+	if n, err := r.CountNodes(ctx); err != nil || n != 4 {
+		t.Fatalf("CountNodes = %d, %v; want the 4 real nodes", n, err)
+	}
+}
+
+func TestCandidatesSignedSkipGarbageWithoutStalling(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeS3(testBucket)
 	seedCandidates(t, f, 6)
-	r := newTestRegistry(t, f, nil)
+	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.SigningKey = []byte("k1") })
 	// Newest objects are garbage: two malformed (GET needed to tell) and
 	// one oversize (rejected by listed size, never fetched).
-	f.putRaw(r.Key("i-junk1"), []byte("\x00\x01junk"))
-	f.putRaw(r.Key("i-junk2"), []byte(`{"v":1,"cluster":"blue","name":"i-junk2","addr":"nope","port":1}`))
-	f.putRaw(r.Key("i-big"), make([]byte, 9000))
+	key := func(name string) string { return r.Key(Record{Name: name, Addr: "10.9.9.9", Port: 7946}) }
+	f.putRaw(key("i-junk1"), []byte("\x00\x01junk"))
+	f.putRaw(key("i-junk2"), []byte(`{"v":1,"cluster":"blue","name":"i-junk2","addr":"nope","port":1}`))
+	f.putRaw(key("i-big"), make([]byte, 9000))
 
 	got, err := r.Candidates(ctx, Identity{InstanceID: "i-self"}, 3)
 	if err != nil {
@@ -109,5 +152,60 @@ func TestCandidatesEmptyRegistry(t *testing.T) {
 	}
 	if st := r.Stats(); st.List != 1 || st.Get != 0 {
 		t.Fatalf("stats %+v, want 1 LIST", st)
+	}
+}
+
+func TestStaleOwnKeysAreDeleted(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeS3(testBucket)
+	seedCandidates(t, f, 3)
+	self := testRecord(7, "az-a")
+	// An earlier run of this node registered at another port.
+	old := self
+	old.Port = 8301
+	if err := newTestRegistry(t, f, nil).Register(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRegistry(t, f, nil)
+	if err := r.Register(ctx, self); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Candidates(ctx, Identity{InstanceID: self.Name, AvailabilityZone: "az-a"}, 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Candidates = %s, %v; want the 3 others", names(got), err)
+	}
+	if _, ok := f.body(r.Key(old)); ok {
+		t.Fatalf("the old run's key %s is still there", r.Key(old))
+	}
+	if _, ok := f.body(r.Key(self)); !ok {
+		t.Fatalf("the current key %s is gone", r.Key(self))
+	}
+
+	// Moving (a new address) writes the new key, then deletes the old.
+	moved := self
+	moved.Addr = "10.1.2.3"
+	if err := r.Register(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.body(r.Key(self)); ok {
+		t.Fatal("Register at a new address left the old key")
+	}
+	if n, err := r.CountNodes(ctx); err != nil || n != 4 {
+		t.Fatalf("CountNodes = %d, %v; want 4", n, err)
+	}
+
+	// Another registry (the coordinator pruning) finds the key by name.
+	other := newTestRegistry(t, f, nil)
+	if err := other.Deregister(ctx, moved.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.body(r.Key(moved)); ok {
+		t.Fatal("Deregister by name left the key")
+	}
+	if st := other.Stats(); st.List != 1 || st.Delete != 1 {
+		t.Fatalf("Deregister of a name not written here cost %+v, want 1 LIST + 1 DELETE", st)
+	}
+	if err := other.Deregister(ctx, "i-never-there"); err != nil {
+		t.Fatalf("Deregister of a missing name: %v", err)
 	}
 }

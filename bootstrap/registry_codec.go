@@ -21,6 +21,9 @@ func (r *Registry) encode(rec Record) ([]byte, error) {
 	if rec.Name == "" || strings.Contains(rec.Name, "/") {
 		return nil, fmt.Errorf("registry: record name %q must be non-empty and contain no \"/\"", rec.Name)
 	}
+	if strings.Contains(rec.AZ, "/") || rec.AZ == noAZ {
+		return nil, fmt.Errorf("registry: record %q: AZ %q must not be %q or contain \"/\"", rec.Name, rec.AZ, noAZ)
+	}
 	if err := checkRecordFields(rec); err != nil {
 		return nil, fmt.Errorf("registry: record %q: %w", rec.Name, err)
 	}
@@ -43,9 +46,9 @@ func (r *Registry) encode(rec Record) ([]byte, error) {
 	return body, nil
 }
 
-// decode parses the object body stored under the record name name. A
-// non-empty reason says why the object is not a usable record.
-func (r *Registry) decode(name string, body []byte) (rec Record, reason SkipReason, detail string) {
+// decode parses the object body stored under a key naming the record
+// fromKey. A non-empty reason says why the object is not a usable record.
+func (r *Registry) decode(fromKey Record, body []byte) (rec Record, reason SkipReason, detail string) {
 	if int64(len(body)) > r.cfg.MaxRecordSize {
 		return rec, SkipOversize, fmt.Sprintf("larger than %d bytes", r.cfg.MaxRecordSize)
 	}
@@ -69,8 +72,8 @@ func (r *Registry) decode(name string, body []byte) (rec Record, reason SkipReas
 	if rec.Cluster != r.cfg.Cluster {
 		return rec, SkipForeignCluster, fmt.Sprintf("cluster %q, this agent is in %q", rec.Cluster, r.cfg.Cluster)
 	}
-	if rec.Name != name {
-		return rec, SkipMalformed, fmt.Sprintf("name %q does not match its key", rec.Name)
+	if rec.Name != fromKey.Name || rec.AZ != fromKey.AZ || rec.Addr != fromKey.Addr || rec.Port != fromKey.Port {
+		return rec, SkipMalformed, fmt.Sprintf("record (name %q, AZ %q, %s) does not match its key", rec.Name, rec.AZ, rec.JoinAddr())
 	}
 	if err := checkRecordFields(rec); err != nil {
 		return rec, SkipMalformed, err.Error()

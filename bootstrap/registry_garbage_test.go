@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// garbageObjects returns, per skip reason, object bodies stored under the
-// given key names, for a reader of cluster "blue" that requires signatures
-// under key "k1" (see signedReader).
-func garbageObjects(t *testing.T, r *Registry) map[SkipReason]map[string][]byte {
+// garbageObjects returns, per skip reason, object bodies by key, for a
+// reader of cluster "blue" that requires signatures under key "k1" (see
+// signedReader). badKeys is how many of them a listing rejects by key alone.
+func garbageObjects(t *testing.T, r *Registry) (garbage map[SkipReason]map[string][]byte, badKeys int) {
 	t.Helper()
 	marshal := func(v any) []byte {
 		b, err := json.Marshal(v)
@@ -35,23 +35,35 @@ func garbageObjects(t *testing.T, r *Registry) map[SkipReason]map[string][]byte 
 	mismatch.Version = RecordVersion
 	badPort := testRecord(906, "")
 	badPort.Version, badPort.Port = RecordVersion, 0
+	moved := testRecord(908, "")
+	moved.Version = RecordVersion
+	movedKey := r.Key(moved)
+	moved.Addr = "10.99.0.1"
+	// key is a well-formed key for name; the body decides the reason.
+	key := func(name string) string { return r.Key(Record{Name: name, Addr: "10.9.9.9", Port: 7946}) }
+	body := marshal(testRecord(907, ""))
 
 	return map[SkipReason]map[string][]byte{
 		SkipMalformed: {
-			"i-json":      []byte(`{"v":1,"cluster":"blue",`),
-			"i-binary":    {0x00, 0xff, 0xfe, 0x7f, 0x80, 0x01},
-			"i-array":     []byte(`[1,2,3]`),
-			"i-noversion": []byte(`{"cluster":"blue"}`),
-			"i-mismatch":  marshal(mismatch), // name differs from key
-			"i-badport":   marshal(badPort),
-			"i-nested/x":  marshal(testRecord(907, "")),
+			key("i-json"):      []byte(`{"v":1,"cluster":"blue",`),
+			key("i-binary"):    {0x00, 0xff, 0xfe, 0x7f, 0x80, 0x01},
+			key("i-array"):     []byte(`[1,2,3]`),
+			key("i-noversion"): []byte(`{"cluster":"blue"}`),
+			key("i-mismatch"):  marshal(mismatch), // name differs from key
+			r.Key(badPort):     marshal(badPort),  // port 0: rejected by key
+			movedKey:           marshal(moved),    // address differs from key
+			// Rejected by key alone:
+			r.nodesPrefix() + "i-legacy":                   body, // no AZ and address
+			r.nodesPrefix() + "i-nested/x/y/10.0.0.1:7946": body,
+			r.nodesPrefix() + "i-noport/-/10.0.0.1":        body,
+			r.nodesPrefix() + "i-badip/-/10.0.0.300:7946":  body,
 		},
-		SkipForeignCluster: {foreign.Name: marshal(foreign)},
-		SkipBadVersion:     {"i-v2": marshal(future)},
-		SkipOversize:       {"i-huge": []byte(`{"v":1,"pad":"` + strings.Repeat("x", int(r.cfg.MaxRecordSize)) + `"}`)},
-		SkipBadSignature:   {badSig.Name: marshal(badSig)},
-		SkipUnsigned:       {unsigned.Name: marshal(unsigned)},
-	}
+		SkipForeignCluster: {key(foreign.Name): marshal(foreign)},
+		SkipBadVersion:     {key("i-v2"): marshal(future)},
+		SkipOversize:       {key("i-huge"): []byte(`{"v":1,"pad":"` + strings.Repeat("x", int(r.cfg.MaxRecordSize)) + `"}`)},
+		SkipBadSignature:   {r.Key(badSig): marshal(badSig)},
+		SkipUnsigned:       {r.Key(unsigned): marshal(unsigned)},
+	}, 6 // the four above, the port 0 one and the oversize one
 }
 
 // signedReader is a registry requiring signatures under key "k1".
@@ -70,10 +82,10 @@ func TestGarbageIsSkippedCountedAndWarnedOnce(t *testing.T) {
 	f := newFakeS3(testBucket)
 	logs, logger := newLogBuffer()
 	r := signedReader(t, f, func(c *RegistryConfig) { c.Logger = logger })
-	garbage := garbageObjects(t, r)
+	garbage, badKeys := garbageObjects(t, r)
 	for _, objs := range garbage {
-		for name, body := range objs {
-			f.putRaw(r.Key(name), body)
+		for key, body := range objs {
+			f.putRaw(key, body)
 		}
 	}
 	f.putRaw(r.nodesPrefix(), nil) // a directory marker is neither record nor garbage
@@ -100,15 +112,15 @@ func TestGarbageIsSkippedCountedAndWarnedOnce(t *testing.T) {
 		}
 	}
 	for reason, objs := range garbage {
-		for name := range objs {
-			if n := logs.CountLines("skipping unusable registry object", r.Key(name), string(reason)); n != 1 {
-				t.Errorf("%d warnings for %s (%s), want exactly 1 over two Lists", n, name, reason)
+		for key := range objs {
+			if n := logs.CountLines("skipping unusable registry object", key, string(reason)); n != 1 {
+				t.Errorf("%d warnings for %s (%s), want exactly 1 over two Lists", n, key, reason)
 			}
 		}
 	}
-	if n, err := r.CountNodes(ctx); err != nil || n != countKeys(garbage)-2+len(good) {
-		// CountNodes judges by name and size only: nested and oversize keys are out.
-		t.Errorf("CountNodes = %d, %v; want %d", n, err, countKeys(garbage)-2+len(good))
+	if n, err := r.CountNodes(ctx); err != nil || n != countKeys(garbage)-badKeys+len(good) {
+		// CountNodes judges by key and size only.
+		t.Errorf("CountNodes = %d, %v; want %d", n, err, countKeys(garbage)-badKeys+len(good))
 	}
 }
 
@@ -125,13 +137,13 @@ func TestDecodeReasons(t *testing.T) {
 	good := testRecord(1, "")
 	good.Version = RecordVersion
 	body, _ := json.Marshal(good)
-	if _, reason, detail := r.decode(good.Name, body); reason != "" {
+	if _, reason, detail := r.decode(good, body); reason != "" {
 		t.Fatalf("valid record skipped: %s %s", reason, detail)
 	}
 	v6 := good
 	v6.Addr = "fd00::1"
 	body, _ = json.Marshal(v6)
-	if _, reason, _ := r.decode(v6.Name, body); reason != "" {
+	if _, reason, _ := r.decode(v6, body); reason != "" {
 		t.Fatalf("IPv6 record skipped: %s", reason)
 	}
 	for _, tc := range []struct {
@@ -146,8 +158,12 @@ func TestDecodeReasons(t *testing.T) {
 		{`{"v":1,"cluster":"","name":"i-x","addr":"10.0.0.1","port":1}`, SkipForeignCluster},
 		{`{"v":1,"cluster":"blue","name":"i-x","addr":"","port":1}`, SkipMalformed},
 		{`{"v":1,"cluster":"blue","name":"i-x","addr":"10.0.0.1","port":65536}`, SkipMalformed},
+		{`{"v":1,"cluster":"blue","name":"i-x","addr":"10.0.0.2","port":1}`, SkipMalformed},          // not its key's address
+		{`{"v":1,"cluster":"blue","name":"i-x","addr":"10.0.0.1","port":1,"az":"a"}`, SkipMalformed}, // nor AZ
+		{`{"v":1,"cluster":"blue","name":"i-x","addr":"10.0.0.1","port":1}`, ""},
 	} {
-		if _, reason, _ := r.decode("i-x", []byte(tc.body)); reason != tc.want {
+		fromKey := Record{Name: "i-x", Addr: "10.0.0.1", Port: 1}
+		if _, reason, _ := r.decode(fromKey, []byte(tc.body)); reason != tc.want {
 			t.Errorf("decode(%s) reason = %q, want %q", tc.body, reason, tc.want)
 		}
 	}

@@ -12,17 +12,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// object is one listed key under nodes/.
+// object is one listed key under nodes/, with the record its key names
+// (filled in by screen).
 type object struct {
 	key      string
 	size     int64
 	modified time.Time
+	rec      Record
 }
 
 // listObjects lists every key under nodes/, one ListObjectsV2 request per
 // page of up to 1,000 keys.
 func (r *Registry) listObjects(ctx context.Context) ([]object, error) {
-	prefix := r.nodesPrefix()
+	return r.listPrefix(ctx, r.nodesPrefix())
+}
+
+// listPrefix lists every key under prefix, one ListObjectsV2 request per
+// page of up to 1,000 keys.
+func (r *Registry) listPrefix(ctx context.Context, prefix string) ([]object, error) {
 	var objs []object
 	var token *string
 	for {
@@ -57,49 +64,64 @@ func (r *Registry) listObjects(ctx context.Context) ([]object, error) {
 }
 
 // triage says, from the listing alone, why obj cannot be a record; "" if
-// it may be one. ignore is set for the nodes/ directory marker, which is
-// no record and no garbage either.
-func (r *Registry) triage(obj object) (reason SkipReason, detail string, ignore bool) {
-	name, ok := r.nameFromKey(obj.key)
+// it may be one, with the record its key names. ignore is set for the
+// nodes/ directory marker, which is no record and no garbage either.
+func (r *Registry) triage(obj object) (rec Record, reason SkipReason, detail string, ignore bool) {
+	rec, marker, problem := r.parseKey(obj.key)
 	switch {
-	case ok:
-	case strings.Trim(name, "/") == "":
-		return "", "", true
-	default:
-		return SkipMalformed, "nested key under nodes/", false
+	case marker:
+		return rec, "", "", true
+	case problem != "":
+		return rec, SkipMalformed, problem, false
+	case obj.size > r.cfg.MaxRecordSize:
+		return rec, SkipOversize, fmt.Sprintf("listed size %d bytes is over the %d byte limit", obj.size, r.cfg.MaxRecordSize), false
 	}
-	if obj.size > r.cfg.MaxRecordSize {
-		return SkipOversize, fmt.Sprintf("listed size %d bytes is over the %d byte limit", obj.size, r.cfg.MaxRecordSize), false
-	}
-	return "", "", false
+	return rec, "", "", false
 }
 
-// screen drops, and counts as skipped, the objects triage rejects.
+// screen drops, and counts as skipped, the objects triage rejects, and
+// fills in the records the others' keys name.
 func (r *Registry) screen(objs []object) []object {
-	return slices.DeleteFunc(objs, func(o object) bool {
-		reason, detail, ignore := r.triage(o)
+	out := objs[:0]
+	for _, o := range objs {
+		rec, reason, detail, ignore := r.triage(o)
 		if reason != "" {
 			r.skip(o.key, reason, detail)
 		}
-		return ignore || reason != ""
-	})
+		if ignore || reason != "" {
+			continue
+		}
+		o.rec = rec
+		out = append(out, o)
+	}
+	return out
 }
 
-// CountNodes returns how many keys under nodes/ may be records, this
-// node's own included (judged by name and listed size; nothing is read).
-// Cost: one LIST per 1,000 keys.
+// distinctNames counts the node names among screened objects.
+func distinctNames(objs []object) int {
+	names := make(map[string]struct{}, len(objs))
+	for _, o := range objs {
+		names[o.rec.Name] = struct{}{}
+	}
+	return len(names)
+}
+
+// CountNodes returns how many nodes have a plausible record key under
+// nodes/, this node's own included (judged by key and listed size; nothing
+// is read). Cost: one LIST per 1,000 keys.
 func (r *Registry) CountNodes(ctx context.Context) (int, error) {
 	objs, err := r.listObjects(ctx)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var ok []object
 	for _, o := range objs {
-		if reason, _, ignore := r.triage(o); reason == "" && !ignore {
-			n++
+		if rec, reason, _, ignore := r.triage(o); reason == "" && !ignore {
+			o.rec = rec
+			ok = append(ok, o)
 		}
 	}
-	return n, nil
+	return distinctNames(ok), nil
 }
 
 // List returns every valid record, sorted by name; unusable objects are
@@ -176,8 +198,7 @@ func (r *Registry) loadOne(ctx context.Context, o object) (rec Record, ok bool, 
 		}
 		return rec, false, err
 	}
-	name, _ := r.nameFromKey(o.key)
-	rec, reason, detail := r.decode(name, body)
+	rec, reason, detail := r.decode(o.rec, body)
 	if reason != "" {
 		r.skip(o.key, reason, detail)
 		return rec, false, nil

@@ -84,7 +84,7 @@ func TestRetryTransientErrorsThroughClock(t *testing.T) {
 	if st := r.Stats(); st.Put != 3 {
 		t.Fatalf("Put = %d, want 3 attempts counted", st.Put)
 	}
-	if _, ok := f.body(r.Key(testRecord(1, "").Name)); !ok {
+	if _, ok := f.body(r.Key(testRecord(1, ""))); !ok {
 		t.Fatal("record not stored")
 	}
 }
@@ -133,7 +133,7 @@ func TestNonRetryableErrorsFailFast(t *testing.T) {
 			if err == nil {
 				t.Fatal("Register succeeded")
 			}
-			for _, w := range append(tc.want, "s3://"+testBucket+"/"+r.Key(testRecord(1, "").Name)) {
+			for _, w := range append(tc.want, "s3://"+testBucket+"/"+r.Key(testRecord(1, ""))) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
@@ -151,9 +151,9 @@ func TestNonRetryableErrorsFailFast(t *testing.T) {
 func TestRetryStopsWhenContextEnds(t *testing.T) {
 	f := newFakeS3(testBucket)
 	f.fail = failN("GetObject", 1<<30, apiError(http.StatusInternalServerError, "InternalError"))
-	f.putRaw("farmhand/blue/nodes/i-1", []byte("{}"))
 	clock := clockwork.NewFakeClock()
 	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clock })
+	f.putRaw(r.Key(testRecord(1, "")), []byte("{}"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -14,7 +14,7 @@ func TestSignedRecords(t *testing.T) {
 	if err := writer.Register(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := f.body(writer.Key(rec.Name))
+	body, _ := f.body(writer.Key(rec))
 	var stored Record
 	if err := json.Unmarshal(body, &stored); err != nil || stored.Signature == "" {
 		t.Fatalf("stored record has no signature: %s (%v)", body, err)
@@ -47,9 +47,9 @@ func TestSignedRecords(t *testing.T) {
 	}
 
 	// Tampering with a signed field invalidates the record.
-	stored.Addr = "10.9.9.9"
+	stored.Tags = map[string]string{"role": "coordinator"}
 	tampered, _ := json.Marshal(stored)
-	f.putRaw(writer.Key(rec.Name), tampered)
+	f.putRaw(writer.Key(rec), tampered)
 	reader := signedReader(t, f, nil)
 	if n := listOne(reader); n != 0 || reader.Stats().Skipped[SkipBadSignature] != 1 {
 		t.Errorf("tampered record: accepted %d, skipped %v", n, reader.Stats().Skipped)

@@ -44,8 +44,19 @@ func TestRegistryDefaultsAndKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.Key("i-1"); got != "farmhand/blue/nodes/i-1" {
+	rec := Record{Name: "i-1", AZ: "us-east-1a", Addr: "10.0.1.5", Port: 7946}
+	if got := r.Key(rec); got != "farmhand/blue/nodes/i-1/us-east-1a/10.0.1.5:7946" {
 		t.Errorf("Key = %q", got)
+	}
+	v6 := Record{Name: "i-2", Addr: "fd00::5", Port: 7946}
+	if got := r.Key(v6); got != "farmhand/blue/nodes/i-2/-/fd00::5:7946" {
+		t.Errorf("Key of an IPv6 record without AZ = %q", got)
+	}
+	for _, want := range []Record{rec, v6} {
+		got, marker, problem := r.parseKey(r.Key(want))
+		if marker || problem != "" || got.Name != want.Name || got.AZ != want.AZ || got.Addr != want.Addr || got.Port != want.Port || got.Cluster != "blue" {
+			t.Errorf("parseKey(Key(%+v)) = %+v, %v, %q", want, got, marker, problem)
+		}
 	}
 	if got := r.ClusterPrefix(); got != "farmhand/blue/" {
 		t.Errorf("ClusterPrefix = %q", got)
@@ -54,7 +65,7 @@ func TestRegistryDefaultsAndKeys(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", r.cfg)
 	}
 	r2 := newTestRegistry(t, newFakeS3(testBucket), func(c *RegistryConfig) { c.Prefix = "/env/prod/" })
-	if got := r2.Key("i-1"); got != "env/prod/blue/nodes/i-1" {
+	if got := r2.Key(rec); got != "env/prod/blue/nodes/i-1/us-east-1a/10.0.1.5:7946" {
 		t.Errorf("Key with prefix /env/prod/ = %q", got)
 	}
 }
@@ -68,10 +79,10 @@ func TestRegisterConditionalCreateAndNoRepeat(t *testing.T) {
 	if err := r.Register(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.puts) != 1 || f.puts[0].ifNoneMatch != "*" || f.puts[0].key != r.Key(rec.Name) {
-		t.Fatalf("first Register puts = %+v, want one conditional PUT of %s", f.puts, r.Key(rec.Name))
+	if len(f.puts) != 1 || f.puts[0].ifNoneMatch != "*" || f.puts[0].key != r.Key(rec) {
+		t.Fatalf("first Register puts = %+v, want one conditional PUT of %s", f.puts, r.Key(rec))
 	}
-	body, _ := f.body(r.Key(rec.Name))
+	body, _ := f.body(r.Key(rec))
 	var stored Record
 	if err := json.Unmarshal(body, &stored); err != nil {
 		t.Fatalf("stored body is not JSON: %v", err)
@@ -96,7 +107,7 @@ func TestRegisterConditionalCreateAndNoRepeat(t *testing.T) {
 	if st.Put-before.Put != 2 || st.Get-before.Get != 1 {
 		t.Fatalf("changed Register cost %d PUT %d GET, want 2 PUT (412 + overwrite) and 1 GET", st.Put-before.Put, st.Get-before.Get)
 	}
-	body, _ = f.body(r.Key(rec.Name))
+	body, _ = f.body(r.Key(rec))
 	if !strings.Contains(string(body), `"master"`) {
 		t.Fatalf("record not overwritten: %s", body)
 	}
@@ -180,10 +191,22 @@ func TestDeregister(t *testing.T) {
 	if err := r.Deregister(ctx, rec.Name); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.body(r.Key(rec.Name)); ok {
+	if _, ok := f.body(r.Key(rec)); ok {
 		t.Fatal("record still stored after Deregister")
 	}
-	// Deleting again: a server answering 404 is success.
+	// Deleting again: the name is looked up by listing, and nothing is
+	// there to delete.
+	if err := r.Deregister(ctx, rec.Name); err != nil {
+		t.Fatalf("Deregister of missing record: %v", err)
+	}
+	// Register after Deregister must write again.
+	if err := r.Register(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.body(r.Key(rec)); !ok {
+		t.Fatal("Register after Deregister did not write")
+	}
+	// A server answering 404 to the DELETE is success.
 	f.fail = func(op, key string) error {
 		if op == "DeleteObject" {
 			return apiError(404, "NoSuchKey")
@@ -191,18 +214,11 @@ func TestDeregister(t *testing.T) {
 		return nil
 	}
 	if err := r.Deregister(ctx, rec.Name); err != nil {
-		t.Fatalf("Deregister of missing record: %v", err)
+		t.Fatalf("Deregister answered 404: %v", err)
 	}
 	f.fail = nil
-	// Register after Deregister must write again.
-	if err := r.Register(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := f.body(r.Key(rec.Name)); !ok {
-		t.Fatal("Register after Deregister did not write")
-	}
-	if st := r.Stats(); st.Delete != 2 || st.Put != 2 {
-		t.Fatalf("stats %+v, want 2 DELETE and 2 PUT", st)
+	if st := r.Stats(); st.Delete != 2 || st.Put != 2 || st.List != 1 {
+		t.Fatalf("stats %+v, want 2 DELETE, 2 PUT and 1 LIST", st)
 	}
 }
 

@@ -72,7 +72,8 @@ gossip {
   join_fanout = 3
 }
 
-# The S3 rendezvous: records live at <prefix>/<cluster>/nodes/<instance-id>.
+# The S3 rendezvous: records live at
+# <prefix>/<cluster>/nodes/<instance-id>/<az>/<ip>:<port>.
 registry {
   bucket = "example-farmhand-registry" # required
   prefix = "farmhand"

@@ -15,10 +15,14 @@ import (
 // do. Linux routes all of 127.0.0.0/8 to lo. K (100..199) is claimed per
 // test process with a file lock, so packages that `go test ./...` runs in
 // parallel never hand out the same address.
+//
+// Addresses are never handed out twice in a process. An agent remembers a
+// dead member's address and keeps dialling it to heal partitions, so an
+// address freed by one test and reused by another running alongside it
+// (same cluster name, same port) merged the two tests' clusters.
 var pool struct {
 	sync.Mutex
 	next   int
-	free   []net.IP
 	octet  int
 	lockFd *os.File
 }
@@ -44,23 +48,12 @@ func claimOctetLocked() {
 	panic("testutil: all 100 loopback blocks 127.100-199.x.y are held by other test processes")
 }
 
-// TakeIP returns a loopback address no other caller in this process holds,
-// and releases it when t ends.
+// TakeIP returns a loopback address no other caller in this process has
+// had (see pool).
 func TakeIP(t testing.TB) net.IP {
 	t.Helper()
-	ip := takeIP()
-	t.Cleanup(func() { releaseIP(ip) })
-	return ip
-}
-
-func takeIP() net.IP {
 	pool.Lock()
 	defer pool.Unlock()
-	if n := len(pool.free); n > 0 {
-		ip := pool.free[n-1]
-		pool.free = pool.free[:n-1]
-		return ip
-	}
 	claimOctetLocked()
 	n := pool.next
 	pool.next++
@@ -68,12 +61,6 @@ func takeIP() net.IP {
 		panic(fmt.Sprintf("testutil: loopback pool exhausted after %d addresses", n))
 	}
 	return net.IPv4(127, byte(pool.octet), byte(n/250), byte(1+n%250)).To4()
-}
-
-func releaseIP(ip net.IP) {
-	pool.Lock()
-	defer pool.Unlock()
-	pool.free = append(pool.free, ip)
 }
 
 // FreePort returns a TCP port that was free on ip at the time of the call,
