@@ -37,7 +37,7 @@ lint: ## go vet and gofmt
 bench: build ## quick benchmarks (a few minutes), writes BENCHMARKS.md
 	$(GO) run ./testbed/bench -mode quick -out BENCHMARKS.md
 
-bench-full: build ## full benchmarks up to N=1000, writes BENCHMARKS.md
+bench-full: build ## full benchmarks up to the largest honest N (about an hour), writes BENCHMARKS.md
 	$(GO) run ./testbed/bench -mode full -out BENCHMARKS.md
 
 # Each fuzz target runs for FUZZTIME (CI: 10s each); a crasher fails the
@@ -45,6 +45,7 @@ bench-full: build ## full benchmarks up to N=1000, writes BENCHMARKS.md
 FUZZTIME ?= 10s
 FUZZ_TARGETS := \
 	./bootstrap:FuzzDecodeRecord \
+	./bootstrap:FuzzParseKey \
 	./agent/config:FuzzDecode \
 	./membership:FuzzDecodeTags \
 	./agent/localapi:FuzzParseMemberFilter

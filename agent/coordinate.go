@@ -52,7 +52,9 @@ func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
 
 // newEC2Client builds the EC2 client from the standard AWS chain with the
 // config's region and endpoint. The SDK's standard retryer handles
-// throttling; the coordinator adds its own jittered backoff on top.
+// throttling (but not InsufficientInstanceCapacity, see
+// coordinator.EC2Retryer); the coordinator adds its own jittered backoff on
+// top.
 func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (coordinator.EC2API, error) {
 	region := cfg.EC2.Region
 	if region == "" {
@@ -67,6 +69,7 @@ func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity
 	}
 	return coordinator.EC2Calls(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
 		o.HTTPClient = bootstrap.NewAWSHTTPClient(source)
+		o.Retryer = coordinator.EC2Retryer()
 		if cfg.EC2.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.EC2.Endpoint)
 		}

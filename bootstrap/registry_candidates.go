@@ -50,15 +50,8 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 		for _, o := range objs[:min(want, len(objs))] {
 			out = append(out, o.rec)
 		}
-	}
-	for len(r.cfg.SigningKey) > 0 && len(objs) > 0 && len(out) < want {
-		n := min(want-len(out), r.cfg.Concurrency, len(objs))
-		recs, err := r.load(ctx, objs[:n])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, recs...)
-		objs = objs[n:]
+	} else if out, err = r.loadUpTo(ctx, objs, want); err != nil {
+		return nil, err
 	}
 
 	// Stable: within each group the newest-first order stays.
@@ -69,6 +62,22 @@ func (r *Registry) Candidates(ctx context.Context, self Identity, want int) ([]R
 		return 1
 	}
 	slices.SortStableFunc(out, func(a, b Record) int { return cmp.Compare(sameAZ(a), sameAZ(b)) })
+	return out, nil
+}
+
+// loadUpTo GETs objs in order, in rounds of at most Concurrency, until it
+// has want valid records or none are left.
+func (r *Registry) loadUpTo(ctx context.Context, objs []object, want int) ([]Record, error) {
+	var out []Record
+	for len(objs) > 0 && len(out) < want {
+		n := min(want-len(out), r.cfg.Concurrency, len(objs))
+		recs, err := r.load(ctx, objs[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+		objs = objs[n:]
+	}
 	return out, nil
 }
 

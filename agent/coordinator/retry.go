@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/bootstrap"
@@ -38,4 +40,21 @@ func withThrottleRetry(ctx context.Context, clock clockwork.Clock, f func(ctx co
 		}
 	}
 	return err
+}
+
+// EC2Retryer is the SDK's standard retryer (throttling and 5xx errors,
+// three attempts, jittered backoff) except that it never retries
+// InsufficientInstanceCapacity. EC2 sends that as HTTP 500, so the standard
+// retryer would try the same full zone three times before the coordinator
+// could move to the group's next subnet.
+func EC2Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		noCapacity := retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if isInsufficientCapacity(err) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})
+		o.Retryables = append([]retry.IsErrorRetryable{noCapacity}, o.Retryables...)
+	})
 }

@@ -88,6 +88,7 @@ func (r *report) markdown() string {
 	r.writeSummary(&b)
 	r.writeTables(&b)
 	r.writeExtrapolations(&b)
+	r.writeTuning(&b)
 	r.writeDiscarded(&b)
 	r.writeUnmeasured(&b)
 	return b.String()

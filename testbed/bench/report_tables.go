@@ -131,6 +131,10 @@ func (r *report) writeTables(b *strings.Builder) {
 			return x.CPUms, fmt.Sprintf("%.3f ms", x.CPUms)
 		}),
 		restMetric("Go heap per member", func(x restResult) (float64, string) {
+			if x.HeapKB < 0 {
+				// The baseline held garbage of the previous cluster.
+				return math.NaN(), "n/a (heap shrank below the baseline taken before the cluster started)"
+			}
 			return x.HeapKB, fmt.Sprintf("%.0f KB", x.HeapKB)
 		}),
 		restMetric("packets sent per member per second", func(x restResult) (float64, string) {
