@@ -223,11 +223,14 @@ func (r *recorder) incomplete(limit int) []string {
 	return r.incompleteWith(limit, func(string) string { return "" })
 }
 
-// incompleteWith is incomplete with a note per observer.
+// incompleteWith is incomplete with a note per observer. note runs after
+// the recorder's lock is released: it may take a member's locks, and a
+// member delivering an event holds its own lock while it waits for the
+// recorder (a stock node's event delegate runs under memberlist's node
+// lock), which deadlocked a non-converged run at N=500.
 func (r *recorder) incompleteWith(limit int, note func(observer string) string) []string {
+	var observers, lines []string
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
 	for obs := range r.expected {
 		if _, ok := r.completeAt[obs]; ok {
 			continue
@@ -241,12 +244,17 @@ func (r *recorder) incompleteWith(limit int, note func(observer string) string) 
 		if len(missing) > 3 {
 			missing = append(missing[:3], fmt.Sprintf("and %d more", len(missing)-3))
 		}
-		out = append(out, fmt.Sprintf("%s lacks %s%s", obs, strings.Join(missing, ", "), note(obs)))
-		if len(out) == limit {
+		observers = append(observers, obs)
+		lines = append(lines, fmt.Sprintf("%s lacks %s", obs, strings.Join(missing, ", ")))
+		if len(lines) == limit {
 			break
 		}
 	}
-	return out
+	r.mu.Unlock()
+	for i, obs := range observers {
+		lines[i] += note(obs)
+	}
+	return lines
 }
 
 // viewSizes counts expected observers by how many expected members their

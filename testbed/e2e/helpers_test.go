@@ -337,8 +337,17 @@ func (f *farm) object(rel string) []byte {
 	return buf.Bytes()
 }
 
-// hasRecord reports whether id's registry record exists.
-func (f *farm) hasRecord(id string) bool { return f.object("nodes/"+id) != nil }
+// hasRecord reports whether id has a registry record: a key under
+// nodes/<id>/ (the rest of the key is its AZ and address).
+func (f *farm) hasRecord(id string) bool {
+	f.t.Helper()
+	prefix := f.s3Key("nodes/" + id + "/")
+	list, err := f.tb.S3().Backend().ListBucket(f.tb.State().S3.Bucket, &gofakes3.Prefix{HasPrefix: true, Prefix: prefix}, gofakes3.ListBucketPage{})
+	if err != nil {
+		f.t.Fatalf("S3 listing %s: %v", prefix, err)
+	}
+	return len(list.Contents) > 0
+}
 
 // ledger is the part of the coordinator's S3 ledger the tests read.
 type ledger struct {
