@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -46,4 +47,21 @@ func testRecord(i int, az string) Record {
 func newLogBuffer() (*testutil.Buffer, hclog.Logger) {
 	b := &testutil.Buffer{}
 	return b, hclog.New(&hclog.LoggerOptions{Output: b, Level: hclog.Debug})
+}
+
+// countNodes returns how many nodes have a plausible record key (judged by
+// key and listed size; nothing is read), as discovery's LastListed would.
+func countNodes(ctx context.Context, r *Registry) (int, error) {
+	objs, err := r.listObjects(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var ok []object
+	for _, o := range objs {
+		if rec, reason, _, ignore := r.triage(o); reason == "" && !ignore {
+			o.rec = rec
+			ok = append(ok, o)
+		}
+	}
+	return distinctNames(ok), nil
 }

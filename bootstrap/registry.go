@@ -135,13 +135,14 @@ func (r *Registry) Deregister(ctx context.Context, name string) error {
 	w, ok := r.written[name]
 	delete(r.written, name)
 	r.mu.Unlock()
-	keys := []string{w.key}
-	if !ok {
+	var keys []string
+	if ok {
+		keys = append(keys, w.key)
+	} else {
 		objs, err := r.listPrefix(ctx, r.nodePrefix(name))
 		if err != nil {
 			return err
 		}
-		keys = keys[:0]
 		for _, o := range objs {
 			keys = append(keys, o.key)
 		}

@@ -108,7 +108,7 @@ func TestCandidatesSkipGarbageKeysUnread(t *testing.T) {
 	if st := r.Stats(); st.Get != 0 || st.Skipped[SkipMalformed] != 4 {
 		t.Fatalf("stats %+v, want 4 malformed keys skipped and nothing read", st)
 	}
-	if n, err := r.CountNodes(ctx); err != nil || n != 4 {
+	if n, err := countNodes(ctx, r); err != nil || n != 4 {
 		t.Fatalf("CountNodes = %d, %v; want the 4 real nodes", n, err)
 	}
 }
@@ -190,7 +190,7 @@ func TestStaleOwnKeysAreDeleted(t *testing.T) {
 	if _, ok := f.body(r.Key(self)); ok {
 		t.Fatal("Register at a new address left the old key")
 	}
-	if n, err := r.CountNodes(ctx); err != nil || n != 4 {
+	if n, err := countNodes(ctx, r); err != nil || n != 4 {
 		t.Fatalf("CountNodes = %d, %v; want 4", n, err)
 	}
 

@@ -118,8 +118,8 @@ func TestGarbageIsSkippedCountedAndWarnedOnce(t *testing.T) {
 			}
 		}
 	}
-	if n, err := r.CountNodes(ctx); err != nil || n != countKeys(garbage)-badKeys+len(good) {
-		// CountNodes judges by key and size only.
+	if n, err := countNodes(ctx, r); err != nil || n != countKeys(garbage)-badKeys+len(good) {
+		// countNodes judges by key and size only.
 		t.Errorf("CountNodes = %d, %v; want %d", n, err, countKeys(garbage)-badKeys+len(good))
 	}
 }

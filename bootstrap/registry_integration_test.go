@@ -73,7 +73,7 @@ func itRegisterListDeregister(t *testing.T, client S3API) {
 	if err := r.Deregister(ctx, a.Name); err != nil {
 		t.Fatalf("second Deregister: %v", err)
 	}
-	if n, err := r.CountNodes(ctx); err != nil || n != 1 {
+	if n, err := countNodes(ctx, r); err != nil || n != 1 {
 		t.Fatalf("CountNodes after Deregister = %d, %v; want 1", n, err)
 	}
 }
@@ -218,7 +218,7 @@ func itManyRecords(t *testing.T, client S3API) {
 	}
 	t.Logf("S3 requests, full List of %d records: LIST %d, GET %d (total %d)", n+1, full.List, full.Get, full.Requests())
 
-	count, err := reader.CountNodes(ctx)
+	count, err := countNodes(ctx, reader)
 	if err != nil || count != n+1 {
 		t.Fatalf("CountNodes = %d, %v; want %d", count, err, n+1)
 	}

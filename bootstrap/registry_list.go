@@ -106,24 +106,6 @@ func distinctNames(objs []object) int {
 	return len(names)
 }
 
-// CountNodes returns how many nodes have a plausible record key under
-// nodes/, this node's own included (judged by key and listed size; nothing
-// is read). Cost: one LIST per 1,000 keys.
-func (r *Registry) CountNodes(ctx context.Context) (int, error) {
-	objs, err := r.listObjects(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var ok []object
-	for _, o := range objs {
-		if rec, reason, _, ignore := r.triage(o); reason == "" && !ignore {
-			o.rec = rec
-			ok = append(ok, o)
-		}
-	}
-	return distinctNames(ok), nil
-}
-
 // List returns every valid record, sorted by name; unusable objects are
 // skipped, counted and warned about once. Cost: one LIST per 1,000 keys
 // plus one GET per key not rejected by its listed size.

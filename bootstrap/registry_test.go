@@ -251,7 +251,7 @@ func TestListPaginatesAndBoundsConcurrency(t *testing.T) {
 	if f.maxInflight > 4 {
 		t.Fatalf("%d concurrent GETs, want at most 4", f.maxInflight)
 	}
-	count, err := r.CountNodes(ctx)
+	count, err := countNodes(ctx, r)
 	if err != nil || count != n {
 		t.Fatalf("CountNodes = %d, %v; want %d", count, err, n)
 	}

@@ -106,27 +106,22 @@ func Measure(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Members: want, FullView: time.Since(start)}
 	log.Info("agent has the full view", "members", want, "after", res.FullView)
 
-	select {
-	case <-ctx.Done():
-		return res, ctx.Err()
-	case <-time.After(cfg.Settle):
+	// Both waits are measuring windows, not waits for a condition.
+	if err := pauseFor(ctx, cfg.Settle); err != nil {
+		return res, err
 	}
-	agentCPU0, err := cpuTime(p.cmd.Process.Pid)
+	agentCPU0, hostCPU0, err := cpuTimes(p.cmd.Process.Pid)
 	if err != nil {
 		return res, err
 	}
-	hostCPU0, _ := cpuTime(os.Getpid())
 	t0 := time.Now()
-	select {
-	case <-ctx.Done():
-		return res, ctx.Err()
-	case <-time.After(cfg.Window):
+	if err := pauseFor(ctx, cfg.Window); err != nil {
+		return res, err
 	}
-	agentCPU1, err := cpuTime(p.cmd.Process.Pid)
+	agentCPU1, hostCPU1, err := cpuTimes(p.cmd.Process.Pid)
 	if err != nil {
 		return res, err
 	}
-	hostCPU1, _ := cpuTime(os.Getpid())
 	wall := time.Since(t0)
 	res.CPUPerSecond = time.Duration(float64(agentCPU1-agentCPU0) / wall.Seconds())
 	res.HostMemberCPU = time.Duration(float64(hostCPU1-hostCPU0) / wall.Seconds() / float64(cfg.Members))
@@ -295,6 +290,26 @@ func waitView(ctx context.Context, socket string, want int, timeout time.Duratio
 }
 
 // cpuTime is a process's user + system CPU time from /proc/PID/stat.
+// pauseFor waits d, or until ctx ends.
+func pauseFor(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// cpuTimes returns the CPU time of the agent process pid and of this one
+// (the hosted members).
+func cpuTimes(pid int) (agent, host time.Duration, err error) {
+	if agent, err = cpuTime(pid); err != nil {
+		return 0, 0, err
+	}
+	host, err = cpuTime(os.Getpid())
+	return agent, host, err
+}
+
 func cpuTime(pid int) (time.Duration, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

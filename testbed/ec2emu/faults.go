@@ -1,9 +1,6 @@
 package ec2emu
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 )
 
@@ -87,47 +84,4 @@ func (s *Server) loseRunLocked() bool {
 // SetDown takes the API off the network (down: the listener is closed, so
 // clients get connection refused, and open connections are cut) or puts it
 // back on the same address. Instances, launches and hooks carry on.
-func (s *Server) SetDown(down bool) error {
-	s.downMu.Lock()
-	defer s.downMu.Unlock()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return errors.New("ec2emu: SetDown after Close")
-	}
-	if s.ln == nil {
-		s.mu.Unlock()
-		return errors.New("ec2emu: SetDown before Listen: the emulator is not on the network")
-	}
-	addr := s.ln.Addr().String()
-	if down {
-		srv, done := s.srv, s.serveDone
-		s.srv = nil
-		s.mu.Unlock()
-		if srv == nil {
-			return nil // already down
-		}
-		err := srv.Close()
-		<-done
-		s.log.Info("ec2 emulator down: connections refused", "addr", addr)
-		return err
-	}
-	up := s.srv != nil
-	s.mu.Unlock()
-	if up {
-		return nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("ec2emu: listen again on %s: %w (another process took the port)", addr, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		ln.Close()
-		return errors.New("ec2emu: SetDown(false) raced with Close")
-	}
-	s.serveLocked(ln)
-	s.log.Info("ec2 emulator up again", "addr", addr)
-	return nil
-}
+func (s *Server) SetDown(down bool) error { return s.http.SetDown(down) }

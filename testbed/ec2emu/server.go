@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/testbed/emuhttp"
 )
 
 // Server is an EC2 Query API endpoint (an http.Handler) holding the
@@ -46,13 +47,8 @@ type Server struct {
 	calls       map[string]int
 	errs        map[string]int
 
-	// srv serves ln until Close; while SetDown(true) holds, srv is nil and
-	// ln is closed (its address is kept to listen again).
-	srv       *http.Server
-	ln        net.Listener
-	serveDone chan struct{}
-	// downMu serializes SetDown.
-	downMu sync.Mutex
+	// http serves the API between Listen and Close (see SetDown).
+	http emuhttp.Listener
 }
 
 // idempotencyRecord remembers one ClientToken.
@@ -217,65 +213,24 @@ func (s *Server) goLocked(f func()) bool {
 
 // Listen serves on addr ("" means 127.0.0.1:0) until Close.
 func (s *Server) Listen(addr string) error {
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	if err := s.http.Listen("ec2emu", addr, s, s.log); err != nil {
+		return err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("ec2emu: listen on %s: %w (pick a free address or pass \"\")", addr, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil || s.closed {
-		ln.Close()
-		return errors.New("ec2emu: Listen called twice or after Close")
-	}
-	s.serveLocked(ln)
-	s.log.Info("ec2 emulator listening", "url", "http://"+ln.Addr().String())
+	s.log.Info("ec2 emulator listening", "url", s.http.URL())
 	return nil
-}
-
-// serveLocked serves ln in a goroutine that ends when srv is closed.
-func (s *Server) serveLocked(ln net.Listener) {
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
-	}
-	done := make(chan struct{})
-	s.srv, s.ln, s.serveDone = srv, ln, done
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("ec2 emulator stopped serving", "addr", ln.Addr().String(), "error", err)
-		}
-	}()
 }
 
 // URL is the endpoint to give clients (BaseEndpoint, --endpoint-url), or ""
 // before Listen.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return "http://" + s.ln.Addr().String()
-}
+func (s *Server) URL() string { return s.http.URL() }
 
 // Close stops serving, cancels the hooks' context and waits for every
 // launch and shutdown goroutine. Instances stay as they are.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	srv, done := s.srv, s.serveDone
-	s.srv = nil
 	s.mu.Unlock()
-	var err error
-	if srv != nil {
-		err = srv.Close()
-		<-done
-	}
+	err := s.http.Close()
 	s.cancel()
 	s.wg.Wait()
 	return err
