@@ -30,9 +30,10 @@ test: tools build ## unit, integration and end-to-end tests (what CI runs)
 test-short: build ## unit tests only, no external processes
 	$(GO) test -short -count=1 ./...
 
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt, and no binaries tracked by git
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	@bash .ci/tracked-files
 
 bench: build ## quick benchmarks (a few minutes), writes BENCHMARKS.md
 	$(GO) run ./testbed/bench -mode quick -out BENCHMARKS.md
