@@ -5,6 +5,7 @@ GO        ?= go
 BIN       := $(CURDIR)/bin
 TOOLS_BIN := $(CURDIR)/.tools/bin
 VERSITYGW_VERSION := v1.8.0
+STATICCHECK_VERSION := v0.8.2
 
 # Tests find the tools and the binary through these.
 export FARMHAND_VERSITYGW := $(TOOLS_BIN)/versitygw
@@ -19,10 +20,13 @@ all: build
 build: ## build bin/farmhand
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/farmhand ./cmd/farmhand
 
-tools: $(TOOLS_BIN)/versitygw ## install pinned test tools into .tools/bin
+tools: $(TOOLS_BIN)/versitygw $(TOOLS_BIN)/staticcheck ## install pinned test and lint tools into .tools/bin
 
 $(TOOLS_BIN)/versitygw:
 	GOBIN=$(TOOLS_BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+$(TOOLS_BIN)/staticcheck:
+	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 test: tools build ## unit, integration and end-to-end tests (what CI runs)
 	$(GO) test -count=1 -timeout 25m ./...
@@ -30,9 +34,10 @@ test: tools build ## unit, integration and end-to-end tests (what CI runs)
 test-short: build ## unit tests only, no external processes
 	$(GO) test -short -count=1 ./...
 
-lint: ## go vet, gofmt, and no binaries tracked by git
+lint: $(TOOLS_BIN)/staticcheck ## go vet, gofmt, staticcheck, and no binaries tracked by git
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(TOOLS_BIN)/staticcheck ./...
 	@bash .ci/tracked-files
 
 bench: build ## quick benchmarks (a few minutes), writes BENCHMARKS.md

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -174,6 +173,6 @@ var s3Servers = []struct {
 func requireIntegration(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip(fmt.Sprintf("%s starts S3 servers; skipped with -short", t.Name()))
+		t.Skipf("%s starts S3 servers; skipped with -short", t.Name())
 	}
 }

@@ -217,13 +217,9 @@ func (r *recorder) faults() (falseDead, suspects, falseSuspects int, reportsSusp
 	return r.falseDead, r.suspects, r.falseSusp, r.reportsSus
 }
 
-// incomplete describes up to max expected observers whose view lacks
-// expected members, naming a few of the missing ones, for diagnostics.
-func (r *recorder) incomplete(limit int) []string {
-	return r.incompleteWith(limit, func(string) string { return "" })
-}
-
-// incompleteWith is incomplete with a note per observer. note runs after
+// incompleteWith describes up to limit expected observers whose view lacks
+// expected members, naming a few of the missing ones, for diagnostics, with
+// a note per observer. note runs after
 // the recorder's lock is released: it may take a member's locks, and a
 // member delivering an event holds its own lock while it waits for the
 // recorder (a stock node's event delegate runs under memberlist's node

@@ -4,20 +4,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 )
 
 // sample is a set of measurements of one quantity, in seconds or counts.
 type sample []float64
-
-// durations converts durations to a sample in seconds.
-func durations(ds ...time.Duration) sample {
-	s := make(sample, len(ds))
-	for i, d := range ds {
-		s[i] = d.Seconds()
-	}
-	return s
-}
 
 // q returns quantile p (0..1) by the nearest-rank method; NaN when empty.
 func (s sample) q(p float64) float64 {
