@@ -11,6 +11,7 @@ import (
 	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -53,7 +54,7 @@ func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
 // newEC2Client builds the EC2 client from the standard AWS chain with the
 // config's region and endpoint. The SDK's standard retryer handles
 // throttling (but not InsufficientInstanceCapacity, see
-// coordinator.EC2Retryer); the coordinator adds its own jittered backoff on
+// awscall.EC2Retryer); the coordinator adds its own jittered backoff on
 // top.
 func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (coordinator.EC2API, error) {
 	region := cfg.EC2.Region
@@ -68,8 +69,8 @@ func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity
 		return nil, fmt.Errorf("ec2: AWS configuration: %w", err)
 	}
 	return coordinator.EC2Calls(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
-		o.HTTPClient = bootstrap.NewAWSHTTPClient(source)
-		o.Retryer = coordinator.EC2Retryer()
+		o.HTTPClient = awscall.NewHTTPClient(source)
+		o.Retryer = awscall.EC2Retryer()
 		if cfg.EC2.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.EC2.Endpoint)
 		}

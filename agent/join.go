@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // Boot retry pacing. A fleet that boots together while S3 is failing must not
 // hammer it in lockstep: every wait is full-jitter exponential backoff.
-var bootBackoff = bootstrap.BackoffConfig{Base: time.Second, Max: 30 * time.Second}
+var bootBackoff = awscall.Backoff{Base: time.Second, Max: 30 * time.Second}
 
 const (
 	// readyDeadline bounds how long READY can wait for S3. Past it the agent
@@ -48,7 +49,7 @@ func (a *Agent) bootstrapLoop(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				unavailable = bootstrap.Retryable(err)
+				unavailable = awscall.Retryable(err)
 				log.Warn("cannot register in the S3 registry yet; retrying", "error", err)
 			} else {
 				registered = true

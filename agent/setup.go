@@ -7,6 +7,7 @@ import (
 
 	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -43,7 +44,7 @@ func (a *Agent) startRegistry(ctx context.Context) error {
 			PathStyle: cfg.Registry.PathStyle,
 			// Requests leave from the gossip address; the identity is
 			// known by now.
-			HTTPClient: bootstrap.NewAWSHTTPClient(a.advertiseAddr()),
+			HTTPClient: awscall.NewHTTPClient(a.advertiseAddr()),
 		})
 		if err != nil {
 			return fmt.Errorf("registry: %w", err)
@@ -59,7 +60,7 @@ func (a *Agent) startRegistry(ctx context.Context) error {
 	// bootstrap and isolation loops back off; leave and pruning are best
 	// effort), so one quick retry per call is enough: more would multiply
 	// the request rate of an outage by the loop's.
-	rc.Backoff.MaxAttempts = registryAttempts
+	rc.Retry.MaxAttempts = registryAttempts
 	rc.SigningKey = cfg.Registry.SigningKey
 	rc.VerifyKeys = cfg.Registry.VerifyKeys
 	rc.RequireSignature = cfg.Registry.RequireSignature

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // IMDS client limits. They keep a whole identity read, retries included,
@@ -101,7 +103,7 @@ func readIMDS(ctx context.Context, cfg IdentityConfig, id *Identity, missing []i
 
 	for _, f := range missing {
 		v, err := getMetadata(readCtx, client, f.path)
-		if err != nil && f.path == regionPath && httpStatus(err) == http.StatusNotFound {
+		if err != nil && f.path == regionPath && awscall.HTTPStatus(err) == http.StatusNotFound {
 			if r, ok := regionFromAZ(id.AvailabilityZone); ok {
 				*f.field(id) = r
 				continue
@@ -140,15 +142,6 @@ func getMetadata(ctx context.Context, c *imds.Client, path string) (string, erro
 	return v, nil
 }
 
-// httpStatus returns the HTTP status carried by err, or 0.
-func httpStatus(err error) int {
-	var s interface{ HTTPStatusCode() int }
-	if errors.As(err, &s) {
-		return s.HTTPStatusCode()
-	}
-	return 0
-}
-
 // describeIMDSError turns an IMDS client error into a short cause. The SDK
 // hides the token request's status and transport errors behind a
 // non-unwrappable error, so the transport records them.
@@ -159,10 +152,10 @@ func describeIMDSError(ctx context.Context, err error, tr *imdsTransport, path s
 		return fmt.Sprintf("the IMDSv2 token request (PUT /latest/api/token) was refused with HTTP %d; IMDSv2 is required (IMDSv1 fallback is disabled)", tokenStatus)
 	case tokenStatus != 0 && tokenStatus != http.StatusOK:
 		return fmt.Sprintf("the IMDSv2 token request (PUT /latest/api/token) failed with HTTP %d", tokenStatus)
-	case httpStatus(err) == http.StatusUnauthorized:
+	case awscall.HTTPStatus(err) == http.StatusUnauthorized:
 		return fmt.Sprintf("GET meta-data/%s was refused with HTTP 401 although a session token was sent", path)
-	case httpStatus(err) != 0:
-		return fmt.Sprintf("GET meta-data/%s answered HTTP %d", path, httpStatus(err))
+	case awscall.HTTPStatus(err) != 0:
+		return fmt.Sprintf("GET meta-data/%s answered HTTP %d", path, awscall.HTTPStatus(err))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		if lastErr != nil {
 			return fmt.Sprintf("no answer within %s (last error: %v)", timeout, lastErr)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // Registry is the S3 rendezvous: one JSON record per node under
@@ -24,8 +25,6 @@ type Registry struct {
 	cfg    RegistryConfig
 	clock  clockwork.Clock
 	logger hclog.Logger
-	// jitter returns a random value in [0, n); replaced in tests.
-	jitter func(n int64) int64
 
 	counters registryCounters
 	// lastListed is set by Candidates; see LastListed.
@@ -54,7 +53,6 @@ func NewRegistry(api S3API, cfg RegistryConfig) (*Registry, error) {
 		cfg:      cfg,
 		clock:    cfg.Clock,
 		logger:   cfg.Logger.Named("registry"),
-		jitter:   rand.Int64N,
 		counters: registryCounters{skipped: map[SkipReason]int64{}, warned: map[string]struct{}{}},
 		written:  map[string]written{},
 	}, nil
@@ -91,9 +89,9 @@ func (r *Registry) Register(ctx context.Context, rec Record) error {
 	err = r.put(ctx, key, body, !unconditional)
 	switch {
 	case err == nil:
-	case isPreconditionFailed(err):
+	case awscall.Is(err, awscall.PreconditionLost):
 		stored, gerr := r.getBody(ctx, key)
-		if gerr != nil && !isNotFound(gerr) {
+		if gerr != nil && !awscall.Is(gerr, awscall.NotFound) {
 			return gerr
 		}
 		if gerr != nil || !bytes.Equal(stored, body) {
@@ -101,7 +99,7 @@ func (r *Registry) Register(ctx context.Context, rec Record) error {
 				return err
 			}
 		}
-	case isNotImplemented(err):
+	case awscall.Is(err, awscall.NotImplemented):
 		r.logger.Warn("S3 server does not support conditional writes (If-None-Match); registering with plain overwrites",
 			"bucket", r.cfg.Bucket, "error", err)
 		r.mu.Lock()
@@ -161,7 +159,7 @@ func (r *Registry) deleteKey(ctx context.Context, key string) error {
 		_, err := r.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(r.cfg.Bucket), Key: aws.String(key)})
 		return err
 	})
-	if err != nil && isNotFound(err) {
+	if awscall.Is(err, awscall.NotFound) {
 		return nil
 	}
 	return err

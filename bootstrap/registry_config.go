@@ -7,18 +7,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
-)
 
-// BackoffConfig is the retry policy of every S3 call: capped exponential
-// backoff with full jitter, sleep = rand[0, min(Max, Base*2^attempt)].
-type BackoffConfig struct {
-	// Base is the cap of the first retry's sleep.
-	Base time.Duration
-	// Max caps every sleep.
-	Max time.Duration
-	// MaxAttempts is the number of attempts per call, the first included.
-	MaxAttempts int
-}
+	"github.com/farmhand/farmhand/bootstrap/awscall"
+)
 
 // RegistryConfig configures the S3 rendezvous registry.
 type RegistryConfig struct {
@@ -42,8 +33,9 @@ type RegistryConfig struct {
 	// MaxRecordSize is the largest object read as a record, default
 	// 8 KiB; larger objects are skipped by their listed size, unread.
 	MaxRecordSize int64
-	// Backoff is the retry policy of every S3 call.
-	Backoff BackoffConfig
+	// Retry is the retry policy of every S3 call (RetryIf is ignored: the
+	// registry retries what awscall.Retryable says may pass).
+	Retry awscall.Policy
 	// Concurrency bounds parallel GETs, default 16.
 	Concurrency int
 	// Clock paces retries, default the real clock.
@@ -57,9 +49,8 @@ func DefaultRegistryConfig() RegistryConfig {
 	return RegistryConfig{
 		Prefix:        "farmhand",
 		MaxRecordSize: 8 << 10,
-		Backoff: BackoffConfig{
-			Base:        200 * time.Millisecond,
-			Max:         10 * time.Second,
+		Retry: awscall.Policy{
+			Backoff:     awscall.Backoff{Base: 200 * time.Millisecond, Max: 10 * time.Second},
 			MaxAttempts: 6,
 		},
 		Concurrency: 16,
@@ -78,15 +69,16 @@ func (c RegistryConfig) normalize() (RegistryConfig, error) {
 	if c.MaxRecordSize == 0 {
 		c.MaxRecordSize = d.MaxRecordSize
 	}
-	if c.Backoff.Base == 0 {
-		c.Backoff.Base = d.Backoff.Base
+	if c.Retry.Base == 0 {
+		c.Retry.Base = d.Retry.Base
 	}
-	if c.Backoff.Max == 0 {
-		c.Backoff.Max = d.Backoff.Max
+	if c.Retry.Max == 0 {
+		c.Retry.Max = d.Retry.Max
 	}
-	if c.Backoff.MaxAttempts == 0 {
-		c.Backoff.MaxAttempts = d.Backoff.MaxAttempts
+	if c.Retry.MaxAttempts == 0 {
+		c.Retry.MaxAttempts = d.Retry.MaxAttempts
 	}
+	c.Retry.RetryIf = nil
 	if c.Concurrency == 0 {
 		c.Concurrency = d.Concurrency
 	}
@@ -106,10 +98,10 @@ func (c RegistryConfig) normalize() (RegistryConfig, error) {
 		return c, fmt.Errorf("registry config: require_signature is set without a signing key; set the signing key or drop require_signature")
 	case c.MaxRecordSize < 0:
 		return c, fmt.Errorf("registry config: max record size %d is negative", c.MaxRecordSize)
-	case c.Backoff.Base < 0 || c.Backoff.Max < c.Backoff.Base:
-		return c, fmt.Errorf("registry config: backoff base %s and max %s must satisfy 0 <= base <= max", c.Backoff.Base, c.Backoff.Max)
-	case c.Backoff.MaxAttempts < 1:
-		return c, fmt.Errorf("registry config: backoff max attempts %d must be at least 1", c.Backoff.MaxAttempts)
+	case c.Retry.Base < 0 || c.Retry.Max < c.Retry.Base:
+		return c, fmt.Errorf("registry config: retry backoff base %s and max %s must satisfy 0 <= base <= max", c.Retry.Base, c.Retry.Max)
+	case c.Retry.MaxAttempts < 1:
+		return c, fmt.Errorf("registry config: retry max attempts %d must be at least 1", c.Retry.MaxAttempts)
 	case c.Concurrency < 1:
 		return c, fmt.Errorf("registry config: concurrency %d must be at least 1", c.Concurrency)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // TestRegistryIntegration runs the registry suite against real S3 servers
@@ -95,7 +97,7 @@ func itConditionalCreate(t *testing.T, client S3API) {
 	if err == nil {
 		t.Fatalf("server ignores If-None-Match: * (a conditional create replaced %s); the registry cannot avoid overwrites on it", key)
 	}
-	if !isPreconditionFailed(err) {
+	if !awscall.Is(err, awscall.PreconditionLost) {
 		t.Fatalf("conditional create of an existing key: %v, want 412 PreconditionFailed", err)
 	}
 

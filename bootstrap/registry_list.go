@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // object is one listed key under nodes/, with the record its key names
@@ -174,7 +176,7 @@ loop:
 func (r *Registry) loadOne(ctx context.Context, o object) (rec Record, ok bool, err error) {
 	body, err := r.getBody(ctx, o.key)
 	if err != nil {
-		if isNotFound(err) {
+		if awscall.Is(err, awscall.NotFound) {
 			r.logger.Debug("registry object vanished between LIST and GET", "key", o.key)
 			return rec, false, nil
 		}

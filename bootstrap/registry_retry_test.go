@@ -10,32 +10,9 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-)
 
-func TestBackoffDelayIsCappedExponentialFullJitter(t *testing.T) {
-	b := BackoffConfig{Base: 100 * time.Millisecond, Max: time.Second, MaxAttempts: 10}
-	top := func(n int64) int64 { return n - 1 }
-	bottom := func(n int64) int64 { return 0 }
-	for attempt, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		want *= time.Millisecond
-		if got := b.delay(attempt, top); got != want {
-			t.Errorf("delay(%d) upper bound = %s, want %s", attempt, got, want)
-		}
-		if got := b.delay(attempt, bottom); got != 0 {
-			t.Errorf("delay(%d) lower bound = %s, want 0", attempt, got)
-		}
-	}
-	if got := b.delay(500, top); got != time.Second {
-		t.Errorf("delay(500) = %s, want the cap (no overflow)", got)
-	}
-	// The real jitter stays inside the bounds.
-	r := newTestRegistry(t, newFakeS3(testBucket), nil)
-	for range 1000 {
-		if d := b.delay(2, r.jitter); d < 0 || d > 400*time.Millisecond {
-			t.Fatalf("jittered delay %s outside [0, 400ms]", d)
-		}
-	}
-}
+	"github.com/farmhand/farmhand/bootstrap/awscall"
+)
 
 // failN makes the first n requests of op fail with err.
 func failN(op string, n int64, err error) func(string, string) error {
@@ -78,7 +55,7 @@ func TestRetryTransientErrorsThroughClock(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- r.Register(context.Background(), testRecord(1, "")) }()
-	if err := advanceUntilDone(t, clock, r.cfg.Backoff.Max, done); err != nil {
+	if err := advanceUntilDone(t, clock, r.cfg.Retry.Max, done); err != nil {
 		t.Fatalf("Register after two 503s: %v", err)
 	}
 	if st := r.Stats(); st.Put != 3 {
@@ -93,11 +70,11 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	f := newFakeS3(testBucket)
 	f.fail = failN("ListObjectsV2", 1<<30, errors.New("dial tcp 127.0.0.1:9: connection refused"))
 	clock := clockwork.NewFakeClock()
-	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clock; c.Backoff.MaxAttempts = 4 })
+	r := newTestRegistry(t, f, func(c *RegistryConfig) { c.Clock = clock; c.Retry.MaxAttempts = 4 })
 
 	done := make(chan error, 1)
 	go func() { _, err := r.List(context.Background()); done <- err }()
-	err := advanceUntilDone(t, clock, r.cfg.Backoff.Max, done)
+	err := advanceUntilDone(t, clock, r.cfg.Retry.Max, done)
 	if err == nil {
 		t.Fatal("List succeeded against a dead S3")
 	}
@@ -109,7 +86,7 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	if st := r.Stats(); st.List != 4 {
 		t.Fatalf("List attempts = %d, want 4", st.List)
 	}
-	if !Retryable(err) {
+	if !awscall.Retryable(err) {
 		t.Errorf("Retryable(%v) = false for an unreachable S3", err)
 	}
 }
@@ -141,7 +118,7 @@ func TestNonRetryableErrorsFailFast(t *testing.T) {
 			if st := r.Stats(); st.Put != 1 {
 				t.Fatalf("Put attempts = %d, want 1 (no retry)", st.Put)
 			}
-			if Retryable(err) {
+			if awscall.Retryable(err) {
 				t.Errorf("Retryable(%v) = true", err)
 			}
 		})

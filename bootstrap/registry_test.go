@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,8 @@ func TestNewRegistryValidates(t *testing.T) {
 		{"no cluster", func(c *RegistryConfig) { c.Cluster = "" }, "cluster"},
 		{"slash in cluster", func(c *RegistryConfig) { c.Cluster = "a/b" }, "cluster \"a/b\""},
 		{"require without key", func(c *RegistryConfig) { c.RequireSignature = true }, "require_signature"},
-		{"max below base", func(c *RegistryConfig) { c.Backoff.Base = time.Second; c.Backoff.Max = time.Millisecond }, "backoff base"},
-		{"negative attempts", func(c *RegistryConfig) { c.Backoff.MaxAttempts = -1 }, "max attempts"},
+		{"max below base", func(c *RegistryConfig) { c.Retry.Base = time.Second; c.Retry.Max = time.Millisecond }, "retry backoff base"},
+		{"negative attempts", func(c *RegistryConfig) { c.Retry.MaxAttempts = -1 }, "max attempts"},
 		{"negative size", func(c *RegistryConfig) { c.MaxRecordSize = -1 }, "max record size"},
 	}
 	for _, tc := range cases {
@@ -61,7 +62,7 @@ func TestRegistryDefaultsAndKeys(t *testing.T) {
 	if got := r.ClusterPrefix(); got != "farmhand/blue/" {
 		t.Errorf("ClusterPrefix = %q", got)
 	}
-	if r.cfg.MaxRecordSize != 8<<10 || r.cfg.Concurrency != 16 || r.cfg.Backoff.MaxAttempts < 1 {
+	if r.cfg.MaxRecordSize != 8<<10 || r.cfg.Concurrency != 16 || r.cfg.Retry.MaxAttempts < 1 {
 		t.Errorf("defaults not applied: %+v", r.cfg)
 	}
 	r2 := newTestRegistry(t, newFakeS3(testBucket), func(c *RegistryConfig) { c.Prefix = "/env/prod/" })
@@ -128,6 +129,27 @@ func TestRegisterExistingIdenticalIsNotOverwritten(t *testing.T) {
 	st := r.Stats()
 	if st.Put != 1 || st.Get != 1 || len(f.puts) != 1 {
 		t.Fatalf("re-register of identical record: stats %+v, served puts %d; want 1 refused PUT + 1 GET, nothing written", st, len(f.puts))
+	}
+}
+
+// S3 answers 409 ConditionalRequestConflict when a concurrent conditional
+// write to the same key won: the same lost condition as 412, so Register
+// reads what is stored and writes only if it differs (it used to fail with
+// "request rejected").
+func TestRegisterConcurrentConditionalConflictIsALostCondition(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeS3(testBucket)
+	f.fail = failN("PutObject", 1, apiError(http.StatusConflict, "ConditionalRequestConflict"))
+	r := newTestRegistry(t, f, nil)
+	rec := testRecord(1, "")
+	if err := r.Register(ctx, rec); err != nil {
+		t.Fatalf("Register after a 409 conflict: %v", err)
+	}
+	if _, ok := f.body(r.Key(rec)); !ok {
+		t.Fatal("record not stored")
+	}
+	if st := r.Stats(); st.Put != 2 || st.Get != 1 {
+		t.Fatalf("stats %+v, want the refused PUT, 1 GET, 1 PUT", st)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // S3Config says how to reach the S3 (or S3-compatible) service that holds
@@ -64,7 +66,7 @@ func NewS3Client(ctx context.Context, cfg S3Config) (S3API, error) {
 		if cfg.HTTPClient != nil {
 			o.HTTPClient = cfg.HTTPClient
 		} else {
-			o.HTTPClient = NewAWSHTTPClient("")
+			o.HTTPClient = awscall.NewHTTPClient("")
 		}
 	})), nil
 }

@@ -18,9 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/farmhand/farmhand/testbed/testutil"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // Test S3 servers: gofakes3 in-process and a versitygw process, both on

@@ -18,7 +18,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/testbed/ec2emu"
 	"github.com/farmhand/farmhand/testbed/s3emu"
 )
@@ -161,7 +161,7 @@ func (tb *Testbed) ec2Client() *ec2.Client {
 		Region:       Region,
 		BaseEndpoint: aws.String(tb.ec2URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-		HTTPClient:   bootstrap.NewAWSHTTPClient(""),
+		HTTPClient:   awscall.NewHTTPClient(""),
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // errNotLeader stops the actor when the lease no longer allows acting.
@@ -120,7 +122,7 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 			for _, inst := range out.Instances {
 				launched = append(launched, aws.ToString(inst.InstanceId))
 			}
-		case isIdempotentMismatch(err):
+		case awscall.Is(err, awscall.IdempotentMismatch):
 			// The token was used with other parameters (the group changed
 			// while the batch was pending): adopt what it launched.
 			ids, derr := c.reader.byClientToken(ctx, b.Token)
@@ -148,7 +150,7 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 				Reason: fmt.Sprintf("launched %d instance(s) in group %s (%s) with ClientToken %s", len(launched), b.Group, what, b.Token)})
 			return c.persist(ctx)
 		}
-		if !isInsufficientCapacity(err) && !isIdempotentMismatch(err) {
+		if !awscall.Is(err, awscall.InsufficientCapacity) && !awscall.Is(err, awscall.IdempotentMismatch) {
 			return c.launchFailed(&b, err)
 		}
 		// Nothing was launched: move to the next subnet with a new token,
@@ -187,11 +189,11 @@ func (c *Coordinator) terminate(ctx context.Context, ids []string) error {
 		})
 	}
 	err := call(ids)
-	if !isInstanceNotFound(err) {
+	if !awscall.Is(err, awscall.InstanceNotFound) {
 		return err
 	}
 	for _, id := range ids {
-		if err := call([]string{id}); err != nil && !isInstanceNotFound(err) {
+		if err := call([]string{id}); err != nil && !awscall.Is(err, awscall.InstanceNotFound) {
 			return err
 		}
 	}

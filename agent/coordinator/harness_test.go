@@ -128,7 +128,7 @@ func tickAdvancing(clock *clockwork.FakeClock, f func()) {
 		f()
 	}()
 	for clock.BlockUntilContext(ctx, 1) == nil {
-		clock.Advance(retryCap)
+		clock.Advance(throttleRetry.Max)
 	}
 	<-done
 }

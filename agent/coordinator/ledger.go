@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 const (
@@ -200,7 +202,7 @@ func readLedger(ctx context.Context, store ObjectStore, bucket, key string) (*le
 func getObject(ctx context.Context, store ObjectStore, bucket, key string) ([]byte, string, error) {
 	out, err := store.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		if isNoSuchKey(err) {
+		if awscall.Is(err, awscall.NotFound) {
 			return nil, "", nil
 		}
 		return nil, "", fmt.Errorf("coordinator: get s3://%s/%s: %w", bucket, key, err)
@@ -232,7 +234,7 @@ func putConditional(ctx context.Context, store ObjectStore, bucket, key string, 
 	}
 	out, err := store.PutObject(ctx, in)
 	if err != nil {
-		if isPreconditionFailed(err) {
+		if awscall.Is(err, awscall.PreconditionLost) {
 			return "", fmt.Errorf("%w: s3://%s/%s", errFenced, bucket, key)
 		}
 		return "", fmt.Errorf("coordinator: put s3://%s/%s: %w", bucket, key, err)

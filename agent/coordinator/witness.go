@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 const (
@@ -122,7 +124,7 @@ func (r ec2Reader) statuses(ctx context.Context, ids []string) (map[string]strin
 				page, err = r.api.DescribeInstanceStatus(ctx, in)
 				return err
 			})
-			if isInstanceNotFound(err) {
+			if awscall.Is(err, awscall.InstanceNotFound) {
 				break
 			}
 			if err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/s3emu"
 	"github.com/farmhand/farmhand/testbed/testutil"
@@ -195,7 +196,7 @@ func shutdownAll(hosts []*membership.Cluster) {
 // register writes the first host's record, as that member's agent would.
 func register(ctx context.Context, endpoint string, h *membership.Cluster) error {
 	api := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", ""), HTTPClient: bootstrap.NewAWSHTTPClient("")})
+		Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", ""), HTTPClient: awscall.NewHTTPClient("")})
 	rc := bootstrap.DefaultRegistryConfig()
 	rc.Bucket, rc.Cluster = "bench", cluster
 	reg, err := bootstrap.NewRegistry(api, rc)

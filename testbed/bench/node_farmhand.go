@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/memnet"
 	"github.com/farmhand/farmhand/testbed/s3emu"
@@ -164,7 +165,7 @@ func (n *farmhandNode) Addr() string { return n.addr }
 // It mirrors agent.bootstrapLoop (the same registry calls, join and
 // backoff) because the agent's loop needs a whole Agent; keep them in step.
 // bootBackoff is the agent's boot pacing (agent/join.go).
-var bootBackoff = bootstrap.BackoffConfig{Base: time.Second, Max: 30 * time.Second}
+var bootBackoff = awscall.Backoff{Base: time.Second, Max: 30 * time.Second}
 
 func (n *farmhandNode) Boot(ctx context.Context) error {
 	if err := n.reg.Register(ctx, n.record); err != nil {

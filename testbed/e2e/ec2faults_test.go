@@ -34,7 +34,7 @@ func TestCapacityErrorLaunchesInNextSubnet(t *testing.T) {
 			rep.ID, rep.SubnetID, rep.AvailabilityZone, second, subnets[1].AvailabilityZone)
 	}
 	// One refusal: the first subnet was tried, and not retried by the SDK
-	// (EC2 sends the error as HTTP 500; see coordinator.EC2Retryer).
+	// (EC2 sends the error as HTTP 500; see awscall.EC2Retryer).
 	if n := ec.Errors()["InsufficientInstanceCapacity"]; n != 1 {
 		t.Errorf("EC2 sent %d InsufficientInstanceCapacity answers before the launch in the second subnet, want 1", n)
 	}

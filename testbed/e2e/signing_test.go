@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
@@ -79,7 +80,7 @@ func TestSignedRegistryRefusesForgedRecords(t *testing.T) {
 func (f *farm) plantRecord(key []byte, rec bootstrap.Record) {
 	f.t.Helper()
 	st := f.tb.State()
-	hc := bootstrap.NewAWSHTTPClient("")
+	hc := awscall.NewHTTPClient("")
 	defer hc.CloseIdleConnections()
 	api, err := bootstrap.NewS3Client(f.ctx, bootstrap.S3Config{Region: st.S3.Region, Endpoint: st.S3.Endpoint, PathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("forger", "forger-secret", ""), HTTPClient: hc})

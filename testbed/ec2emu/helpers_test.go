@@ -17,8 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/farmhand/farmhand/bootstrap"
-
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
@@ -50,7 +49,7 @@ func startServer(t *testing.T, mut func(*Config)) *Server {
 // unless opts change that, so that call counts are exact.
 func sdkClient(t *testing.T, e *Server, opts ...func(*ec2.Options)) *ec2.Client {
 	t.Helper()
-	hc := bootstrap.NewAWSHTTPClient("")
+	hc := awscall.NewHTTPClient("")
 	t.Cleanup(hc.CloseIdleConnections)
 	o := ec2.Options{
 		Region:           "us-east-1",

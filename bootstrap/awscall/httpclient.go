@@ -1,4 +1,4 @@
-package bootstrap
+package awscall
 
 import (
 	"io"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// NewAWSHTTPClient returns the HTTP client farmhand gives every
+// NewHTTPClient returns the HTTP client farmhand gives every
 // aws-sdk-go-v2 client (S3 and EC2). A non-empty sourceIP makes every
 // connection leave from that address (the agent's private IP, which is what
 // routing would pick on EC2 anyway); the testbed relies on it to count each
@@ -21,7 +21,7 @@ import (
 // same AZ) about one call in 40 failed with "use of closed network
 // connection", and the SDK's retry then sent the request twice. Hiding
 // WriteTo makes the late read a clean EOF.
-func NewAWSHTTPClient(sourceIP string) *http.Client {
+func NewHTTPClient(sourceIP string) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if ip := net.ParseIP(sourceIP); ip != nil && !ip.IsUnspecified() {
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}
