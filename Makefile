@@ -10,6 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 # Tests find the tools and the binary through these.
 export FARMHAND_VERSITYGW := $(TOOLS_BIN)/versitygw
 export FARMHAND_BIN       := $(BIN)/farmhand
+export FARMHAND_TESTBED_BIN := $(BIN)/farmhand-testbed
 
 LDFLAGS := -X github.com/farmhand/farmhand/agent.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
@@ -17,8 +18,8 @@ LDFLAGS := -X github.com/farmhand/farmhand/agent.Version=$(shell git describe --
 
 all: build
 
-build: ## build bin/farmhand
-	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/farmhand ./cmd/farmhand
+build: ## build bin/farmhand (the agent and its CLI) and bin/farmhand-testbed
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/farmhand ./cmd/farmhand-testbed
 
 tools: $(TOOLS_BIN)/versitygw $(TOOLS_BIN)/staticcheck ## install pinned test and lint tools into .tools/bin
 
@@ -64,7 +65,7 @@ fuzz: ## run every fuzz target for FUZZTIME
 	done
 
 demo: build ## a 5-node farm on this machine; Ctrl-C tears it down
-	$(BIN)/farmhand testbed demo -nodes 5 -dir $(CURDIR)/demo
+	$(BIN)/farmhand-testbed demo -nodes 5 -dir $(CURDIR)/demo
 
 soak: build ## 20 agents under random chaos for 10 minutes; writes SOAK.md (not in CI)
 	$(GO) run ./testbed/soak -bin $(BIN)/farmhand -nodes 20 -duration 10m -out SOAK.md

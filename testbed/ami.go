@@ -14,7 +14,7 @@ import (
 // given per process, because the instances share this machine's file system.
 func (tb *Testbed) writeAMIConfig() error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# farmhand testbed: the config baked into the emulated AMI %s\n", ImageID)
+	fmt.Fprintf(&b, "# farmhand-testbed: the config baked into the emulated AMI %s\n", ImageID)
 	fmt.Fprintf(&b, "cluster   = %q\n", tb.cfg.Cluster)
 	fmt.Fprintf(&b, "role      = %q\n", Group)
 	fmt.Fprintf(&b, "log_level = %q\n", tb.cfg.LogLevel)

@@ -11,20 +11,20 @@ import (
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
-// A `farmhand testbed up` killed with SIGKILL cannot tear down: its agents
-// die with it (Pdeathsig), and `farmhand testbed clean` removes the rest
+// A `farmhand-testbed up` killed with SIGKILL cannot tear down: its agents
+// die with it (Pdeathsig), and `farmhand-testbed clean` removes the rest
 // (state file, control socket, agent sockets and, as root, the namespaces
 // and the bridge).
 func TestCleanAfterTestbedIsKilled(t *testing.T) {
 	needE2E(t)
 	dir := shortDir(t)
-	args := []string{"testbed", "up", "-nodes", "2", "-dir", dir}
+	args := []string{"up", "-nodes", "2", "-dir", dir}
 	if os.Geteuid() == 0 {
 		args = append(args, "-netns") // leaves namespaces and a bridge to clean
 	} else {
 		t.Log("not root: checking clean in loopback mode only")
 	}
-	up := exec.Command(testutil.FarmhandBinary(t), args...)
+	up := exec.Command(testutil.TestbedBinary(t), args...)
 	var output bytes.Buffer
 	up.Stdout, up.Stderr = &output, &output
 	if err := up.Start(); err != nil {
@@ -37,7 +37,7 @@ func TestCleanAfterTestbedIsKilled(t *testing.T) {
 			up.Wait()
 		}
 		if t.Failed() {
-			t.Logf("farmhand testbed up said:\n%s", output.String())
+			t.Logf("farmhand-testbed up said:\n%s", output.String())
 		}
 	})
 	var st *State
@@ -76,7 +76,7 @@ func TestCleanAfterTestbedIsKilled(t *testing.T) {
 		t.Fatalf("a SIGKILLed testbed should leave its control socket for clean to remove: %v", err)
 	}
 
-	out, errOut, code := runCLI(t, "testbed", "clean", "-dir", dir)
+	out, errOut, code := runCLI(t, "clean", "-dir", dir)
 	if code != 0 {
 		t.Fatalf("clean: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -92,7 +92,7 @@ func TestCleanAfterTestbedIsKilled(t *testing.T) {
 	assertTornDown(t, dir, st)
 
 	// A second clean finds no testbed.
-	if _, errOut, code := runCLI(t, "testbed", "clean", "-dir", dir); code != 1 || !strings.Contains(errOut, "no testbed") {
+	if _, errOut, code := runCLI(t, "clean", "-dir", dir); code != 1 || !strings.Contains(errOut, "no testbed") {
 		t.Errorf("second clean: exit %d, stderr %q; want 1 and 'no testbed'", code, errOut)
 	}
 }

@@ -1,10 +1,13 @@
 package testbed
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,7 +45,8 @@ type Config struct {
 	// (credentials from the standard AWS environment). Empty: embedded S3.
 	S3Endpoint string
 	S3Bucket   string
-	// Bin is the farmhand binary the instances run. Default: this executable.
+	// Bin is the farmhand binary the instances run. Default: DefaultBin,
+	// that is $FARMHAND_BIN, else the farmhand next to this executable.
 	Bin string
 	// Profile is the agents' gossip profile: "local" (fast timers, the
 	// default, so a demo forms and detects failures in seconds) or "lan".
@@ -98,11 +102,10 @@ func (c *Config) Validate() error {
 		c.Logger = hclog.NewNullLogger()
 	}
 	if c.Bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("cannot find the farmhand binary: %w", err))
-		}
-		c.Bin = exe
+		c.Bin = DefaultBin()
+	}
+	if err := checkBin(c.Bin); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Dir != "" {
 		abs, err := filepath.Abs(c.Dir)
@@ -112,4 +115,42 @@ func (c *Config) Validate() error {
 		c.Dir = abs
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultBin is the farmhand binary a testbed runs when Config.Bin is
+// empty: $FARMHAND_BIN when set, else "farmhand" in the directory of this
+// executable (make build puts bin/farmhand beside bin/farmhand-testbed).
+func DefaultBin() string {
+	if p := os.Getenv("FARMHAND_BIN"); p != "" {
+		return p
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "farmhand"
+	}
+	return filepath.Join(filepath.Dir(exe), "farmhand")
+}
+
+// checkBin makes sure bin is a farmhand agent binary: it exists, and
+// `bin version` says farmhand, so a typo or the testbed binary itself is
+// caught before any instance launches.
+func checkBin(bin string) error {
+	hint := "build it with 'make build', or pass -bin PATH (or set FARMHAND_BIN)"
+	st, err := os.Stat(bin)
+	if err != nil {
+		return fmt.Errorf("no farmhand binary at %s: %s", bin, hint)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable farmhand binary: %s", bin, hint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "version").Output()
+	if err != nil {
+		return fmt.Errorf("%s is not a farmhand agent binary ('%s version' failed: %v): %s", bin, filepath.Base(bin), err, hint)
+	}
+	if !strings.HasPrefix(string(out), "farmhand ") {
+		return fmt.Errorf("%s is not a farmhand agent binary ('%s version' said %q): %s", bin, filepath.Base(bin), strings.TrimSpace(string(out)), hint)
+	}
+	return nil
 }

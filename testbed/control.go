@@ -145,7 +145,7 @@ func Control(ctx context.Context, dir, verb string, r Request) (Response, error)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("cannot reach the testbed at %s (is 'farmhand testbed up' still running? if it was killed, run 'farmhand testbed clean -dir %s'): %w", st.Control, dir, err)
+		return Response{}, fmt.Errorf("cannot reach the testbed at %s (is 'farmhand-testbed up' still running? if it was killed, run 'farmhand-testbed clean -dir %s'): %w", st.Control, dir, err)
 	}
 	defer resp.Body.Close()
 	var out Response

@@ -19,18 +19,20 @@ import (
 // root: `make demo` must work without root.
 const nobody = 65534
 
-// `make demo` runs `farmhand testbed demo -nodes 5 -dir D`: its live view
+// `make demo` runs `farmhand-testbed demo -nodes 5 -dir D`: its live view
 // reports the farm formed, and Ctrl-C (SIGINT) tears everything down and
 // exits 0.
 func TestDemoFormsAndCtrlCTearsDown(t *testing.T) {
 	needE2E(t)
-	bin := testutil.FarmhandBinary(t)
+	bin := testutil.TestbedBinary(t)
+	agentBin := testutil.FarmhandBinary(t)
 	dir := shortDir(t)
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
-		// As a user would: unprivileged, with a binary and a directory
-		// of its own.
-		bin = copyFile(t, bin, filepath.Join(dir, "farmhand"), 0o755)
+		// As a user would: unprivileged, with binaries and a directory
+		// of their own.
+		bin = copyFile(t, bin, filepath.Join(dir, "farmhand-testbed"), 0o755)
+		copyFile(t, agentBin, filepath.Join(dir, "farmhand"), 0o755)
 		if err := os.Chmod(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +45,11 @@ func TestDemoFormsAndCtrlCTearsDown(t *testing.T) {
 		}
 		cred = &syscall.Credential{Uid: nobody, Gid: nobody}
 	}
-	demo := exec.Command(bin, "testbed", "demo", "-nodes", "5", "-dir", dir)
+	demo := exec.Command(bin, "demo", "-nodes", "5", "-dir", dir)
+	if os.Geteuid() == 0 {
+		// The farmhand beside farmhand-testbed, as bin/ holds them.
+		demo.Env = envWithout("FARMHAND_BIN")
+	}
 	demo.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var stderr bytes.Buffer
 	demo.Stderr = &stderr
@@ -135,4 +141,15 @@ func copyFile(t *testing.T, src, dst string, perm os.FileMode) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// envWithout is this process's environment without the variable name.
+func envWithout(name string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, name+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

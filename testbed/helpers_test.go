@@ -215,13 +215,13 @@ func both(checks ...viewCheck) viewCheck {
 	}
 }
 
-// runCLI runs the farmhand binary and returns its stdout, stderr and exit
-// code.
+// runCLI runs the farmhand-testbed binary and returns its stdout, stderr
+// and exit code.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	code, stdout, stderr = testutil.RunCommand(t, exec.CommandContext(ctx, testutil.FarmhandBinary(t), args...))
+	code, stdout, stderr = testutil.RunCommand(t, exec.CommandContext(ctx, testutil.TestbedBinary(t), args...))
 	return stdout, stderr, code
 }
 

@@ -33,9 +33,9 @@ func TestNetnsPartitionSplitsAndHealMerges(t *testing.T) {
 	waitViews(t, formTimeout, all, aliveExactly(ids...))
 
 	a, b := ids[:2], ids[2:]
-	args := append(append(append([]string{"testbed", "partition"}, a...), "--"), b...)
+	args := append(append(append([]string{"partition"}, a...), "--"), b...)
 	if out, errOut, code := runCLI(t, append(args, "-dir", tb.Dir())...); code != 0 || !strings.Contains(out, "partition") {
-		t.Fatalf("farmhand %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errOut)
+		t.Fatalf("farmhand-testbed %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errOut)
 	}
 	split := time.Now()
 	notAlive := []membership.Status{membership.StatusSuspect, membership.StatusDead}
@@ -43,8 +43,8 @@ func TestNetnsPartitionSplitsAndHealMerges(t *testing.T) {
 	waitViews(t, detectTimeout, socketsOf(t, tb.State(), b...), both(aliveExactly(b...), seenAs(a, notAlive...)))
 	t.Logf("views split %.1fs after partition", time.Since(split).Seconds())
 
-	if out, errOut, code := runCLI(t, "testbed", "heal", "-dir", tb.Dir()); code != 0 {
-		t.Fatalf("farmhand testbed heal: exit %d, stdout %q, stderr %q", code, out, errOut)
+	if out, errOut, code := runCLI(t, "heal", "-dir", tb.Dir()); code != 0 {
+		t.Fatalf("farmhand-testbed heal: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	healed := time.Now()
 	waitViews(t, healTimeout, all, aliveExactly(ids...))

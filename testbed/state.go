@@ -78,14 +78,14 @@ func ReadState(dir string) (*State, error) {
 	path := filepath.Join(dir, StateFile)
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("no testbed in %s (%s missing); start one with 'farmhand testbed up -dir %s'", dir, StateFile, dir)
+		return nil, fmt.Errorf("no testbed in %s (%s missing); start one with 'farmhand-testbed up -dir %s'", dir, StateFile, dir)
 	}
 	if err != nil {
 		return nil, err
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("%s is corrupt: %w; run 'farmhand testbed clean -dir %s'", path, err, dir)
+		return nil, fmt.Errorf("%s is corrupt: %w; run 'farmhand-testbed clean -dir %s'", path, err, dir)
 	}
 	return &s, nil
 }

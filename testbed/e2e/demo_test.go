@@ -36,26 +36,48 @@ func (l *lineLog) contains(sub string) bool {
 	return slices.ContainsFunc(l.lines, func(s string) bool { return strings.Contains(s, sub) })
 }
 
+// hints are the commands the demo prints under "Try, in another
+// terminal:", without their comments.
+func (l *lineLog) hints() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	in := false
+	for _, s := range l.lines {
+		switch {
+		case strings.HasPrefix(s, "Try, in another terminal:"):
+			in = true
+		case in && strings.HasPrefix(s, "  "):
+			cmd, _, _ := strings.Cut(s, "#")
+			out = append(out, strings.TrimSpace(cmd))
+		case in:
+			return out
+		}
+	}
+	return out
+}
+
 func (l *lineLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Join(l.lines, "\n")
 }
 
-// `make demo` (farmhand testbed demo, coordinator on with the testbed's
-// default timings): a crash through the CLI verb is healed, the live view
-// shows it, and Ctrl-C tears the farm down.
+// `make demo` (farmhand-testbed demo, coordinator on with the testbed's
+// default timings): the commands its help prints work as printed, a crash
+// through the printed crash command is healed, the live view shows it, and
+// Ctrl-C tears the farm down.
 func TestDemoHealsACrash(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
-	bin := testutil.FarmhandBinary(t)
+	bin := testutil.TestbedBinary(t)
 	dir, err := os.MkdirTemp("", "fh-demo-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
 	var out, errOut lineLog
-	cmd := exec.Command(bin, "testbed", "demo", "-nodes", "5", "-dir", dir)
+	cmd := exec.Command(bin, "demo", "-nodes", "5", "-dir", dir)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -111,9 +133,18 @@ func TestDemoHealsACrash(t *testing.T) {
 		originals = append(originals, in.ID)
 	}
 	victim := originals[1] // the one the demo's help suggests crashing
-	crash := exec.Command(bin, "testbed", "crash", victim, "-dir", dir)
-	if b, err := crash.CombinedOutput(); err != nil {
-		t.Fatalf("farmhand testbed crash: %v\n%s", err, b)
+
+	// Every hint runs as printed: members and info through the agent's
+	// socket, status and crash through the testbed.
+	hints := out.hints()
+	if len(hints) != 4 {
+		t.Fatalf("the demo printed %d commands to try, want 4: %q", len(hints), hints)
+	}
+	for i, want := range []string{originals[0], st.Cluster, victim, victim} {
+		b, err := exec.Command("sh", "-c", hints[i]).CombinedOutput()
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Fatalf("the printed %q: %v, output lacks %s:\n%s", hints[i], err, want, b)
+		}
 	}
 
 	// Healed: the crashed instance is terminated, a new one runs, and every

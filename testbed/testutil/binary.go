@@ -8,11 +8,14 @@ import (
 	"testing"
 )
 
-var bin struct {
-	once sync.Once
-	path string
-	err  error
-	dir  string
+// built holds the binaries built by this test process, in one temporary
+// directory, so farmhand-testbed finds the farmhand beside it as it does in
+// bin/.
+var built struct {
+	mu    sync.Mutex
+	dir   string
+	paths map[string]string // by command name
+	errs  map[string]error
 }
 
 // FarmhandBinary returns the path of a farmhand binary for tests that run
@@ -20,35 +23,65 @@ var bin struct {
 // it), otherwise one built once per test process into a temp directory.
 func FarmhandBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("FARMHAND_BIN"); p != "" {
+	return binary(t, "FARMHAND_BIN", "farmhand")
+}
+
+// TestbedBinary returns the path of a farmhand-testbed binary, for tests
+// of the testbed CLI: $FARMHAND_TESTBED_BIN when it exists (the Makefile
+// builds it), otherwise one built once per test process beside the
+// farmhand binary it runs (FarmhandBinary's, which it finds there or
+// through $FARMHAND_BIN).
+func TestbedBinary(t testing.TB) string {
+	t.Helper()
+	FarmhandBinary(t) // first, so that a built one lands beside it
+	return binary(t, "FARMHAND_TESTBED_BIN", "farmhand-testbed")
+}
+
+// binary is $env when that file exists, else cmd/<name> built once.
+func binary(t testing.TB, env, name string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	bin.once.Do(func() {
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if built.paths == nil {
+		built.paths, built.errs = map[string]string{}, map[string]error{}
+	}
+	if err, failed := built.errs[name]; failed {
+		t.Fatalf("cannot build %s (set %s or run 'make build'): %v", name, env, err)
+	}
+	if p, ok := built.paths[name]; ok {
+		return p
+	}
+	if built.dir == "" {
 		dir, err := os.MkdirTemp("", "farmhand-bin-")
 		if err != nil {
-			bin.err = err
-			return
+			t.Fatal(err)
 		}
-		bin.dir = dir
-		bin.path = filepath.Join(dir, "farmhand")
-		cmd := exec.Command("go", "build", "-o", bin.path, "github.com/farmhand/farmhand/cmd/farmhand")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the Makefile builds it
-		cmd.Stderr = os.Stderr
-		bin.err = cmd.Run()
-	})
-	if bin.err != nil {
-		t.Fatalf("cannot build the farmhand binary (set FARMHAND_BIN or run 'make build'): %v", bin.err)
+		built.dir = dir
 	}
-	return bin.path
+	path := filepath.Join(built.dir, name)
+	cmd := exec.Command("go", "build", "-o", path, "github.com/farmhand/farmhand/cmd/"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the Makefile builds it
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		built.errs[name] = err
+		t.Fatalf("cannot build %s (set %s or run 'make build'): %v", name, env, err)
+	}
+	built.paths[name] = path
+	return path
 }
 
-// CleanupBinary removes a binary FarmhandBinary built; call it from TestMain
-// after m.Run.
+// CleanupBinary removes the binaries FarmhandBinary and TestbedBinary
+// built; call it from TestMain after m.Run.
 func CleanupBinary() {
-	if bin.dir != "" {
-		os.RemoveAll(bin.dir)
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
 }
 

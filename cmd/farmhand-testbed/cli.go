@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,19 +20,15 @@ import (
 	"github.com/farmhand/farmhand/testbed"
 )
 
-func init() {
-	register(&command{
-		Name:     "testbed",
-		Synopsis: "run a whole EC2 farm on this machine (S3, EC2 and IMDS emulators, real agents)",
-		Usage:    "up|demo|status|crash|stop|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
-		Run:      runTestbed,
-	})
-}
+const usage = `farmhand-testbed: a whole EC2 farm on this machine (S3, EC2 and IMDS
+emulators, every instance a real farmhand agent process)
 
-const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
+usage: farmhand-testbed VERB -dir DIR [args]
 
-  up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME]
-                         start a farm; runs in the foreground until Ctrl-C
+  up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME] [-bin FARMHAND]
+                         start a farm; runs in the foreground until Ctrl-C.
+                         The instances run the farmhand binary -bin, default
+                         $FARMHAND_BIN, else the farmhand next to this program
   demo -nodes N          up, plus a live view of the membership as it forms
   status [-format table|json]
   crash ID...            the machine dies: agent SIGKILLed, EC2 status impaired
@@ -45,16 +43,17 @@ const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
   clean                  clean up after a testbed that was killed
 `
 
-func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, testbedUsage)
+// run dispatches args to a verb and returns the process exit code.
+func run(ctx context.Context, env *cliEnv, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.Stderr, usage)
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return 0
 	}
 	verb, rest := args[0], args[1:]
-	fs := newFlagSet("testbed "+verb, env)
+	fs := newFlagSet(verb, env)
 	dir := fs.String("dir", "", "testbed directory (required)")
 	switch verb {
 	case "up", "demo":
@@ -71,8 +70,8 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		done, err := testbed.Clean(ctx, *dir)
 		if err != nil {
-			errorf(env, "testbed clean", "%v", err)
-			return 1
+			errorf(env, fs.Name(), "%v", err)
+			return exitFail
 		}
 		for _, d := range done {
 			fmt.Fprintln(env.Stdout, d)
@@ -85,7 +84,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 			return code
 		}
 		if len(ids) == 0 || slices.Contains(ids, "--") {
-			errorf(env, "testbed "+verb, "name at least one instance id (see 'farmhand testbed status -dir %s')", *dir)
+			errorf(env, fs.Name(), "name at least one instance id (see 'farmhand-testbed status -dir %s')", *dir)
 			return exitUsage
 		}
 		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: ids})
@@ -96,7 +95,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		a, b, ok := splitSides(pos)
 		if !ok {
-			errorf(env, "testbed partition", "want: partition IDS... -- IDS... (two non-empty sides)")
+			errorf(env, fs.Name(), "want: partition IDS... -- IDS... (two non-empty sides)")
 			return exitUsage
 		}
 		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: a, Other: b})
@@ -111,7 +110,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 			return code
 		}
 		if len(pos) != 1 || (pos[0] != "down" && pos[0] != "up") {
-			errorf(env, "testbed s3", "want: s3 down|up")
+			errorf(env, fs.Name(), "want: s3 down|up")
 			return exitUsage
 		}
 		return testbedControl(ctx, env, *dir, "s3", testbed.Request{On: pos[0] == "down"})
@@ -121,7 +120,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 			return code
 		}
 		if len(pos) != 2 || pos[0] != "throttle" || (pos[1] != "on" && pos[1] != "off") {
-			errorf(env, "testbed ec2", "want: ec2 throttle on|off")
+			errorf(env, fs.Name(), "want: ec2 throttle on|off")
 			return exitUsage
 		}
 		return testbedControl(ctx, env, *dir, "ec2-throttle", testbed.Request{On: pos[1] == "on"})
@@ -132,7 +131,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count})
 	default:
-		errorf(env, "testbed", "unknown verb %q\n%s", verb, testbedUsage)
+		errorf(env, "farmhand-testbed", "unknown verb %q\n%s", verb, usage)
 		return exitUsage
 	}
 }
@@ -141,7 +140,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 // positional ids (crash -dir D i-1 and crash i-1 -dir D both work) and
 // returns the positionals. "--" is kept as a positional: it separates the
 // two sides of a partition, it does not end the flags.
-func parseTestbedFlags(env *cmdEnv, fs *flag.FlagSet, dir *string, args []string) (pos []string, code int, ok bool) {
+func parseTestbedFlags(env *cliEnv, fs *flag.FlagSet, dir *string, args []string) (pos []string, code int, ok bool) {
 	for len(args) > 0 {
 		if args[0] == "--" {
 			pos = append(pos, "--")
@@ -166,7 +165,7 @@ func parseTestbedFlags(env *cmdEnv, fs *flag.FlagSet, dir *string, args []string
 		args = args[len(seg)-fs.NArg()+1:]
 	}
 	if *dir == "" {
-		errorf(env, fs.Name(), "-dir is required (the directory given to 'farmhand testbed up')")
+		errorf(env, fs.Name(), "-dir is required (the directory given to 'farmhand-testbed up')")
 		return nil, exitUsage, false
 	}
 	return pos, 0, true
@@ -181,11 +180,11 @@ func splitSides(args []string) (a, b []string, ok bool) {
 	return nil, nil, false
 }
 
-func testbedControl(ctx context.Context, env *cmdEnv, dir, verb string, r testbed.Request) int {
+func testbedControl(ctx context.Context, env *cliEnv, dir, verb string, r testbed.Request) int {
 	resp, err := testbed.Control(ctx, dir, verb, r)
 	if err != nil {
-		errorf(env, "testbed "+verb, "%v", err)
-		return 1
+		errorf(env, "farmhand-testbed "+verb, "%v", err)
+		return exitFail
 	}
 	if len(resp.IDs) > 0 {
 		fmt.Fprintf(env.Stdout, "%s: %s\n", verb, strings.Join(resp.IDs, " "))
@@ -195,7 +194,7 @@ func testbedControl(ctx context.Context, env *cmdEnv, dir, verb string, r testbe
 	return 0
 }
 
-func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, demo bool, args []string) int {
+func testbedUp(ctx context.Context, env *cliEnv, fs *flag.FlagSet, dir *string, demo bool, args []string) int {
 	cfg := testbed.DefaultConfig()
 	fs.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "instances to launch")
 	fs.BoolVar(&cfg.Coordinator, "coordinator", demo, "run the coordinator (replaces dead instances)")
@@ -205,11 +204,12 @@ func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, 
 	fs.StringVar(&cfg.Cluster, "cluster", cfg.Cluster, "cluster name")
 	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "agents' gossip profile: local (fast) or lan")
 	fs.StringVar(&cfg.LogLevel, "agent-log-level", cfg.LogLevel, "agents' log level")
+	fs.StringVar(&cfg.Bin, "bin", testbed.DefaultBin(), "the farmhand binary the instances run (default $FARMHAND_BIN, else the farmhand next to this program)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if *dir == "" {
-		errorf(env, "testbed up", "-dir is required: the testbed keeps its state and instance folders there")
+		errorf(env, fs.Name(), "-dir is required: the testbed keeps its state and instance folders there")
 		return exitUsage
 	}
 	cfg.Dir = *dir
@@ -218,13 +218,13 @@ func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, 
 	start := time.Now()
 	tb, err := testbed.Start(ctx, cfg)
 	if err != nil {
-		errorf(env, "testbed up", "%v", err)
-		return 1
+		errorf(env, fs.Name(), "%v", err)
+		return exitFail
 	}
 	defer func() {
 		fmt.Fprintln(env.Stderr, "tearing down the farm...")
 		if err := tb.Close(); err != nil {
-			errorf(env, "testbed", "teardown: %v", err)
+			errorf(env, "farmhand-testbed", "teardown: %v", err)
 		}
 		fmt.Fprintln(env.Stderr, "farm torn down: no agent, namespace or socket left behind")
 	}()
@@ -235,12 +235,18 @@ func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, 
 		<-ctx.Done()
 		return 0
 	}
-	printDemoHelp(env.Stdout, cfg.Dir, tb.State())
+	self, err := os.Executable()
+	if err != nil {
+		self = "farmhand-testbed"
+	}
+	printDemoHelp(env.Stdout, shownPath(cfg.Bin), shownPath(self), cfg.Dir, tb.State())
 	liveView(ctx, env.Stdout, tb, start)
 	return 0
 }
 
-func printDemoHelp(w io.Writer, dir string, st *testbed.State) {
+// printDemoHelp prints commands to try, with the paths of the binaries
+// this farm really runs, so that each can be pasted as printed.
+func printDemoHelp(w io.Writer, farmhand, self, dir string, st *testbed.State) {
 	sock := ""
 	if len(st.Instances) > 0 {
 		sock = st.Instances[0].Socket
@@ -251,13 +257,31 @@ func printDemoHelp(w io.Writer, dir string, st *testbed.State) {
 	}
 	fmt.Fprintf(w, `
 Try, in another terminal:
-  FARMHAND_SOCKET=%s bin/farmhand members
-  FARMHAND_SOCKET=%s bin/farmhand info
-  bin/farmhand testbed status -dir %s
-  bin/farmhand testbed crash %s -dir %s     # the coordinator replaces it
+  FARMHAND_SOCKET=%s %s members
+  FARMHAND_SOCKET=%s %s info
+  %s status -dir %s
+  %s crash %s -dir %s     # the coordinator replaces it
 Ctrl-C here tears the farm down.
 
-`, sock, sock, dir, id, dir)
+`, sock, farmhand, sock, farmhand, self, dir, self, id, dir)
+}
+
+// shownPath is path relative to the working directory when it lies below
+// it (bin/farmhand after make demo), else absolute.
+func shownPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return abs
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return abs
+	}
+	return rel
 }
 
 // liveView prints a line whenever what the farm sees changes: for each
@@ -341,18 +365,24 @@ func shortID(id string) string {
 	return id
 }
 
-func testbedStatus(ctx context.Context, env *cmdEnv, dir, format string) int {
+func testbedStatus(ctx context.Context, env *cliEnv, dir, format string) int {
 	st, err := testbed.ReadState(dir)
 	if err != nil {
-		errorf(env, "testbed status", "%v", err)
-		return 1
+		errorf(env, "farmhand-testbed status", "%v", err)
+		return exitFail
 	}
 	switch format {
 	case "json":
-		return writeJSON(env, "testbed status", st)
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			errorf(env, "farmhand-testbed status", "writing JSON: %v", err)
+			return exitFail
+		}
+		return 0
 	case "table":
 	default:
-		errorf(env, "testbed status", "-format %q: want table or json", format)
+		errorf(env, "farmhand-testbed status", "-format %q: want table or json", format)
 		return exitUsage
 	}
 	fmt.Fprintf(env.Stdout, "cluster %s  S3 %s (bucket %s)  EC2 %s\n\n", st.Cluster, st.S3.Endpoint, st.S3.Bucket, st.EC2.Endpoint)
