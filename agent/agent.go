@@ -12,19 +12,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
-	"github.com/farmhand/farmhand/agent/coordinator"
-	"github.com/farmhand/farmhand/agent/localapi"
-	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
-)
-
-// Agent states as the local API reports them.
-const (
-	StateBootstrapping = "bootstrapping"
-	StateAlive         = "alive"
-	StateLeaving       = "leaving"
-	StateLeft          = "left"
 )
 
 // Options are the agent's inputs beyond its Config.
@@ -35,7 +24,8 @@ type Options struct {
 	// S3 is the registry's S3 client. Nil builds one from the config and the
 	// standard AWS configuration chain.
 	S3 bootstrap.S3API
-	// Clock drives the agent's timers. Nil is the real clock.
+	// Clock drives the agent's timers. Nil is the real clock. The stop's
+	// bounds are real time.
 	Clock clockwork.Clock
 	// Loader re-reads the configuration for a reload (SIGHUP or the local
 	// API); the command line passes config.Load with its flags. Nil refuses
@@ -45,37 +35,41 @@ type Options struct {
 
 // Agent is one farmhand daemon. Create it with New and run it with Run;
 // Run returns after a graceful leave and shutdown.
+//
+// The agent is wiring: each part below owns its state, its start and its
+// stop, and knows nothing of the Agent. They are listed in start order;
+// stop gives the (different) stop order.
 type Agent struct {
 	opts   Options
-	logger hclog.Logger
+	logger hclog.Logger // the root logger
 	clock  clockwork.Clock
 	notify notifier
+	cfg    current
+	ready  *readiness
 
-	cfgMu sync.Mutex
-	cfg   *config.Config // guarded by cfgMu; replaced by Reload
-
-	state     atomic.Value // string
-	startedAt time.Time
-
-	// Set during start, read-only afterwards.
-	identity    bootstrap.Identity
-	registry    *bootstrap.Registry
-	cluster     *membership.Cluster
-	renderer    *render.Runner           // nil without render blocks
-	coordinator *coordinator.Coordinator // nil unless coordinator.enabled
-	s3          bootstrap.S3API
-
-	// leaveReq is closed when the local API asks the agent to leave.
+	// leaveReq is closed when the local API asks the agent to leave; left
+	// once the leave is done and the record deleted.
 	leaveReq  chan struct{}
 	leaveOnce sync.Once
-	// left is closed once the leave is done and the record deleted.
-	left chan struct{}
-	// ready is closed once the agent has joined (or knows it is alone).
-	ready     chan struct{}
-	readyOnce sync.Once
-	// joined is closed once the bootstrap loop has joined a peer or found
-	// itself the first member; until then that loop does the discovering.
-	joined chan struct{}
+	left      chan struct{}
+
+	// log is the root logger with this node's name, set by start; only
+	// the goroutine running Run uses it.
+	log hclog.Logger
+
+	// The parts, set by start in this order; nil until started.
+	render    *renderRunner // its blocks compile before anything starts
+	lock      *dataDirLock
+	node      *node
+	registry  *bootstrap.Registry
+	metrics   *metricsServer
+	cluster   *membership.Cluster
+	coord     *coordinatorRunner
+	api       *apiServer
+	snapshots *snapshotWriter
+	watchdog  *watchdog
+	boot      *bootLoop
+	reloads   atomic.Pointer[reloader] // nil until the agent is up
 }
 
 // New checks cfg and returns an agent that has started nothing yet.
@@ -97,198 +91,282 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		logger:   opts.Logger,
 		clock:    opts.Clock,
 		notify:   notifier{logger: opts.Logger.Named("systemd")},
-		cfg:      cfg,
 		leaveReq: make(chan struct{}),
 		left:     make(chan struct{}),
-		ready:    make(chan struct{}),
-		joined:   make(chan struct{}),
 	}
-	a.state.Store(StateBootstrapping)
+	a.cfg.set(cfg)
+	a.ready = newReadiness(a.notify)
 	return a, nil
 }
 
-func (a *Agent) config() *config.Config {
-	a.cfgMu.Lock()
-	defer a.cfgMu.Unlock()
-	return a.cfg
-}
-
 // State is bootstrapping, alive, leaving or left.
-func (a *Agent) State() string { return a.state.Load().(string) }
+func (a *Agent) State() string { return a.ready.get() }
 
 // Ready is closed once the agent has joined its cluster or knows it is the
-// first member.
-func (a *Agent) Ready() <-chan struct{} { return a.ready }
+// first member (or gave up waiting for S3).
+func (a *Agent) Ready() <-chan struct{} { return a.ready.ready }
+
+// ReloadFromSource re-reads the configuration through Options.Loader (the
+// same files, directory, environment and flags as at start) and applies
+// it, or refuses it whole; SIGHUP and POST /v1/reload both end here.
+// Reloads run one at a time.
+func (a *Agent) ReloadFromSource() (ReloadResult, error) {
+	r := a.reloads.Load()
+	if r == nil {
+		a.logger.Warn("reload failed: the agent is still starting; reload again once it is up")
+		return ReloadResult{}, errStarting
+	}
+	return r.reloadFromSource()
+}
+
+// Reload applies next as ReloadFromSource does.
+func (a *Agent) Reload(next *config.Config) (ReloadResult, error) {
+	r := a.reloads.Load()
+	if r == nil {
+		a.logger.Warn("reload failed: the agent is still starting; reload again once it is up")
+		return ReloadResult{}, errStarting
+	}
+	return r.reload(next)
+}
 
 // Run starts the agent, serves until ctx ends or the local API asks it to
-// leave, then leaves the cluster and shuts down in order. A half-started agent
-// is cleaned up before Run returns its start error.
+// leave, then leaves the cluster and stops (see stop). A half-started
+// agent is stopped before Run returns its start error.
 func (a *Agent) Run(ctx context.Context) error {
-	a.startedAt = a.clock.Now()
-	var stack cleanupStack
-	defer stack.run(a.logger) // anything still on the stack after a failed start
-
-	runCtx, cancelRun := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	stack.push("background tasks", func(context.Context) error {
-		cancelRun()
-		wg.Wait()
-		return nil
-	})
-	goTask := func(name string, f func(context.Context)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(runCtx)
-			a.logger.Trace("task stopped", "task", name)
-		}()
-	}
-
-	if err := a.start(ctx, &stack, goTask); err != nil {
+	if err := a.start(ctx); err != nil {
+		a.stop(false)
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}
 		return err
 	}
-
 	select {
 	case <-ctx.Done():
 	case <-a.leaveReq:
 	}
-	a.shutdown(&stack)
+	a.stop(true)
 	return nil
 }
 
-// start brings the agent up as the design's data flow describes: identity,
-// memberlist, local API, then registration and joins in the background.
-func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(string, func(context.Context))) error {
-	cfg := a.config()
+// start brings the parts up in the order of the design's data flow:
+// identity, memberlist, local API, then registration and joins in the
+// background.
+func (a *Agent) start(ctx context.Context) error {
+	cfg := a.cfg.get()
 	a.notify.Status("starting")
 	for _, w := range cfg.Warnings() {
 		a.logger.Warn(w)
 	}
 
-	// Templates compile before anything starts: a bad one names its block.
-	var err error
-	if a.renderer, err = a.newRenderer(cfg); err != nil {
-		return err
-	}
-	lock, err := lockDataDir(cfg.DataDir)
+	// 1. Render blocks compile first: a bad template names its block and
+	// nothing has started.
+	a.render = &renderRunner{ready: a.ready.ready, clock: a.clock, logger: a.logger.Named("render")}
+	blocks, err := a.render.compile(cfg)
 	if err != nil {
 		return err
 	}
-	stack.push("data dir lock", func(context.Context) error { lock.Unlock(); return nil })
 
-	a.identity, err = bootstrap.LoadIdentity(ctx, identityConfig(cfg))
+	// 2. The data dir lock: a second agent on the same dir is refused.
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+
+	// 3. Identity from IMDSv2 (bounded; config fields override).
+	id, err := bootstrap.LoadIdentity(ctx, identityConfig(cfg))
 	if err != nil {
 		return err
 	}
-	a.logger = a.logger.With("node", a.identity.InstanceID)
-	a.logger.Info("identity", "private_ip", a.identity.PrivateIP, "az", a.identity.AvailabilityZone,
-		"instance_type", a.identity.InstanceType, "region", a.identity.Region)
+	a.node = &node{identity: id, startedAt: a.clock.Now(), cfg: &a.cfg}
+	a.log = a.logger.With("node", id.InstanceID)
+	a.log.Info("identity", "private_ip", id.PrivateIP, "az", id.AvailabilityZone,
+		"instance_type", id.InstanceType, "region", id.Region)
 
-	if err := a.startRegistry(ctx); err != nil {
+	// 4. The registry: no request yet.
+	reg, s3, err := newRegistry(ctx, cfg, a.node, a.opts.S3, a.clock, a.log.Named("registry"))
+	if err != nil {
 		return err
 	}
+	a.registry = reg
 
-	// Metrics first: memberlist reports through go-metrics' global sink,
-	// which must be in place before memberlist starts.
+	// 5. Metrics (loopback only), before memberlist: memberlist reports
+	// through go-metrics' global sink, which must be in place first.
+	a.metrics = &metricsServer{registry: reg, logger: a.log.Named("metrics")}
 	if cfg.MetricsAddr != "" {
-		m, err := startMetrics(cfg.MetricsAddr, a, a.logger.Named("metrics"))
+		ln, err := listenMetrics(cfg.MetricsAddr)
 		if err != nil {
 			return err
 		}
-		stack.push("metrics", m.Close)
+		if err := a.metrics.serve(ctx, ln); err != nil {
+			return err
+		}
 	}
 
-	if err := a.startMembership(cfg); err != nil {
-		return err
+	// 6. Memberlist. The boot loop is made first: membership asks it for
+	// rediscovery and the expected member count.
+	a.boot = &bootLoop{
+		registry: reg, record: a.node.record, identity: id, clusterName: cfg.Cluster, dataDir: cfg.DataDir,
+		joinFanout: cfg.Gossip.JoinFanout, clock: a.clock, ready: a.ready, logger: a.log.Named("bootstrap"),
+		joined: make(chan struct{}),
 	}
-	stack.push("memberlist", func(context.Context) error { return a.cluster.Shutdown() })
-
-	if err := a.startLocalAPI(cfg, stack, goTask); err != nil {
-		return err
-	}
-
-	if a.renderer != nil {
-		goTask("render", a.renderLoop)
-	}
-	if err := a.startCoordinator(ctx, cfg, goTask); err != nil {
-		return err
-	}
-	goTask("snapshot", a.snapshotLoop)
-	goTask("watchdog", a.watchdogLoop)
-	goTask("bootstrap", a.bootstrapLoop)
-	return nil
-}
-
-// shutdown runs the graceful stop: tell systemd, leave the cluster, delete
-// our record, then stop everything else in reverse start order. Every step
-// has its own share of leave_timeout.
-func (a *Agent) shutdown(stack *cleanupStack) {
-	cfg := a.config()
-	a.state.Store(StateLeaving)
-	a.notify.Stopping()
-	a.logger.Info("leaving the cluster", "timeout", cfg.LeaveTimeout)
-	budget := cfg.LeaveTimeout
-
-	leaveTimeout := budget * 2 / 5
-	if err := a.cluster.Leave(leaveTimeout); err != nil {
-		a.logger.Warn("leave broadcast did not finish; peers will detect us as dead instead", "error", err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), budget*2/5)
-	if err := a.registry.Deregister(ctx, a.identity.InstanceID); err != nil {
-		a.logger.Warn("cannot delete our registry record; the coordinator prunes it later", "error", err)
-	}
-	cancel()
-	a.state.Store(StateLeft)
-	close(a.left)
-
-	stack.runWithin(a.logger, budget/5)
-	a.logger.Info("stopped")
-}
-
-// requestLeave makes Run leave and return; the local API calls it.
-func (a *Agent) requestLeave() {
-	a.leaveOnce.Do(func() { close(a.leaveReq) })
-}
-
-func (a *Agent) markReady(reason string) {
-	a.readyOnce.Do(func() {
-		a.state.Store(StateAlive)
-		close(a.ready)
-		a.notify.Ready()
-		a.notify.Status(fmt.Sprintf("alive: %s", reason))
-		a.logger.Info("ready", "reason", reason, "alive", a.cluster.NumAlive())
-	})
-}
-
-// startLocalAPI opens the socket (with localapi's stale-file handling) and
-// serves the local API until the cleanup stack stops it.
-func (a *Agent) startLocalAPI(cfg *config.Config, stack *cleanupStack, goTask func(string, func(context.Context))) error {
-	ln, err := localapi.Listen(cfg.Socket, cfg.SocketMode, cfg.SocketGroup)
+	mc, err := membershipConfig(cfg, a.node, a.clock, a.log.Named("membership"))
 	if err != nil {
-		return fmt.Errorf("socket %s: %w", cfg.Socket, err)
+		return err
 	}
-	srv := localapi.NewServer(a.backend(), a.logger.Named("localapi"))
-	apiCtx, stopAPI := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Run(apiCtx, ln); err != nil {
-			a.logger.Error("local API stopped", "error", err)
-		}
-	}()
-	stack.push("local API", func(ctx context.Context) error {
-		stopAPI()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
-	a.logger.Info("local API listening", "socket", cfg.Socket)
+	mc.Discover = a.boot.discoverOnceJoined
+	mc.ExpectedMembers = a.boot.expectedMembers
+	if a.cluster, err = membership.Create(mc); err != nil {
+		return fmt.Errorf("gossip on %s:%d: %w", mc.BindAddr, mc.BindPort, err)
+	}
+	a.boot.attach(a.cluster)
+	a.metrics.attach(a.cluster)
+	a.log.Info("gossip listening", "addr", mc.BindAddr, "port", mc.BindPort, "encrypted", len(mc.Keys) > 0)
+
+	// 7. The local API, state "bootstrapping". The coordinator runner
+	// exists (not running) so the API can say whether it runs.
+	a.coord = &coordinatorRunner{node: a.node, cluster: a.cluster, registry: reg, store: s3,
+		ready: a.ready.ready, clock: a.clock, logger: a.log.Named("coordinator")}
+	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
+		coord: a.coord, render: a.render, leave: a.leave, reload: a.ReloadFromSource}
+	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {
+		return err
+	}
+
+	// 8. The runners that wait for READY, the snapshot writer, the
+	// watchdog.
+	a.render.start(a.cluster, blocks)
+	co, err := a.coord.build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	a.coord.start(co)
+	if co != nil {
+		a.log.Info("coordinator enabled", "groups", len(cfg.Coordinator.Groups), "dry_run", cfg.Coordinator.DryRun)
+	}
+	a.snapshots = &snapshotWriter{cluster: a.cluster, clusterName: cfg.Cluster, self: id.InstanceID,
+		dataDir: cfg.DataDir, clock: a.clock, logger: a.log.Named("snapshot")}
+	a.snapshots.start()
+	a.watchdog = newWatchdog(func() {
+		// NumMembers takes memberlist's node lock: if gossip is wedged, so
+		// is this call, the pings stop and systemd restarts us.
+		_ = a.cluster.Memberlist().NumMembers()
+	}, a.notify, a.clock)
+	a.watchdog.start()
+
+	// 9. The boot loop: snapshot rejoin, register, discover, join, READY.
+	a.boot.start()
+
+	// Reloads from now on.
+	rctx, cancel := context.WithCancel(context.Background())
+	a.reloads.Store(&reloader{sem: make(chan struct{}, 1), ctx: rctx, cancel: cancel, loader: a.opts.Loader,
+		cfg: &a.cfg, node: a.node, cluster: a.cluster, registry: reg, metrics: a.metrics, coord: a.coord,
+		render: a.render, notify: a.notify, logger: a.log})
 	return nil
+}
+
+// Shares of leave_timeout each stop step may take at most. They add up to
+// 1, so the whole stop is bounded by leave_timeout even when steps hang.
+const (
+	shareReloads     = 0.02
+	shareBoot        = 0.08
+	shareCoordinator = 0.20
+	shareLeave       = 0.25
+	shareDeregister  = 0.25
+	shareRunners     = 0.02 // each of render, snapshot writer, watchdog
+	shareAPI         = 0.06
+	shareMetrics     = 0.02
+	shareMemberlist  = 0.04
+	shareLock        = 0.02
+)
+
+// stop shuts the agent down. graceful is false after a failed start: then
+// the agent neither leaves nor deregisters. The order:
+//
+//  1. State "leaving" and STOPPING=1 to systemd.
+//  2. Refuse reloads and wait for one under way: a reload may rewrite the
+//     record (tags) or swap the coordinator.
+//  3. Stop the boot loop: once it has returned it makes no registry
+//     request, so the deregister in step 6 is final, even if S3 recovers
+//     from an outage meanwhile.
+//  4. Stop the coordinator: its EC2 calls in flight are cancelled, it
+//     makes no new one, and it releases its lease.
+//  5. Leave the cluster: memberlist broadcasts the leave.
+//  6. Delete our registry record.
+//  7. State "left": a `farmhand leave` waiting on the local API returns.
+//  8. Stop the render runner, the snapshot writer and the watchdog.
+//  9. Stop the local API and the metrics server.
+//  10. Shut memberlist down.
+//  11. Release the data dir lock.
+//
+// Each step may take its share of leave_timeout (the share constants); a
+// step that overruns is left behind with a warning and the next one
+// starts, so the whole stop ends within leave_timeout even when a step
+// hangs. A second SIGINT/SIGTERM exits at once (cmd/farmhand).
+func (a *Agent) stop(graceful bool) {
+	cfg := a.cfg.get()
+	log := a.log
+	if log == nil { // the start failed before the identity
+		log = a.logger
+	}
+	s := newStopSequence(cfg.LeaveTimeout, log)
+	a.ready.leaving()
+	if graceful {
+		log.Info("leaving the cluster", "timeout", cfg.LeaveTimeout)
+	}
+	if r := a.reloads.Load(); r != nil {
+		s.step("reloads", shareReloads, r.stop)
+	}
+	if a.boot != nil {
+		s.step("boot loop", shareBoot, a.boot.stop)
+	}
+	if a.coord != nil {
+		s.step("coordinator", shareCoordinator, a.coord.stop)
+	}
+	if graceful && a.cluster != nil {
+		s.step("leave", shareLeave, func(ctx context.Context) error {
+			if err := a.cluster.Leave(remaining(ctx)); err != nil {
+				return fmt.Errorf("leave broadcast did not finish; peers will detect us as dead instead: %w", err)
+			}
+			return nil
+		})
+		s.step("deregister", shareDeregister, func(ctx context.Context) error {
+			if err := a.registry.Deregister(ctx, a.node.identity.InstanceID); err != nil {
+				return fmt.Errorf("cannot delete our registry record; it stays until it is pruned: %w", err)
+			}
+			return nil
+		})
+	}
+	a.ready.left()
+	close(a.left)
+	if a.render != nil {
+		s.step("render", shareRunners, a.render.stop)
+	}
+	if a.snapshots != nil {
+		s.step("snapshot writer", shareRunners, a.snapshots.stop)
+	}
+	if a.watchdog != nil {
+		s.step("watchdog", shareRunners, a.watchdog.stop)
+	}
+	s.step("local API", shareAPI, a.api.stop)
+	if a.metrics != nil {
+		s.step("metrics", shareMetrics, a.metrics.stop)
+	}
+	if a.cluster != nil {
+		s.step("memberlist", shareMemberlist, func(context.Context) error { return a.cluster.Shutdown() })
+	}
+	if a.lock != nil {
+		s.step("data dir lock", shareLock, func(context.Context) error { a.lock.Unlock(); return nil })
+	}
+	log.Info("stopped", "took", s.took().Round(time.Millisecond))
+}
+
+// leave makes Run leave and stop, and returns once the agent has left and
+// deleted its record, or ctx ended. The local API calls it.
+func (a *Agent) leave(ctx context.Context) error {
+	a.leaveOnce.Do(func() { close(a.leaveReq) })
+	select {
+	case <-a.left:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

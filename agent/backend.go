@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/farmhand/farmhand/agent/coordinator"
@@ -11,30 +12,44 @@ import (
 	"github.com/farmhand/farmhand/membership"
 )
 
-// backend adapts the Agent to the local API. It is a separate type so the
-// Agent's exported surface stays small.
-type backend struct{ a *Agent }
+// backend answers the local API from the agent's parts. It holds the parts
+// it reads, not the Agent, so the Agent's exported surface stays small.
+type backend struct {
+	cfg      *current
+	node     *node
+	ready    *readiness
+	registry *bootstrap.Registry
+	cluster  *membership.Cluster
+	coord    *coordinatorRunner
+	render   *renderRunner
+	// leave makes the agent leave and returns once it has left and
+	// deleted its record (or ctx ended).
+	leave func(ctx context.Context) error
+	// reload re-reads and applies the configuration.
+	reload func() (ReloadResult, error)
+}
 
-func (a *Agent) backend() *backend { return &backend{a: a} }
-
-var _ localapi.Backend = (*backend)(nil)
+var (
+	_ localapi.Backend     = (*backend)(nil)
+	_ localapi.Coordinator = (*backend)(nil)
+	_ localapi.Renderer    = (*backend)(nil)
+)
 
 func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
-	a := b.a
-	cfg := a.config()
-	rs := a.registry.Stats()
-	ms := a.cluster.Stats()
+	cfg := b.cfg.get()
+	rs := b.registry.Stats()
+	ms := b.cluster.Stats()
 	return localapi.Status{
-		Name:       a.identity.InstanceID,
+		Name:       b.node.identity.InstanceID,
 		Cluster:    cfg.Cluster,
-		Addr:       a.advertiseAddr(),
+		Addr:       b.node.advertiseAddr(),
 		Port:       cfg.Gossip.Port,
-		State:      a.State(),
+		State:      b.ready.get(),
 		Version:    Version,
-		Identity:   a.identity,
-		Tags:       a.tags(),
-		StartedAt:  a.startedAt,
-		LastChange: a.cluster.LastChange(),
+		Identity:   b.node.identity,
+		Tags:       b.node.tags(),
+		StartedAt:  b.node.startedAt,
+		LastChange: b.cluster.LastChange(),
 		Counts:     statusCounts(ms),
 		S3:         s3Counts(rs),
 		Joins:      int64(ms.Joins),
@@ -43,39 +58,40 @@ func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 }
 
 func (b *backend) Members(ctx context.Context) ([]membership.Member, error) {
-	return b.a.cluster.Members(), nil
+	return b.cluster.Members(), nil
 }
 
 // Leave makes the agent leave gracefully and returns once it has left the
 // cluster and deleted its record; the agent then stops and exits.
-func (b *backend) Leave(ctx context.Context) error {
-	b.a.requestLeave()
-	select {
-	case <-b.a.left:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+func (b *backend) Leave(ctx context.Context) error { return b.leave(ctx) }
+
+// Reload applies the configuration from its source. A refused reload is a
+// 409 whose message names each field that needs a restart; a configuration
+// that does not load is a 422.
+func (b *backend) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
+	res, err := b.reload()
+	switch {
+	case errors.Is(err, errRefused):
+		return localapi.ReloadResponse{}, localapi.Errorf(http.StatusConflict, "%v", err)
+	case errors.Is(err, errInvalid):
+		return localapi.ReloadResponse{}, localapi.Errorf(http.StatusUnprocessableEntity, "%v", err)
+	case errors.Is(err, errStarting) || errors.Is(err, errStopping):
+		return localapi.ReloadResponse{}, localapi.Errorf(http.StatusServiceUnavailable, "%v", err)
+	case err != nil:
+		return localapi.ReloadResponse{}, err
 	}
+	return localapi.ReloadResponse{Message: res.String(), Applied: res.Applied}, nil
 }
 
-func (b *backend) Reload(ctx context.Context) error {
-	return b.a.ReloadFromSource()
-}
-
-var (
-	_ localapi.Coordinator = (*backend)(nil)
-	_ localapi.Renderer    = (*backend)(nil)
-)
-
-func (b *backend) coord() (*coordinator.Coordinator, error) {
-	if b.a.coordinator == nil {
-		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent does not run the coordinator (set coordinator { enabled = true } on the agents that should)")
+func (b *backend) coordinator() (*coordinator.Coordinator, error) {
+	if c := b.coord.current(); c != nil {
+		return c, nil
 	}
-	return b.a.coordinator, nil
+	return nil, localapi.Errorf(http.StatusNotImplemented, "this agent does not run the coordinator (set coordinator { enabled = true } on the agents that should)")
 }
 
 func (b *backend) CoordinatorStatus(ctx context.Context) (coordinator.Status, error) {
-	c, err := b.coord()
+	c, err := b.coordinator()
 	if err != nil {
 		return coordinator.Status{}, err
 	}
@@ -83,7 +99,7 @@ func (b *backend) CoordinatorStatus(ctx context.Context) (coordinator.Status, er
 }
 
 func (b *backend) CoordinatorHistory(ctx context.Context, n int) ([]coordinator.Decision, error) {
-	c, err := b.coord()
+	c, err := b.coordinator()
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +107,7 @@ func (b *backend) CoordinatorHistory(ctx context.Context, n int) ([]coordinator.
 }
 
 func (b *backend) CoordinatorPlan(ctx context.Context) (coordinator.Plan, error) {
-	c, err := b.coord()
+	c, err := b.coordinator()
 	if err != nil {
 		return coordinator.Plan{}, err
 	}
@@ -99,23 +115,9 @@ func (b *backend) CoordinatorPlan(ctx context.Context) (coordinator.Plan, error)
 }
 
 func (b *backend) RenderStatus(ctx context.Context) ([]render.TargetStatus, error) {
-	if b.a.renderer == nil {
+	sts, ok := b.render.status()
+	if !ok {
 		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent has no render blocks in its config")
 	}
-	return b.a.renderer.Status(), nil
-}
-
-// statusCounts is the view's member count by status, every status present.
-func statusCounts(ms membership.Stats) map[string]int {
-	return map[string]int{
-		string(membership.StatusAlive):   ms.Alive,
-		string(membership.StatusSuspect): ms.Suspect,
-		string(membership.StatusDead):    ms.Dead,
-		string(membership.StatusLeft):    ms.Left,
-	}
-}
-
-// s3Counts is the registry's S3 requests by kind.
-func s3Counts(rs bootstrap.RegistryStats) map[string]int64 {
-	return map[string]int64{"put": rs.Put, "list": rs.List, "get": rs.Get, "delete": rs.Delete}
+	return sts, nil
 }

@@ -3,10 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/agent/coordinator"
@@ -15,40 +18,92 @@ import (
 	"github.com/farmhand/farmhand/membership"
 )
 
-// coordinatorConfig translates the config's coordinator block.
-func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
-	cc := coordinator.DefaultConfig()
-	c := cfg.Coordinator
-	cc.Cluster = cfg.Cluster
-	cc.Bucket = cfg.Registry.Bucket
-	cc.Prefix = a.registry.ClusterPrefix()
-	cc.Interval = c.Interval
-	cc.DeadGrace = c.DeadGrace
-	cc.BatchWindow = c.BatchWindow
-	cc.SilentGrace = c.SilentGrace
-	cc.NewInstanceGrace = c.NewInstanceGrace
-	cc.FreezeThreshold = c.FreezeThreshold
-	cc.MaxReplacements = c.MaxReplacements
-	cc.ReplacementWindow = c.ReplacementWindow
-	cc.LeaseTTL = c.LeaseTTL
-	cc.DryRun = c.DryRun
-	if r := cfg.Gossip.ReapTime; r > 0 && cc.Retention <= r {
-		cc.Retention = 2 * r
+// coordinatorRunner runs the coordinator (when coordinator.enabled) once
+// the agent is ready, ticks it on every membership change so a death is
+// seen at once, and builds it anew on reload. Stopping it cancels the
+// coordinator: its EC2 calls in flight are cancelled, it makes no new one,
+// and it writes its ledger and releases its lease.
+type coordinatorRunner struct {
+	node     *node
+	cluster  *membership.Cluster
+	registry *bootstrap.Registry
+	store    coordinator.ObjectStore
+	ready    <-chan struct{}
+	clock    clockwork.Clock
+	logger   hclog.Logger
+
+	mu      sync.Mutex
+	co      *coordinator.Coordinator // nil unless enabled
+	task    *task
+	stopped bool
+}
+
+// build makes the coordinator cfg asks for, with its EC2 client, or nil
+// when the coordinator is not enabled. It starts nothing.
+func (r *coordinatorRunner) build(ctx context.Context, cfg *config.Config) (*coordinator.Coordinator, error) {
+	if !cfg.Coordinator.Enabled {
+		return nil, nil
 	}
-	for _, g := range c.Groups {
-		cc.Groups = append(cc.Groups, coordinator.Group{
-			Name: g.Name, Role: g.Role, Min: g.Min, Max: g.Max,
-			LaunchTemplate: g.LaunchTemplate, LaunchTemplateVersion: g.LaunchTemplateVersion,
-			ImageID: g.ImageID, InstanceType: g.InstanceType,
-			Subnets: g.Subnets, SecurityGroups: g.SecurityGroups,
-			InstanceProfile: g.InstanceProfile, KeyName: g.KeyName, UserData: g.UserData,
-			Tags: g.Tags,
-		})
+	ec, err := newEC2Client(ctx, cfg, r.node.identity, r.node.advertiseAddr())
+	if err != nil {
+		return nil, err
 	}
-	cc.Clock = a.clock
-	cc.Logger = a.logger.Named("coordinator")
-	cc.Prune = a.registry.Deregister
-	return cc
+	cc := coordinatorConfig(cfg, r.registry.ClusterPrefix(), r.registry.Deregister, r.clock, r.logger)
+	co, err := coordinator.New(cc, ec, r.store, r.cluster)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: %w", err)
+	}
+	return co, nil
+}
+
+// start runs co (nil: nothing to run).
+func (r *coordinatorRunner) start(co *coordinator.Coordinator) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runLocked(co)
+}
+
+func (r *coordinatorRunner) runLocked(co *coordinator.Coordinator) {
+	r.co = co
+	if co == nil {
+		return
+	}
+	c, ready, logger := r.cluster, r.ready, r.logger
+	r.task = goTask(func(ctx context.Context) {
+		runAfterReady(ctx, ready, c, logger, co.Run, func(membership.Event) { co.Trigger() })
+	})
+}
+
+// swap stops the running coordinator (waiting at most until ctx ends: it
+// releases its lease) and runs next instead. After stop it does nothing.
+func (r *coordinatorRunner) swap(ctx context.Context, next *coordinator.Coordinator) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return fmt.Errorf("coordinator: the agent is stopping")
+	}
+	if err := r.task.stop(ctx); err != nil {
+		return fmt.Errorf("coordinator: the running coordinator did not stop: %w", err)
+	}
+	r.task = nil
+	r.runLocked(next)
+	return nil
+}
+
+// stop ends the coordinator for good, waiting at most until ctx ends.
+func (r *coordinatorRunner) stop(ctx context.Context) error {
+	r.mu.Lock()
+	r.stopped = true
+	t := r.task
+	r.mu.Unlock()
+	return t.stop(ctx)
+}
+
+// current is the running coordinator, or nil.
+func (r *coordinatorRunner) current() *coordinator.Coordinator {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.co
 }
 
 // newEC2Client builds the EC2 client from the standard AWS chain with the
@@ -75,32 +130,4 @@ func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity
 			o.BaseEndpoint = aws.String(cfg.EC2.Endpoint)
 		}
 	})), nil
-}
-
-// startCoordinator builds the coordinator when coordinator.enabled is set.
-func (a *Agent) startCoordinator(ctx context.Context, cfg *config.Config, goTask func(string, func(context.Context))) error {
-	if !cfg.Coordinator.Enabled {
-		return nil
-	}
-	ec, err := newEC2Client(ctx, cfg, a.identity, a.advertiseAddr())
-	if err != nil {
-		return err
-	}
-	// The registry's S3 client also holds the lease and the ledger: every
-	// bootstrap.S3API is a coordinator.ObjectStore.
-	co, err := coordinator.New(a.coordinatorConfig(cfg), ec, a.s3, a.cluster)
-	if err != nil {
-		return fmt.Errorf("coordinator: %w", err)
-	}
-	a.coordinator = co
-	goTask("coordinator", a.coordinatorLoop)
-	a.logger.Info("coordinator enabled", "groups", len(cfg.Coordinator.Groups), "dry_run", cfg.Coordinator.DryRun)
-	return nil
-}
-
-// coordinatorLoop runs the coordinator once the agent is ready, and ticks it
-// on every membership change so a death is seen at once (the coordinator
-// wakes itself when the death's dead_grace ends).
-func (a *Agent) coordinatorLoop(ctx context.Context) {
-	a.runAfterReady(ctx, "coordinator", a.coordinator.Run, func(membership.Event) { a.coordinator.Trigger() })
 }

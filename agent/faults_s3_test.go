@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+	"github.com/jonboulle/clockwork"
+
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
@@ -216,25 +219,25 @@ func hold(t *testing.T, window time.Duration, cond func() error) {
 func TestIsolationRediscoveryWaitsForTheBootstrapJoin(t *testing.T) {
 	f := newFarm(t)
 	cfg := f.config(nodeName(0), "c1")
-	a, err := New(cfg, Options{S3: f.s3Client()})
+	id := bootstrap.Identity{InstanceID: cfg.Identity.InstanceID, PrivateIP: cfg.Identity.PrivateIP}
+	reg, _, err := newRegistry(context.Background(), cfg, &node{identity: id, cfg: &current{cfg: cfg}}, f.s3Client(),
+		clockwork.NewRealClock(), hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.identity = bootstrap.Identity{InstanceID: cfg.Identity.InstanceID, PrivateIP: cfg.Identity.PrivateIP}
-	if err := a.startRegistry(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	ready := newReadiness(notifier{logger: hclog.NewNullLogger()})
+	b := &bootLoop{registry: reg, identity: id, joinFanout: 3, ready: ready, joined: make(chan struct{})}
 
-	close(a.ready) // READY by the deadline: the bootstrap loop has not joined
-	if addrs, err := a.discoverOnceJoined(context.Background()); addrs != nil || err != nil {
+	ready.markReady("by the deadline") // READY, but the bootstrap loop has not joined
+	if addrs, err := b.discoverOnceJoined(context.Background()); addrs != nil || err != nil {
 		t.Fatalf("isolation discovery before the bootstrap join = %v, %v; want nothing", addrs, err)
 	}
 	if n := f.s3.Counts().Total(); n != 0 {
 		t.Fatalf("isolation discovery before the bootstrap join made %d S3 requests", n)
 	}
 
-	close(a.joined)
-	if _, err := a.discoverOnceJoined(context.Background()); err != nil {
+	close(b.joined)
+	if _, err := b.discoverOnceJoined(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.s3.Counts().List; n != 1 {

@@ -48,7 +48,7 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 	// counted every time, logged only the first.
 	const rounds = 3
 	for range rounds {
-		addrs, err := c.discover(context.Background())
+		addrs, err := c.boot.discover(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestGarbageInS3PrefixIsSkippedLoggedOnceAndCounted(t *testing.T) {
 
 	// The metrics endpoint serves the same counts.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&agentCollector{a: c.Agent})
+	reg.MustRegister(&agentCollector{m: c.metrics})
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

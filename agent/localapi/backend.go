@@ -21,6 +21,7 @@ type Backend interface {
 	// done and must not wait for the local API to shut down (the response
 	// still has to be written); the agent exits afterwards.
 	Leave(ctx context.Context) error
-	// Reload rereads the configuration, like SIGHUP.
-	Reload(ctx context.Context) error
+	// Reload rereads the configuration and applies it, like SIGHUP, or
+	// refuses it whole; the answer says which fields were applied.
+	Reload(ctx context.Context) (ReloadResponse, error)
 }

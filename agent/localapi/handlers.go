@@ -50,10 +50,12 @@ func (s *Server) postLeave(r *http.Request) (any, error) {
 	return resp, nil
 }
 
-// postReload answers POST /v1/reload.
+// postReload answers POST /v1/reload: what was applied, or why nothing
+// was.
 func (s *Server) postReload(r *http.Request) (any, error) {
-	if err := s.backend.Reload(r.Context()); err != nil {
+	resp, err := s.backend.Reload(r.Context())
+	if err != nil {
 		return nil, fmt.Errorf("reloading the configuration: %w", err)
 	}
-	return ReloadResponse{Message: "configuration reloaded"}, nil
+	return resp, nil
 }

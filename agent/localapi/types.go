@@ -84,10 +84,15 @@ type LeaveResponse struct {
 	Message string `json:"message"`
 }
 
-// ReloadResponse is the body of POST /v1/reload.
+// ReloadResponse is the body of POST /v1/reload when the reload was
+// applied. A refused one is an error (409) naming each field that needs a
+// restart; nothing of it was applied.
 type ReloadResponse struct {
 	// Message says what happened, for a person.
 	Message string `json:"message"`
+	// Applied lists the changed fields, all applied live; empty when
+	// nothing changed.
+	Applied []string `json:"applied"`
 }
 
 // ErrorResponse is the body of every non-2xx answer.

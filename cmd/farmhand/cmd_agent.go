@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/farmhand/farmhand/agent"
@@ -49,37 +50,49 @@ func runAgent(_ context.Context, env *cmdEnv, args []string) int {
 	}
 
 	// Signals: the first SIGINT/SIGTERM starts a graceful leave; a second one
-	// exits at once. SIGHUP reloads the configuration.
+	// exits at once, whatever the stop is waiting for. SIGHUP reloads the
+	// configuration, in its own goroutine so that a signal is never held
+	// up by a reload (the agent runs reloads one at a time, and logs what
+	// each applied or why it refused it).
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var reloads sync.WaitGroup
+	exited, loopDone := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(loopDone)
 		stopping := false
 		for {
 			select {
-			case <-runCtx.Done():
+			case <-exited:
 				return
 			case s := <-sigs:
-				if s == syscall.SIGHUP {
-					if err := a.ReloadFromSource(); err != nil {
-						logger.Error("reload failed; keeping the running configuration", "error", err)
-					}
-					continue
-				}
-				if stopping {
+				switch {
+				case s == syscall.SIGHUP:
+					reloads.Add(1)
+					go func() {
+						defer reloads.Done()
+						_, _ = a.ReloadFromSource()
+					}()
+				case stopping:
 					logger.Warn("second signal: exiting without finishing shutdown", "signal", s.String())
 					os.Exit(exitNow)
+				default:
+					stopping = true
+					logger.Info("signal received: leaving the cluster (a second signal exits at once)", "signal", s.String())
+					cancel()
 				}
-				stopping = true
-				logger.Info("signal received: leaving the cluster", "signal", s.String())
-				cancel()
 			}
 		}
 	}()
 
-	if err := a.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+	err = a.Run(runCtx)
+	close(exited)
+	<-loopDone
+	reloads.Wait() // a reload after the stop is refused at once
+	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("agent stopped with an error", "error", err)
 		return 1
 	}

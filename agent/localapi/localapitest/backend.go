@@ -160,12 +160,12 @@ func (b *Backend) Leave(ctx context.Context) error {
 }
 
 // Reload implements localapi.Backend.
-func (b *Backend) Reload(ctx context.Context) error {
+func (b *Backend) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
 	if err := b.enter(ctx); err != nil {
-		return err
+		return localapi.ReloadResponse{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.reloads++
-	return nil
+	return localapi.ReloadResponse{Message: "configuration reloaded: nothing changed"}, nil
 }
