@@ -1,11 +1,16 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,23 +32,94 @@ import (
 type farm struct {
 	t      *testing.T
 	s3     *s3emu.Server
+	url    string // the S3 endpoint
 	bucket string
+	log    *s3Log
 }
 
 func newFarm(t *testing.T) *farm {
 	t.Helper()
-	srv, err := s3emu.Start("127.0.0.1:0", s3emu.Config{Bucket: "farm"})
+	srv, err := s3emu.New(s3emu.Config{Bucket: "farm"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
-	return &farm{t: t, s3: srv, bucket: "farm"}
+	f := &farm{t: t, s3: srv, bucket: "farm", log: &s3Log{}}
+	ts := httptest.NewServer(f.log.wrap(srv))
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { f.log.setHung(false) }) // before ts.Close
+	f.url = ts.URL
+	return f
 }
 
+// s3Log is the order in which the farm's S3 received its requests, each as
+// "METHOD /path?query". A hook, when set, sees each request before S3
+// answers it, and may hold it. While hung, S3 answers nothing until the
+// client gives up or setHung(false).
+type s3Log struct {
+	mu     sync.Mutex
+	reqs   []string
+	hook   func(r *http.Request)
+	unhang chan struct{} // not nil while hung
+}
+
+func (l *s3Log) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.reqs = append(l.reqs, r.Method+" "+r.URL.RequestURI())
+		hook, unhang := l.hook, l.unhang
+		l.mu.Unlock()
+		if unhang != nil {
+			// Read the body first: only then does the server notice a
+			// client that hangs up (and end r's context).
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			select {
+			case <-r.Context().Done():
+				return
+			case <-unhang:
+			}
+		}
+		if hook != nil {
+			hook(r)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// setHung makes S3 hang (accept requests, answer none) or recover.
+func (l *s3Log) setHung(hung bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case hung && l.unhang == nil:
+		l.unhang = make(chan struct{})
+	case !hung && l.unhang != nil:
+		close(l.unhang)
+		l.unhang = nil
+	}
+}
+
+// setHook makes hook see every request from now on.
+func (l *s3Log) setHook(hook func(r *http.Request)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hook = hook
+}
+
+// requests returns the requests so far.
+func (l *s3Log) requests() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
+}
+
+// s3Client is a client of the farm's S3 that, as the agent's own, makes
+// one attempt per call: the registry does the retrying.
 func (f *farm) s3Client() *s3.Client {
 	return s3.New(s3.Options{
+		Retryer:      aws.NopRetryer{},
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(f.s3.URL()),
+		BaseEndpoint: aws.String(f.url),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
@@ -81,7 +157,7 @@ func (f *farm) config(name, cluster string) *config.Config {
 	cfg.Gossip.Insecure = true
 	cfg.Gossip.Port = 7946
 	cfg.Registry.Bucket = f.bucket
-	cfg.Registry.Endpoint = f.s3.URL()
+	cfg.Registry.Endpoint = f.url
 	cfg.Registry.PathStyle = true
 	cfg.Registry.Region = "us-east-1"
 	return cfg

@@ -37,6 +37,12 @@ type agentProcess struct {
 // startProcess starts `farmhand agent` with the same settings f.config
 // would give an in-process agent, written as an HCL file.
 func (f *farm) startProcess(name, cluster string, env ...string) *agentProcess {
+	f.t.Helper()
+	return f.startProcessWith(name, cluster, "3s", env...)
+}
+
+// startProcessWith is startProcess with the given leave_timeout.
+func (f *farm) startProcessWith(name, cluster, leaveTimeout string, env ...string) *agentProcess {
 	t := f.t
 	t.Helper()
 	cfg := f.config(name, cluster)
@@ -46,7 +52,7 @@ cluster       = %q
 data_dir      = %q
 socket        = %q
 log_level     = "debug"
-leave_timeout = "3s"
+leave_timeout = %q
 role          = "worker"
 identity {
   instance_id       = %q
@@ -66,7 +72,7 @@ registry {
   path_style = true
   region     = "us-east-1"
 }
-`, cluster, cfg.DataDir, cfg.Socket, name, cfg.Identity.PrivateIP, f.bucket, f.s3.URL())
+`, cluster, cfg.DataDir, cfg.Socket, leaveTimeout, name, cfg.Identity.PrivateIP, f.bucket, f.url)
 	path := filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(path, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
