@@ -19,6 +19,10 @@ func (c *Config) Merge(other *Config) *Config {
 	return out
 }
 
+// Clone returns a deep copy of c, sources included: a configuration to
+// change and reload.
+func (c *Config) Clone() *Config { return c.clone() }
+
 // clone returns a deep copy of c, origins included.
 func (c *Config) clone() *Config {
 	out := deepCopy(reflect.ValueOf(c).Elem()).Addr().Interface().(*Config)
