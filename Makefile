@@ -14,7 +14,7 @@ export FARMHAND_TESTBED_BIN := $(BIN)/farmhand-testbed
 
 LDFLAGS := -X github.com/farmhand/farmhand/agent.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-short lint tools bench bench-full demo soak fuzz clean
+.PHONY: all build test test-race test-short lint tools bench bench-full demo soak fuzz clean
 
 all: build
 
@@ -31,6 +31,9 @@ $(TOOLS_BIN)/staticcheck:
 
 test: tools build ## unit, integration and end-to-end tests (what CI runs)
 	$(GO) test -count=1 -timeout 25m ./...
+
+test-race: tools build ## every package under the race detector (CI runs it; agent processes stay plain builds)
+	$(GO) test -race -count=1 -timeout 40m ./...
 
 test-short: build ## unit tests only, no external processes
 	$(GO) test -short -count=1 ./...

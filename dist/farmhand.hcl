@@ -27,7 +27,7 @@ log_json  = false
 # Prometheus metrics on a loopback address; "" turns them off.
 metrics_addr = "127.0.0.1:9946"
 
-# Upper bound on the graceful leave at shutdown.
+# Upper bound on the whole graceful stop (leave, record deletion, shutdown).
 leave_timeout = "5s"
 
 # This node's role (the member tag "role") and extra member tags.

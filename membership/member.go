@@ -2,15 +2,34 @@ package membership
 
 import "time"
 
-// Status is a member's state in the local view.
+// Status is a member's state in the local view: this agent's, which other
+// agents' views may differ from for a while.
 type Status string
 
 // Member states. Dead and left members stay in the view for the reap time.
 const (
-	StatusAlive   Status = "alive"
+	// StatusAlive is a member memberlist holds alive and this agent does
+	// not suspect.
+	StatusAlive Status = "alive"
+	// StatusSuspect means that this agent's own probe of the member failed
+	// (the direct ping and the indirect ones) and that no probe of it has
+	// been answered since, within the longest time memberlist may take to
+	// decide. memberlist has no callback for suspicion: the view learns it
+	// from the log line memberlist writes when its own probe fails (see
+	// logtap.go), so suspect is local to each agent. It does not mean that
+	// the cluster suspects the member (the suspicions other members gossip
+	// are not seen: such a member is alive here until this agent probes it
+	// or memberlist declares it dead), nor that the member will be
+	// declared dead: it goes back to alive when a probe is answered or the
+	// suspicion lapses, and to dead only when memberlist declares it. Nor
+	// is it a verdict on the member rather than on the path to it: an
+	// agent whose own network or CPU fails suspects healthy members.
 	StatusSuspect Status = "suspect"
-	StatusDead    Status = "dead"
-	StatusLeft    Status = "left"
+	// StatusDead is a member memberlist declared dead (its suspicion timed
+	// out somewhere in the cluster, the verdict reached this agent).
+	StatusDead Status = "dead"
+	// StatusLeft is a member that left gracefully.
+	StatusLeft Status = "left"
 )
 
 // Member is one entry of the member view.
