@@ -65,7 +65,7 @@ type Agent struct {
 	metrics   *metricsServer
 	cluster   *membership.Cluster
 	coord     *coordinatorRunner
-	api       *apiServer
+	api       *task // the local API server
 	snapshots *snapshotWriter
 	watchdog  *watchdog
 	boot      *bootLoop
@@ -160,7 +160,7 @@ func (a *Agent) start(ctx context.Context) error {
 
 	// 1. Render blocks compile first: a bad template names its block and
 	// nothing has started.
-	a.render = &renderRunner{ready: a.ready.ready, clock: a.clock, logger: a.logger.Named("render")}
+	a.render = newRenderRunner(a.ready.ready, a.clock, a.logger.Named("render"))
 	blocks, err := a.render.compile(cfg)
 	if err != nil {
 		return err
@@ -223,8 +223,7 @@ func (a *Agent) start(ctx context.Context) error {
 
 	// 7. The local API, state "bootstrapping". The coordinator runner
 	// exists (not running) so the API can say whether it runs.
-	a.coord = &coordinatorRunner{node: a.node, cluster: a.cluster, registry: reg, store: s3,
-		ready: a.ready.ready, clock: a.clock, logger: a.log.Named("coordinator")}
+	a.coord = newCoordinatorRunner(a.node, a.cluster, reg, s3, a.ready.ready, a.clock, a.log.Named("coordinator"))
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
 		coord: a.coord, render: a.render, leave: a.leave, reload: a.ReloadFromSource}
 	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {

@@ -84,7 +84,7 @@ func (b *backend) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
 }
 
 func (b *backend) coordinator() (*coordinator.Coordinator, error) {
-	if c := b.coord.current(); c != nil {
+	if c, ok := b.coord.current(); ok {
 		return c, nil
 	}
 	return nil, localapi.Errorf(http.StatusNotImplemented, "this agent does not run the coordinator (set coordinator { enabled = true } on the agents that should)")

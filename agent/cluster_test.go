@@ -130,7 +130,9 @@ type testAgent struct {
 	*Agent
 	cfg    *config.Config
 	cancel context.CancelFunc
-	done   chan error
+	// exited is closed when Run has returned err.
+	exited chan struct{}
+	err    error
 	once   sync.Once
 }
 
@@ -169,9 +171,25 @@ func (f *farm) start(cfg *config.Config) *testAgent {
 	return f.startWith(cfg, Options{})
 }
 
-// startWith is start with opts; a nil Logger logs warnings to the test log
-// and a nil S3 is the farm's S3 client.
+// startWith is start with opts, once the agent is ready.
 func (f *farm) startWith(cfg *config.Config, opts Options) *testAgent {
+	t := f.t
+	t.Helper()
+	ta := f.run(cfg, opts)
+	select {
+	case <-ta.Ready():
+	case <-ta.exited:
+		t.Fatalf("agent %s exited during start: %v", cfg.Identity.InstanceID, ta.err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("agent %s not ready after 30s", cfg.Identity.InstanceID)
+	}
+	return ta
+}
+
+// run runs an agent with cfg and opts until the test ends, without waiting
+// for it to be ready; a nil Logger logs warnings to the test log and a nil
+// S3 is the farm's S3 client.
+func (f *farm) run(cfg *config.Config, opts Options) *testAgent {
 	t := f.t
 	t.Helper()
 	if opts.Logger == nil {
@@ -185,17 +203,12 @@ func (f *farm) startWith(cfg *config.Config, opts Options) *testAgent {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ta := &testAgent{Agent: a, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
-	go func() { ta.done <- a.Run(ctx) }()
+	ta := &testAgent{Agent: a, cfg: cfg, cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		defer close(ta.exited)
+		ta.err = a.Run(ctx)
+	}()
 	t.Cleanup(func() { ta.stop(t) })
-	select {
-	case <-a.Ready():
-	case err := <-ta.done:
-		ta.done <- err
-		t.Fatalf("agent %s exited during start: %v", cfg.Identity.InstanceID, err)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("agent %s not ready after 30s", cfg.Identity.InstanceID)
-	}
 	return ta
 }
 
@@ -204,9 +217,9 @@ func (ta *testAgent) stop(t *testing.T) {
 	ta.once.Do(func() {
 		ta.cancel()
 		select {
-		case err := <-ta.done:
-			if err != nil {
-				t.Errorf("agent %s: Run: %v", ta.cfg.Identity.InstanceID, err)
+		case <-ta.exited:
+			if ta.err != nil {
+				t.Errorf("agent %s: Run: %v", ta.cfg.Identity.InstanceID, ta.err)
 			}
 		case <-time.After(15 * time.Second):
 			t.Errorf("agent %s did not stop within 15s", ta.cfg.Identity.InstanceID)

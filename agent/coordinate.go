@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -24,18 +23,19 @@ import (
 // coordinator: its EC2 calls in flight are cancelled, it makes no new one,
 // and it writes its ledger and releases its lease.
 type coordinatorRunner struct {
+	readyRunner[*coordinator.Coordinator]
 	node     *node
 	cluster  *membership.Cluster
 	registry *bootstrap.Registry
 	store    coordinator.ObjectStore
-	ready    <-chan struct{}
 	clock    clockwork.Clock
-	logger   hclog.Logger
+}
 
-	mu      sync.Mutex
-	co      *coordinator.Coordinator // nil unless enabled
-	task    *task
-	stopped bool
+func newCoordinatorRunner(n *node, c *membership.Cluster, reg *bootstrap.Registry, store coordinator.ObjectStore,
+	ready <-chan struct{}, clock clockwork.Clock, logger hclog.Logger) *coordinatorRunner {
+	r := &coordinatorRunner{node: n, cluster: c, registry: reg, store: store, clock: clock}
+	r.readyRunner = readyRunner[*coordinator.Coordinator]{ready: ready, logger: logger, onEvent: (*coordinator.Coordinator).Trigger}
+	return r
 }
 
 // build makes the coordinator cfg asks for, with its EC2 client, or nil
@@ -56,54 +56,18 @@ func (r *coordinatorRunner) build(ctx context.Context, cfg *config.Config) (*coo
 	return co, nil
 }
 
-// start runs co (nil: nothing to run).
+// start runs co (nil: none).
 func (r *coordinatorRunner) start(co *coordinator.Coordinator) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.runLocked(co)
+	r.readyRunner.start(r.cluster, co, co != nil)
 }
 
-func (r *coordinatorRunner) runLocked(co *coordinator.Coordinator) {
-	r.co = co
-	if co == nil {
-		return
-	}
-	c, ready, logger := r.cluster, r.ready, r.logger
-	r.task = goTask(func(ctx context.Context) {
-		runAfterReady(ctx, ready, c, logger, co.Run, func(membership.Event) { co.Trigger() })
-	})
-}
-
-// swap stops the running coordinator (waiting at most until ctx ends: it
-// releases its lease) and runs next instead. After stop it does nothing.
+// swap runs next (nil: none) in place of the running coordinator, which
+// releases its lease first (waiting at most until ctx ends).
 func (r *coordinatorRunner) swap(ctx context.Context, next *coordinator.Coordinator) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopped {
-		return fmt.Errorf("coordinator: the agent is stopping")
+	if err := r.readyRunner.swap(ctx, next, next != nil); err != nil {
+		return fmt.Errorf("coordinator: %w", err)
 	}
-	if err := r.task.stop(ctx); err != nil {
-		return fmt.Errorf("coordinator: the running coordinator did not stop: %w", err)
-	}
-	r.task = nil
-	r.runLocked(next)
 	return nil
-}
-
-// stop ends the coordinator for good, waiting at most until ctx ends.
-func (r *coordinatorRunner) stop(ctx context.Context) error {
-	r.mu.Lock()
-	r.stopped = true
-	t := r.task
-	r.mu.Unlock()
-	return t.stop(ctx)
-}
-
-// current is the running coordinator, or nil.
-func (r *coordinatorRunner) current() *coordinator.Coordinator {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.co
 }
 
 // newEC2Client builds the EC2 client from the standard AWS chain with the

@@ -93,29 +93,19 @@ func TestStopDuringS3OutageLeavesNoRecord(t *testing.T) {
 		}
 	})
 
-	a, err := New(cfg, Options{S3: f.s3Client(), Clock: clock, Logger: testLogger(t, cfg)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	testutil.Run(t, 20*time.Second, func(r *testutil.R) {
-		if f.s3.Counts().Put == 0 {
-			r.Fatalf("the boot loop has not tried to register yet")
-		}
-	})
+	a := f.run(cfg, Options{Clock: clock, Logger: testLogger(t, cfg)})
+	waitRegisterTried(t, f)
 
-	cancel() // stop during the outage
+	a.cancel() // stop during the outage
 	select {
 	case <-deregStarted:
-	case err := <-done:
-		t.Fatalf("Run returned (%v) without deregistering", err)
+	case <-a.exited:
+		t.Fatalf("Run returned (%v) without deregistering", a.err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the stop never began the deregistration")
 	}
 	f.s3.SetDown(false) // S3 recovers
-	advanceUntil(t, clock, time.Hour, done)
+	advanceUntil(t, clock, time.Hour, a)
 
 	var seenDereg bool
 	for _, req := range f.log.requests() {
@@ -129,16 +119,16 @@ func TestStopDuringS3OutageLeavesNoRecord(t *testing.T) {
 	}
 }
 
-// advanceUntil advances clock by step until done yields Run's result.
-func advanceUntil(t *testing.T, clock *clockwork.FakeClock, step time.Duration, done <-chan error) {
+// advanceUntil advances clock by step until a's Run has returned.
+func advanceUntil(t *testing.T, clock *clockwork.FakeClock, step time.Duration, a *testAgent) {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
 		clock.Advance(step)
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("Run: %v", err)
+		case <-a.exited:
+			if a.err != nil {
+				t.Fatalf("Run: %v", a.err)
 			}
 			return
 		case <-deadline:
@@ -146,6 +136,16 @@ func advanceUntil(t *testing.T, clock *clockwork.FakeClock, step time.Duration, 
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// waitRegisterTried waits for the boot loop's first registration attempt.
+func waitRegisterTried(t *testing.T, f *farm) {
+	t.Helper()
+	testutil.Run(t, 20*time.Second, func(r *testutil.R) {
+		if f.s3.Counts().Put == 0 {
+			r.Fatalf("the boot loop has not tried to register yet")
+		}
+	})
 }
 
 // testLogger logs at debug level to the test log.
@@ -180,8 +180,7 @@ func TestStopIsBoundedWhenStepsHang(t *testing.T) {
 	start := time.Now()
 	a.cancel()
 	select {
-	case err := <-a.done:
-		a.done <- err
+	case <-a.exited:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return within 10s")
 	}
@@ -251,22 +250,8 @@ func TestReadyAfterDeadlineWithoutS3(t *testing.T) {
 	f.s3.SetDown(true)
 	clock := clockwork.NewFakeClock()
 	cfg := f.config(nodeName(0), "c1")
-	a, err := New(cfg, Options{S3: f.s3Client(), Clock: clock, Logger: testLogger(t, cfg)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	testutil.Run(t, 20*time.Second, func(r *testutil.R) {
-		if f.s3.Counts().Put == 0 {
-			r.Fatalf("the boot loop has not tried to register yet")
-		}
-	})
+	a := f.run(cfg, Options{Clock: clock, Logger: testLogger(t, cfg)})
+	waitRegisterTried(t, f)
 
 	var advanced time.Duration
 	for ready := false; !ready; {

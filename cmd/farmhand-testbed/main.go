@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,12 +12,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/farmhand/farmhand/cmd/internal/cliflag"
 )
 
 // Exit codes.
 const (
 	exitFail  = 1
-	exitUsage = 2
+	exitUsage = cliflag.ExitUsage
 )
 
 // cliEnv carries the process streams so the verbs are testable in-process.
@@ -37,22 +38,12 @@ func main() {
 // newFlagSet returns a FlagSet for verb that reports errors to env.Stderr
 // and does not exit.
 func newFlagSet(verb string, env *cliEnv) *flag.FlagSet {
-	fs := flag.NewFlagSet("farmhand-testbed "+verb, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	return fs
+	return cliflag.New("farmhand-testbed "+verb, env.Stderr)
 }
 
 // parseFlags parses args into fs: (0, true) on success, (0, false) for -h,
 // (2, false) for a bad flag.
-func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, false
-		}
-		return exitUsage, false
-	}
-	return 0, true
-}
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) { return cliflag.Parse(fs, args) }
 
 // errorf prints a one-line error prefixed with what failed.
 func errorf(env *cliEnv, what, format string, args ...any) {

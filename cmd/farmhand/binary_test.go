@@ -15,15 +15,7 @@ import (
 // operations: a 76 MB binary instead of 38 MB. The coordinator reaches EC2
 // through coordinator.EC2Calls, so exactly its four operations are linked.
 func TestBinaryLinksOnlyTheAWSOperationsItCalls(t *testing.T) {
-	f, err := elf.Open(testutil.FarmhandBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatalf("reading the symbol table (is the binary stripped?): %v", err)
-	}
+	f, syms := openBinary(t)
 	op := regexp.MustCompile(`^github\.com/aws/aws-sdk-go-v2/service/ec2\.\(\*Client\)\.([A-Z]\w*)$`)
 	var linked []string
 	for _, s := range syms {
@@ -41,6 +33,22 @@ func TestBinaryLinksOnlyTheAWSOperationsItCalls(t *testing.T) {
 			t.Errorf("farmhand is dynamically linked (has .interp): build it with CGO_ENABLED=0, as the Makefile does")
 		}
 	}
+}
+
+// openBinary opens the farmhand binary the tests run and reads its symbol
+// table; the file is closed when the test ends.
+func openBinary(t *testing.T) (*elf.File, []elf.Symbol) {
+	t.Helper()
+	f, err := elf.Open(testutil.FarmhandBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatalf("reading the symbol table (is the binary stripped?): %v", err)
+	}
+	return f, syms
 }
 
 // truncate returns at most n of s.

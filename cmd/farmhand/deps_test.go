@@ -1,12 +1,9 @@
 package main
 
 import (
-	"debug/elf"
 	"os/exec"
 	"strings"
 	"testing"
-
-	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // testInfrastructure reports whether an import path (or a symbol's
@@ -40,15 +37,7 @@ func TestAgentDependsOnNoTestInfrastructure(t *testing.T) {
 // TestBinaryLinksNoTestInfrastructure checks the binary that ships: no
 // symbol of a testbed package or of gofakes3 was linked.
 func TestBinaryLinksNoTestInfrastructure(t *testing.T) {
-	f, err := elf.Open(testutil.FarmhandBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatalf("reading the symbol table (is the binary stripped?): %v", err)
-	}
+	_, syms := openBinary(t)
 	linked := map[string]bool{}
 	for _, s := range syms {
 		if testInfrastructure(s.Name) {

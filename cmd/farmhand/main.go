@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/farmhand/farmhand/cmd/internal/cliflag"
 )
 
 // command is one subcommand. Each lives in its own cmd_*.go file and
@@ -46,7 +47,7 @@ func register(c *command) {
 }
 
 // exitUsage is the exit code for a usage error (unknown command or flag).
-const exitUsage = 2
+const exitUsage = cliflag.ExitUsage
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -85,23 +86,11 @@ func run(ctx context.Context, env *cmdEnv, args []string) int {
 
 // newFlagSet returns a FlagSet for c that reports errors to env.Stderr and
 // does not exit, so parse errors become exit code 2 through parseFlags.
-func newFlagSet(c string, env *cmdEnv) *flag.FlagSet {
-	fs := flag.NewFlagSet("farmhand "+c, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	return fs
-}
+func newFlagSet(c string, env *cmdEnv) *flag.FlagSet { return cliflag.New("farmhand "+c, env.Stderr) }
 
 // parseFlags parses args into fs. It returns (0, true) on success,
 // (0, false) for -h, and (2, false) for a bad flag, after printing usage.
-func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, false
-		}
-		return exitUsage, false
-	}
-	return 0, true
-}
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) { return cliflag.Parse(fs, args) }
 
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "farmhand: peer discovery and membership for farm nodes on EC2")
