@@ -35,8 +35,9 @@ type Config struct {
 	// RegistryHCL overrides the registry block's settings (HCL attributes
 	// placed inside `registry { ... }`), e.g. signing_key.
 	RegistryHCL string
-	// Netns runs each instance in its own network namespace (root only);
-	// otherwise instances get 127.x.y.z addresses.
+	// Netns runs each instance in its own network namespace (root only)
+	// with an address in 198.18.0.0/15; otherwise instances get addresses
+	// in 127.18.0.0/15 (see the address plan in addrplan.go).
 	Netns bool
 	// S3Endpoint and S3Bucket select an external S3-compatible server
 	// (credentials from the standard AWS environment). Empty: embedded S3.
@@ -74,8 +75,8 @@ func (c *Config) Validate() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("-dir is required: the testbed keeps its state and instance folders there"))
 	}
-	if c.Nodes < 0 || c.Nodes > 200 {
-		errs = append(errs, fmt.Errorf("-nodes %d: want 0 to 200", c.Nodes))
+	if c.Nodes < 0 || c.Nodes > MaxInstances {
+		errs = append(errs, fmt.Errorf("-nodes %d: want 0 to %d (the addresses of the testbed's three /25 subnets)", c.Nodes, MaxInstances))
 	}
 	if (c.S3Endpoint == "") != (c.S3Bucket == "") {
 		errs = append(errs, errors.New("-s3-endpoint and -s3-bucket go together"))

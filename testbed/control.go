@@ -27,6 +27,10 @@ type Request struct {
 	On bool `json:"on,omitempty"`
 	// Count is how many instances launch starts.
 	Count int `json:"count,omitempty"`
+	// Subnet is the subnet launch uses (empty: EC2 picks).
+	Subnet string `json:"subnet,omitempty"`
+	// IP is the private address launch asks for.
+	IP string `json:"ip,omitempty"`
 }
 
 // Response is the answer of a control call.
@@ -62,10 +66,7 @@ func (tb *Testbed) startControl() error {
 			return nil, nil
 		},
 		"launch": func(ctx context.Context, r Request) ([]string, error) {
-			if r.Count < 1 {
-				return nil, errors.New("launch: count must be at least 1")
-			}
-			return tb.Launch(ctx, r.Count)
+			return tb.LaunchWith(ctx, LaunchOptions{Count: r.Count, Subnet: r.Subnet, PrivateIP: r.IP})
 		},
 	}
 	mux := http.NewServeMux()

@@ -24,6 +24,7 @@ type instance struct {
 	tb       *Testbed
 	id       string
 	ip       string
+	subnet   string
 	dir      string
 	netns    string
 	imds     *imdsemu.Server
@@ -53,6 +54,7 @@ func (in *instance) stateLocked() InstanceState {
 	return InstanceState{
 		ID:          in.id,
 		IP:          in.ip,
+		Subnet:      in.subnet,
 		Socket:      in.socket(),
 		PID:         in.pid,
 		State:       in.ec2State,
@@ -73,7 +75,7 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 	}
 	in := tb.instances[ei.ID]
 	if in == nil {
-		in = &instance{tb: tb, id: ei.ID, ip: ei.PrivateIP, dir: filepath.Join(tb.cfg.Dir, "instances", ei.ID), agent: agentNone}
+		in = &instance{tb: tb, id: ei.ID, ip: ei.PrivateIP, subnet: ei.SubnetID, dir: filepath.Join(tb.cfg.Dir, "instances", ei.ID), agent: agentNone}
 		tb.instances[ei.ID] = in
 		tb.order = append(tb.order, ei.ID)
 	}
@@ -124,7 +126,9 @@ func (tb *Testbed) onStop(ctx context.Context, ei ec2emu.Instance) error {
 	return tb.endInstance(ei.ID, "stopped", stopGraceful)
 }
 
-// onTerminate is the hook for TerminateInstances.
+// onTerminate is the hook for TerminateInstances: the OS shuts down for
+// good. The machine's namespace and IMDS go with it, so that its address,
+// which EC2 takes back, can serve another instance.
 func (tb *Testbed) onTerminate(ctx context.Context, ei ec2emu.Instance) error {
 	return tb.endInstance(ei.ID, "terminated", stopGraceful)
 }
@@ -137,10 +141,32 @@ func (tb *Testbed) endInstance(id, state string, how stopMode) error {
 		return nil
 	}
 	in.stopProcess(how)
+	var err error
+	if state == "terminated" {
+		err = in.dismantle()
+	}
 	tb.mu.Lock()
 	in.ec2State = state
 	tb.saveStateLocked()
 	tb.mu.Unlock()
+	return err
+}
+
+// dismantle removes what a terminated machine leaves: its namespace (in
+// netns mode, where it holds the address on the bridge) and its IMDS.
+func (in *instance) dismantle() error {
+	tb := in.tb
+	in.closeIMDS()
+	tb.mu.Lock()
+	ns := in.netns
+	in.netns = ""
+	tb.mu.Unlock()
+	if ns == "" {
+		return nil
+	}
+	if err := delHost(context.Background(), ns); err != nil {
+		return fmt.Errorf("instance %s terminated, but its namespace stays: %w", in.id, err)
+	}
 	return nil
 }
 

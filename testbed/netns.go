@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,43 +14,42 @@ import (
 )
 
 // Network namespaces (root only): each instance gets a namespace with one
-// veth into a bridge on the host. Addresses come from 198.18.0.0/15, the
-// range reserved for benchmarking (RFC 2544), so nothing here can collide
-// with a real network. Each testbed takes its own /24 (198.18.K.0/24, K
-// held by a lock file so concurrent testbeds never collide); the host side
-// of its bridge is 198.18.K.1 and the emulators listen there.
+// veth into a bridge on the host. Addresses follow the address plan
+// (addrplan.go): the testbed's /23 of 198.18.0.0/15, whose three /25
+// subnets all sit on the one bridge (EC2 routes between the subnets of a
+// VPC); the host side of the bridge is the /23's .1 and the emulators
+// listen there.
 
 const (
 	netnsPrefix  = "fh"
 	bridgePrefix = "fhbr"
-	bridgeCIDR   = "/24"
+	bridgeCIDR   = "/23"       // planBits
 	subnetLocks  = "/run/lock" // world-writable and sticky on Debian
 	subnetLockFn = "farmhand-testbed-subnet-%d.lock"
 )
 
 // netnsOps shells out to iproute2 and nftables.
 type netnsOps struct {
-	subnet   int      // K in 198.18.K.0/24
-	bridge   string   // bridge device name, fhbrK
-	bridgeUp bool     // setupBridge created the bridge
-	lock     *os.File // holds subnet K while the testbed runs
+	subnet   int          // K, the testbed's number
+	block    netip.Prefix // the testbed's /23 (planBlock)
+	bridge   string       // bridge device name, fhbrK
+	bridgeUp bool         // setupBridge created the bridge
+	lock     *os.File     // holds K while the testbed runs
 }
 
 // hostIP is the host's address on the bridge.
-func (n *netnsOps) hostIP() string { return fmt.Sprintf("198.18.%d.1", n.subnet) }
-
-// hostAddr is instance i's address (i >= 0).
-func (n *netnsOps) instanceIP(i int) string { return fmt.Sprintf("198.18.%d.%d", n.subnet, i+2) }
+func (n *netnsOps) hostIP() string { return planHost(n.block) }
 
 // nsName is the namespace of instance i; it embeds K so testbeds never
 // share namespace names.
 func (n *netnsOps) nsName(i int) string { return fmt.Sprintf("%s%d-%d", netnsPrefix, n.subnet, i) }
 
-// claimSubnet takes the first free K in 1..250 by flock on a lock file.
-// Every user's testbeds share the lock files (loopback addresses are
-// shared too), so they are opened read-only: flock needs no write access,
-// and a file another user created stays usable.
-func claimSubnet() (*netnsOps, error) {
+// claimSubnet takes the first free K in 1..250 by flock on a lock file,
+// and with it the /23 of the address plan (in 198.18.0.0/15 for netns,
+// 127.18.0.0/15 on loopback). Every user's testbeds share the lock files
+// (loopback addresses are shared too), so they are opened read-only: flock
+// needs no write access, and a file another user created stays usable.
+func claimSubnet(netns bool) (*netnsOps, error) {
 	dir := subnetLocks
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		dir = os.TempDir()
@@ -64,7 +64,7 @@ func claimSubnet() (*netnsOps, error) {
 			f.Close()
 			continue
 		}
-		return &netnsOps{subnet: k, bridge: fmt.Sprintf("%s%d", bridgePrefix, k), lock: f}, nil
+		return &netnsOps{subnet: k, block: planBlock(k, netns), bridge: fmt.Sprintf("%s%d", bridgePrefix, k), lock: f}, nil
 	}
 	return nil, fmt.Errorf("all 250 testbed subnets are in use (lock files farmhand-testbed-subnet-*.lock in %s); stop some testbeds", dir)
 }
@@ -81,7 +81,7 @@ func (n *netnsOps) release() {
 // if not, why not (a one-line reason for users).
 func CanUseNetns() error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("network namespaces need root (run as root, or drop -netns to use 127.0.x.y addresses)")
+		return fmt.Errorf("network namespaces need root (run as root, or drop -netns to use 127.18.x.y addresses)")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		return fmt.Errorf("network namespaces need the ip command: apt-get install iproute2")

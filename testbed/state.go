@@ -56,8 +56,12 @@ type EC2State struct {
 
 // InstanceState is one instance as the testbed sees it.
 type InstanceState struct {
-	ID     string `json:"id"`
-	IP     string `json:"ip"`
+	ID string `json:"id"`
+	// IP is the private address. EC2 takes a terminated instance's back
+	// and may give it to a later instance.
+	IP string `json:"ip"`
+	// Subnet is the subnet id (and so the zone) the instance is in.
+	Subnet string `json:"subnet"`
 	Socket string `json:"socket"`
 	PID    int    `json:"pid"`
 	// State is the EC2 state (pending, running, stopped, terminated) or, for

@@ -52,7 +52,6 @@ type Testbed struct {
 	ctlCtx   context.Context
 	ctlStop  context.CancelFunc
 	ctlDone  chan struct{}
-	ipNext   int
 	closeErr error
 
 	mu        sync.Mutex
@@ -84,8 +83,8 @@ func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 		}
 	}()
 
-	// Addresses: a /24 of our own so concurrent testbeds never collide.
-	nops, err := claimSubnet()
+	// Addresses: a /23 of our own so concurrent testbeds never collide.
+	nops, err := claimSubnet(cfg.Netns)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +138,10 @@ func (tb *Testbed) startS3(ctx context.Context) error {
 func (tb *Testbed) startEC2() error {
 	ec := ec2emu.DefaultConfig()
 	ec.Region = Region
+	ec.Subnets = planEC2Subnets(tb.net.block)
 	ec.LaunchDelay = tb.cfg.LaunchDelay
 	ec.Logger = tb.logger.Named("ec2")
 	ec.Hooks = ec2emu.Hooks{
-		AllocateIP:  tb.allocateIP,
 		OnLaunch:    tb.onLaunch,
 		OnStop:      tb.onStop,
 		OnTerminate: tb.onTerminate,
@@ -165,16 +164,34 @@ func (tb *Testbed) ec2Client() *ec2.Client {
 	})
 }
 
+// LaunchOptions describe one RunInstances call of the testbed.
+type LaunchOptions struct {
+	// Count is how many instances to launch (at least 1).
+	Count int
+	// Subnet is the subnet id to launch into; empty lets EC2 pick.
+	Subnet string
+	// PrivateIP asks for this address (PrivateIpAddress; Count must be 1).
+	PrivateIP string
+}
+
 // Launch starts n instances through RunInstances, tagged as the
 // coordinator would tag them, and returns their ids once each has booted
 // (its agent process started) or left pending otherwise (stopped or
 // terminated meanwhile). An instance whose boot failed is an error.
 func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
-	out, err := tb.ec2Client().RunInstances(ctx, &ec2.RunInstancesInput{
+	return tb.LaunchWith(ctx, LaunchOptions{Count: n})
+}
+
+// LaunchWith is Launch with the options of o.
+func (tb *Testbed) LaunchWith(ctx context.Context, o LaunchOptions) ([]string, error) {
+	if o.Count < 1 {
+		return nil, errors.New("launch: count must be at least 1")
+	}
+	in := &ec2.RunInstancesInput{
 		ImageId:      aws.String(ImageID),
 		InstanceType: ec2types.InstanceType(InstanceType),
-		MinCount:     aws.Int32(int32(n)),
-		MaxCount:     aws.Int32(int32(n)),
+		MinCount:     aws.Int32(int32(o.Count)),
+		MaxCount:     aws.Int32(int32(o.Count)),
 		TagSpecifications: []ec2types.TagSpecification{{
 			ResourceType: ec2types.ResourceTypeInstance,
 			Tags: []ec2types.Tag{
@@ -183,7 +200,14 @@ func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
 				{Key: aws.String("Name"), Value: aws.String(tb.cfg.Cluster + "-" + Group)},
 			},
 		}},
-	})
+	}
+	if o.Subnet != "" {
+		in.SubnetId = aws.String(o.Subnet)
+	}
+	if o.PrivateIP != "" {
+		in.PrivateIpAddress = aws.String(o.PrivateIP)
+	}
+	out, err := tb.ec2Client().RunInstances(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("RunInstances: %w", err)
 	}
@@ -223,21 +247,6 @@ func (tb *Testbed) waitBooted(ctx context.Context, ids []string) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// allocateIP hands the EC2 emulator the next private address.
-func (tb *Testbed) allocateIP() (string, error) {
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	if tb.ipNext >= 250 {
-		return "", errors.New("testbed address pool exhausted (250 instances)")
-	}
-	i := tb.ipNext
-	tb.ipNext++
-	if tb.cfg.Netns {
-		return tb.net.instanceIP(i), nil
-	}
-	return fmt.Sprintf("127.18.%d.%d", tb.net.subnet, i+2), nil
 }
 
 // S3 returns the embedded S3 server, or nil with an external one.

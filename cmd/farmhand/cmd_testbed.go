@@ -41,7 +41,9 @@ const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
   heal                   remove all partitions
   s3 down|up             the embedded S3 answers 503 SlowDown / recovers
   ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
-  launch [-count N]      RunInstances N more instances
+  launch [-count N] [-subnet ID] [-ip ADDR]
+                         RunInstances N more instances (-ip: at that address,
+                         e.g. a terminated instance's, which EC2 reuses)
   clean                  clean up after a testbed that was killed
 `
 
@@ -127,10 +129,12 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		return testbedControl(ctx, env, *dir, "ec2-throttle", testbed.Request{On: pos[1] == "on"})
 	case "launch":
 		count := fs.Int("count", 1, "how many instances")
+		subnet := fs.String("subnet", "", "subnet id (default: EC2 picks)")
+		ip := fs.String("ip", "", "private address to ask for (-count 1)")
 		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
-		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count})
+		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count, Subnet: *subnet, IP: *ip})
 	default:
 		errorf(env, "testbed", "unknown verb %q\n%s", verb, testbedUsage)
 		return exitUsage

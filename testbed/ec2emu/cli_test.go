@@ -192,3 +192,49 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("throttled describe-instances: ok=%v stderr=%s", ok, errOut)
 	}
 }
+
+// cliFails runs an aws command that must fail with code, and returns its
+// stderr.
+func cliFails(t *testing.T, bin string, e *Server, code string, args ...string) string {
+	t.Helper()
+	_, errOut, ok := cli(t, bin, e, args...)
+	if ok || !strings.Contains(errOut, "("+code+")") {
+		t.Errorf("aws %s: ok=%v, stderr %q; want error %s", strings.Join(args, " "), ok, errOut, code)
+	}
+	return errOut
+}
+
+// run-instances --private-ip-address, and EC2's errors for an address in
+// use or outside the subnet, as the CLI prints them.
+func TestAWSCLIPrivateIPAddress(t *testing.T) {
+	bin := awsCLI(t)
+	e := startServer(t, nil)
+	var ran struct{ Instances []cliInstance }
+	cliJSON(t, bin, e, &ran, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "1",
+		"--subnet-id", "subnet-0a0000000000000a1", "--private-ip-address", "10.0.3.7")
+	if len(ran.Instances) != 1 || ran.Instances[0].PrivateIPAddress != "10.0.3.7" {
+		t.Fatalf("run-instances --private-ip-address 10.0.3.7: %+v", ran)
+	}
+	errOut := cliFails(t, bin, e, "InvalidIPAddress.InUse", "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0",
+		"--count", "1", "--subnet-id", "subnet-0a0000000000000a1", "--private-ip-address", "10.0.3.7")
+	if !strings.Contains(errOut, "Address 10.0.3.7 is in use.") {
+		t.Errorf("in use: %s", errOut)
+	}
+	errOut = cliFails(t, bin, e, "InvalidParameterValue", "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0",
+		"--count", "1", "--subnet-id", "subnet-0a0000000000000a1", "--private-ip-address", "10.0.99.7")
+	if !strings.Contains(errOut, "Address 10.0.99.7 does not fall within the subnet's address range") {
+		t.Errorf("outside the subnet: %s", errOut)
+	}
+	cliFails(t, bin, e, "InvalidParameterCombination", "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0",
+		"--count", "2", "--private-ip-address", "10.0.3.8")
+
+	// Terminated, its address is free again.
+	if err := e.TerminateInstance(ctx(t), ran.Instances[0].InstanceID); err != nil {
+		t.Fatal(err)
+	}
+	cliJSON(t, bin, e, &ran, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "1",
+		"--private-ip-address", "10.0.3.7")
+	if len(ran.Instances) != 1 || ran.Instances[0].PrivateIPAddress != "10.0.3.7" {
+		t.Errorf("run-instances at a terminated instance's address: %+v", ran)
+	}
+}

@@ -19,9 +19,15 @@ type Config struct {
 	// VpcID is the VPC every subnet and instance belongs to.
 	VpcID string
 	// Subnets are the subnets RunInstances accepts. A request without
-	// SubnetId (and without Placement.AvailabilityZone) goes to them in
-	// turn, which spreads instances over the zones. Must not be empty.
+	// SubnetId (and without Placement.AvailabilityZone or
+	// PrivateIpAddress) goes to them in turn, skipping full ones, which
+	// spreads instances over the zones. Must not be empty; their CIDR
+	// blocks must not overlap.
 	Subnets []Subnet
+	// AddressPolicy picks a subnet's next free address (AddressLowest
+	// when empty). An address returns to its subnet's pool when its
+	// instance is terminated, as on EC2.
+	AddressPolicy AddressPolicy
 	// LaunchTemplates are the templates RunInstances accepts by
 	// LaunchTemplateId or LaunchTemplateName; they fill the parameters the
 	// request leaves out.
@@ -46,6 +52,10 @@ type Subnet struct {
 	ID string
 	// AvailabilityZone is the zone the subnet lives in, e.g. "us-east-1a".
 	AvailabilityZone string
+	// CIDR is the subnet's IPv4 block, /16 to /28, e.g. "10.0.0.0/20".
+	// Instances get addresses from it; as on EC2, the first four and the
+	// last address are reserved.
+	CIDR string
 }
 
 // LaunchTemplate is a launch template RunInstances may name. Empty fields
@@ -73,13 +83,6 @@ type LaunchTemplate struct {
 // instance whose OnLaunch returned nil and that has not been stopped since.
 // The context passed in is cancelled by Close.
 type Hooks struct {
-	// AllocateIP returns a private IPv4 address for a new instance. An
-	// error fails RunInstances with InsufficientFreeAddressesInSubnet.
-	// Nil means addresses from 10.0.0.0/16 in order.
-	AllocateIP func() (string, error)
-	// ReleaseIP gets back an address when its instance vanishes (after
-	// TerminatedTTL) or its launch fails.
-	ReleaseIP func(ip string)
 	// OnLaunch starts the instance, LaunchDelay after RunInstances, in its
 	// own goroutine. nil error: pending -> running. An error terminates the
 	// instance with reason Server.InternalError.
@@ -93,17 +96,18 @@ type Hooks struct {
 	OnTerminate func(ctx context.Context, inst Instance) error
 }
 
-// DefaultConfig is a us-east-1 account with one subnet in each of three
-// zones, no launch delay, and terminated instances visible for an hour.
+// DefaultConfig is a us-east-1 account with one /20 subnet (4,091 usable
+// addresses) in each of three zones, no launch delay, and terminated
+// instances visible for an hour.
 func DefaultConfig() Config {
 	return Config{
 		Region:    "us-east-1",
 		AccountID: "123456789012",
 		VpcID:     "vpc-0f00d0000000000a1",
 		Subnets: []Subnet{
-			{ID: "subnet-0a0000000000000a1", AvailabilityZone: "us-east-1a"},
-			{ID: "subnet-0b0000000000000b1", AvailabilityZone: "us-east-1b"},
-			{ID: "subnet-0c0000000000000c1", AvailabilityZone: "us-east-1c"},
+			{ID: "subnet-0a0000000000000a1", AvailabilityZone: "us-east-1a", CIDR: "10.0.0.0/20"},
+			{ID: "subnet-0b0000000000000b1", AvailabilityZone: "us-east-1b", CIDR: "10.0.16.0/20"},
+			{ID: "subnet-0c0000000000000c1", AvailabilityZone: "us-east-1c", CIDR: "10.0.32.0/20"},
 		},
 		TerminatedTTL: time.Hour,
 		Clock:         clockwork.NewRealClock(),

@@ -57,7 +57,10 @@ type Instance struct {
 	VpcID string
 	// AvailabilityZone is the zone of the subnet.
 	AvailabilityZone string
-	// PrivateIP is the address AllocateIP gave.
+	// PrivateIP is the address from the subnet's pool: the instance has it
+	// until it is terminated, keeps it while stopped, and a terminated
+	// instance keeps it here only as a record (the address is back in the
+	// pool, EC2 no longer reports it, and another instance may have it).
 	PrivateIP string
 	// PrivateDNSName is "ip-a-b-c-d.<region domain>".
 	PrivateDNSName string
@@ -100,6 +103,9 @@ type instance struct {
 	// launched is true from a successful OnLaunch until OnStop or
 	// OnTerminate has been called.
 	launched bool
+	// holdsIP is true while PrivateIP belongs to the instance in its
+	// subnet's pool: from RunInstances until terminated.
+	holdsIP bool
 	// settled is closed when the latest stop or termination has finished
 	// (nil before the first).
 	settled chan struct{}

@@ -30,24 +30,20 @@ func (s *Server) launch(in *instance) {
 	}
 
 	s.mu.Lock()
-	var release string
+	defer s.mu.Unlock()
 	switch {
 	case err != nil:
 		s.log.Error("launch hook failed; instance terminated", "id", in.ID, "error", err)
 		in.State = StateTerminated
 		in.StateReason = "Server.InternalError: Internal error on launch"
 		in.TerminatedAt = s.clock.Now()
-		release, in.PrivateIP = in.PrivateIP, ""
+		s.releaseLocked(in)
 	default:
 		in.launched = true
 		if in.State == StatePending {
 			in.State = StateRunning
 		}
 		s.log.Info("instance running", "id", in.ID, "ip", in.PrivateIP)
-	}
-	s.mu.Unlock()
-	if release != "" {
-		s.releaseIPs([]string{release})
 	}
 }
 
@@ -81,26 +77,23 @@ func (s *Server) finish(in *instance, terminate bool, done chan struct{}) {
 		in.State = to
 		if to == StateTerminated {
 			in.TerminatedAt = s.clock.Now()
+			s.releaseLocked(in)
 		}
 		s.log.Info("instance "+string(to), "id", in.ID)
 	}
 }
 
-// reap removes terminated instances older than TerminatedTTL and gives
-// their addresses back through ReleaseIP.
+// reap removes terminated instances older than TerminatedTTL (their
+// addresses went back to the pool when they were terminated).
 func (s *Server) reap() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.clock.Now()
-	var released []string
 	for id, in := range s.instances {
 		if in.State == StateTerminated && !in.TerminatedAt.IsZero() && now.Sub(in.TerminatedAt) >= s.cfg.TerminatedTTL {
+			s.releaseLocked(in) // already released unless set terminated oddly
 			delete(s.instances, id)
-			if in.PrivateIP != "" {
-				released = append(released, in.PrivateIP)
-			}
 			s.log.Debug("terminated instance vanished", "id", id)
 		}
 	}
-	s.mu.Unlock()
-	s.releaseIPs(released)
 }

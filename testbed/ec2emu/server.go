@@ -29,11 +29,6 @@ type Server struct {
 	// wg counts launch and shutdown goroutines.
 	wg sync.WaitGroup
 
-	// runMu serializes RunInstances so that the idempotency check, the
-	// AllocateIP hook and the creation are one step, without holding mu
-	// across the hook.
-	runMu sync.Mutex
-
 	mu          sync.Mutex
 	closed      bool
 	instances   map[string]*instance
@@ -43,9 +38,10 @@ type Server struct {
 	faults      faults
 	launchDelay time.Duration
 	nextSubnet  int
-	nextIP      int
-	calls       map[string]int
-	errs        map[string]int
+	// pools are the subnets' address pools, by subnet id.
+	pools map[string]*subnetPool
+	calls map[string]int
+	errs  map[string]int
 
 	// http serves the API between Listen and Close (see SetDown).
 	http emuhttp.Listener
@@ -67,10 +63,16 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Subnets) == 0 {
 		return nil, errors.New("ec2emu: Config.Subnets is empty: give at least one subnet with its zone (DefaultConfig does)")
 	}
-	for i, s := range cfg.Subnets {
-		if s.ID == "" || s.AvailabilityZone == "" {
-			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] needs both ID and AvailabilityZone", i)
-		}
+	pools, err := subnetPools(cfg.Subnets)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.AddressPolicy {
+	case "":
+		cfg.AddressPolicy = AddressLowest
+	case AddressLowest, AddressRandom:
+	default:
+		return nil, fmt.Errorf("ec2emu: Config.AddressPolicy %q: want %q or %q", cfg.AddressPolicy, AddressLowest, AddressRandom)
 	}
 	if cfg.AccountID == "" {
 		cfg.AccountID = DefaultConfig().AccountID
@@ -91,9 +93,34 @@ func New(cfg Config) (*Server, error) {
 		instances:   map[string]*instance{},
 		tokens:      map[string]idempotencyRecord{},
 		launchDelay: cfg.LaunchDelay,
+		pools:       pools,
 		calls:       map[string]int{},
 		errs:        map[string]int{},
 	}, nil
+}
+
+// subnetPools checks the subnets and makes their address pools.
+func subnetPools(subnets []Subnet) (map[string]*subnetPool, error) {
+	pools := make(map[string]*subnetPool, len(subnets))
+	for i, sn := range subnets {
+		if sn.ID == "" || sn.AvailabilityZone == "" || sn.CIDR == "" {
+			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] needs ID, AvailabilityZone and CIDR", i)
+		}
+		if pools[sn.ID] != nil {
+			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d]: subnet id %s given twice", i, sn.ID)
+		}
+		pool, err := newSubnetPool(sn.CIDR)
+		if err != nil {
+			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] (%s): %w", i, sn.ID, err)
+		}
+		for id, other := range pools {
+			if other.prefix.Overlaps(pool.prefix) {
+				return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] (%s): CIDR %s overlaps subnet %s (%s)", i, sn.ID, sn.CIDR, id, other.prefix)
+			}
+		}
+		pools[sn.ID] = pool
+	}
+	return pools, nil
 }
 
 // Start is New followed by Listen: an emulator for cfg serving on addr
