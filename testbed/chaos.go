@@ -32,12 +32,34 @@ func (tb *Testbed) KillAgent(id string) error {
 	return tb.saveState()
 }
 
-// Stop stops the instance through the EC2 API, as a user would.
+// Stop stops the instance as StopInstances does, as a user would: its
+// agent stops gracefully; it keeps its id, address and data directory.
+// It returns once the instance is stopped.
 func (tb *Testbed) Stop(ctx context.Context, id string) error {
 	if _, err := tb.instance(id); err != nil {
 		return err
 	}
 	return tb.ec2.StopInstance(ctx, id)
+}
+
+// Start starts a stopped instance as StartInstances does: after the boot
+// delay its agent runs again, with the same id, address and data
+// directory. It returns once the instance has booted.
+func (tb *Testbed) Start(ctx context.Context, id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	return tb.ec2.StartInstance(ctx, id)
+}
+
+// Reboot reboots the instance as RebootInstances does: its agent stops
+// gracefully and starts again; EC2 says running throughout. It returns
+// once the agent has been started again.
+func (tb *Testbed) Reboot(ctx context.Context, id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	return tb.ec2.RebootInstance(ctx, id)
 }
 
 // Pause freezes the agent (SIGSTOP); Resume thaws it (SIGCONT).

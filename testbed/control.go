@@ -54,6 +54,8 @@ func (tb *Testbed) startControl() error {
 		"crash":      tb.eachID(func(_ context.Context, id string) error { return tb.Crash(id) }),
 		"kill-agent": tb.eachID(func(_ context.Context, id string) error { return tb.KillAgent(id) }),
 		"stop":       tb.eachID(tb.Stop),
+		"start":      tb.eachID(tb.Start),
+		"reboot":     tb.eachID(tb.Reboot),
 		"pause":      tb.eachID(func(_ context.Context, id string) error { return tb.Pause(id) }),
 		"resume":     tb.eachID(func(_ context.Context, id string) error { return tb.Resume(id) }),
 		"partition": func(ctx context.Context, r Request) ([]string, error) {

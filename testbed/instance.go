@@ -66,7 +66,9 @@ func (in *instance) stateLocked() InstanceState {
 }
 
 // onLaunch is the EC2 emulator's hook: the machine boots. It gets an IMDS
-// with its identity, a namespace in netns mode, and its agent process.
+// with its identity, a namespace in netns mode, and its agent process. A
+// stopped machine that starts again keeps all three: its IMDS, its
+// namespace and address, and its data directory.
 func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 	tb.mu.Lock()
 	if tb.closed {
@@ -124,6 +126,24 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 // so systemd stops the agent gracefully.
 func (tb *Testbed) onStop(ctx context.Context, ei ec2emu.Instance) error {
 	return tb.endInstance(ei.ID, "stopped", stopGraceful)
+}
+
+// onReboot is the hook for RebootInstances: the OS restarts, so systemd
+// stops the agent gracefully and starts it again; EC2 says running
+// throughout.
+func (tb *Testbed) onReboot(ctx context.Context, ei ec2emu.Instance) error {
+	tb.mu.Lock()
+	in := tb.instances[ei.ID]
+	tb.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("reboot: the testbed has no machine for %s", ei.ID)
+	}
+	in.stopProcess(stopGraceful)
+	if err := in.startProcess(); err != nil {
+		return err
+	}
+	tb.logger.Info("instance rebooted", "id", ei.ID, "pid", in.pid)
+	return tb.saveState()
 }
 
 // onTerminate is the hook for TerminateInstances: the OS shuts down for

@@ -143,6 +143,8 @@ func (tb *Testbed) startEC2() error {
 	ec.Logger = tb.logger.Named("ec2")
 	ec.Hooks = ec2emu.Hooks{
 		OnLaunch:    tb.onLaunch,
+		OnStart:     tb.onLaunch, // the same machine boots again
+		OnReboot:    tb.onReboot,
 		OnStop:      tb.onStop,
 		OnTerminate: tb.onTerminate,
 	}

@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		Name:     "testbed",
 		Synopsis: "run a whole EC2 farm on this machine (S3, EC2 and IMDS emulators, real agents)",
-		Usage:    "up|demo|status|crash|stop|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
+		Usage:    "up|demo|status|crash|stop|start|reboot|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
 		Run:      runTestbed,
 	})
 }
@@ -34,7 +34,10 @@ const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
   demo -nodes N          up, plus a live view of the membership as it forms
   status [-format table|json]
   crash ID...            the machine dies: agent SIGKILLed, EC2 status impaired
-  stop ID...             StopInstances (the agent stops gracefully)
+  stop ID...             StopInstances (the agent stops gracefully; the instance
+                         keeps its id, address and data directory)
+  start ID...            StartInstances: the same instance boots again
+  reboot ID...           RebootInstances: the agent restarts, EC2 says running
   kill-agent ID...       only the agent dies; EC2 says the machine is healthy
   pause ID... / resume ID...   SIGSTOP / SIGCONT the agent
   partition IDS... -- IDS...   cut the two sides apart (needs -netns)
@@ -81,7 +84,7 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		fmt.Fprintf(env.Stdout, "clean: %d things removed\n", len(done))
 		return 0
-	case "crash", "stop", "kill-agent", "pause", "resume":
+	case "crash", "stop", "start", "reboot", "kill-agent", "pause", "resume":
 		ids, code, ok := parseTestbedFlags(env, fs, dir, rest)
 		if !ok {
 			return code

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // awsCLI finds a working AWS CLI, preferring Debian's /usr/bin/aws over
@@ -236,5 +239,79 @@ func TestAWSCLIPrivateIPAddress(t *testing.T) {
 		"--private-ip-address", "10.0.3.7")
 	if len(ran.Instances) != 1 || ran.Instances[0].PrivateIPAddress != "10.0.3.7" {
 		t.Errorf("run-instances at a terminated instance's address: %+v", ran)
+	}
+}
+
+type cliStateChange struct {
+	InstanceID                  string `json:"InstanceId"`
+	CurrentState, PreviousState struct {
+		Code int
+		Name string
+	}
+}
+
+// stop-instances, start-instances and reboot-instances, with EC2's shapes
+// and errors as the CLI parses and prints them.
+func TestAWSCLIStopStartReboot(t *testing.T) {
+	bin := awsCLI(t)
+	e := startServer(t, nil)
+	id := run(t, sdkClient(t, e), 1, nil)[0]
+	waitFor := func(want State) {
+		t.Helper()
+		testutil.Run(t, 10*time.Second, func(r *testutil.R) {
+			if in, _ := e.Instance(id); in.State != want {
+				r.Errorf("%s is %s, want %s", id, in.State, want)
+			}
+		})
+	}
+	waitFor(StateRunning)
+
+	var stop struct{ StoppingInstances []cliStateChange }
+	cliJSON(t, bin, e, &stop, "ec2", "stop-instances", "--instance-ids", id)
+	if len(stop.StoppingInstances) != 1 || stop.StoppingInstances[0].InstanceID != id ||
+		stop.StoppingInstances[0].PreviousState.Name != "running" || stop.StoppingInstances[0].CurrentState.Code != 64 {
+		t.Errorf("stop-instances: %+v", stop)
+	}
+	waitFor(StateStopped)
+	var desc struct {
+		Reservations []struct {
+			Instances []struct {
+				cliInstance
+				StateTransitionReason string
+				StateReason           struct{ Code, Message string }
+			}
+		}
+	}
+	cliJSON(t, bin, e, &desc, "ec2", "describe-instances", "--instance-ids", id)
+	got := desc.Reservations[0].Instances[0]
+	if got.State.Name != "stopped" || got.PrivateIPAddress == "" || !strings.HasPrefix(got.StateTransitionReason, "User initiated (") ||
+		got.StateReason.Code != "Client.UserInitiatedShutdown" {
+		t.Errorf("describe-instances of a stopped instance: %+v", got)
+	}
+	errOut := cliFails(t, bin, e, "IncorrectInstanceState", "ec2", "reboot-instances", "--instance-ids", id)
+	if !strings.Contains(errOut, "is not in a state from which it can be rebooted") {
+		t.Errorf("reboot-instances of a stopped instance: %s", errOut)
+	}
+
+	var start struct{ StartingInstances []cliStateChange }
+	cliJSON(t, bin, e, &start, "ec2", "start-instances", "--instance-ids", id)
+	if len(start.StartingInstances) != 1 || start.StartingInstances[0].PreviousState.Code != 80 ||
+		start.StartingInstances[0].CurrentState.Name != "pending" {
+		t.Errorf("start-instances: %+v", start)
+	}
+	waitFor(StateRunning)
+	if out, errOut, ok := cli(t, bin, e, "ec2", "reboot-instances", "--instance-ids", id); !ok || strings.TrimSpace(out) != "" {
+		t.Errorf("reboot-instances: ok=%v stdout %q stderr %q; want success and no output", ok, out, errOut)
+	}
+	if n := e.CallCount("RebootInstances"); n != 2 {
+		t.Errorf("RebootInstances calls = %d, want 2", n)
+	}
+
+	if err := e.TerminateInstance(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	errOut = cliFails(t, bin, e, "IncorrectInstanceState", "ec2", "start-instances", "--instance-ids", id)
+	if !strings.Contains(errOut, "The instance '"+id+"' is not in a state from which it can be started.") {
+		t.Errorf("start-instances of a terminated instance: %s", errOut)
 	}
 }

@@ -78,15 +78,24 @@ type LaunchTemplate struct {
 }
 
 // Hooks let the host run real processes for instances. Every hook is
-// optional. For one instance the hooks never run concurrently: OnStop and
-// OnTerminate wait for a running OnLaunch, and are called only for an
-// instance whose OnLaunch returned nil and that has not been stopped since.
-// The context passed in is cancelled by Close.
+// optional. For one instance the hooks never run concurrently: OnStop,
+// OnTerminate and OnReboot wait for a running OnLaunch or OnStart, and are
+// called only for an instance whose OnLaunch or OnStart returned nil and
+// that has not been stopped since. The context passed in is cancelled by
+// Close.
 type Hooks struct {
 	// OnLaunch starts the instance, LaunchDelay after RunInstances, in its
 	// own goroutine. nil error: pending -> running. An error terminates the
 	// instance with reason Server.InternalError.
 	OnLaunch func(ctx context.Context, inst Instance) error
+	// OnStart boots a stopped instance again, LaunchDelay after
+	// StartInstances: same id, address and everything else. nil error:
+	// pending -> running; an error stops it again with reason
+	// Server.InternalError. Nil: OnLaunch does it.
+	OnStart func(ctx context.Context, inst Instance) error
+	// OnReboot restarts a running instance's OS after RebootInstances; the
+	// instance stays running (an error is logged only).
+	OnReboot func(ctx context.Context, inst Instance) error
 	// OnStop stops a launched instance after StopInstances (stopping ->
 	// stopped once it returns; an error is logged only).
 	OnStop func(ctx context.Context, inst Instance) error

@@ -81,14 +81,20 @@ type Instance struct {
 	Tags map[string]string
 	// State is the current state.
 	State State
-	// StateReason is set when the instance left running, e.g.
-	// "Client.UserInitiatedShutdown".
+	// StateReason is "Code: Message" of EC2's StateReason, set when the
+	// instance left running (e.g. "Client.UserInitiatedShutdown: User
+	// initiated shutdown") and cleared when it is started again.
 	StateReason string
+	// StateTransitionReason is EC2's free-form reason of the latest state
+	// change, e.g. "User initiated (2026-01-05 10:00:00 GMT)"; empty while
+	// the instance runs.
+	StateTransitionReason string
 	// Impaired makes DescribeInstanceStatus report it impaired.
 	Impaired bool
 	// LaunchIndex is the position within its reservation.
 	LaunchIndex int
-	// LaunchTime is when RunInstances created it.
+	// LaunchTime is when RunInstances created it, or when StartInstances
+	// last started it (EC2 resets it on every start).
 	LaunchTime time.Time
 	// TerminatedAt is when it reached terminated (zero before).
 	TerminatedAt time.Time
@@ -100,14 +106,16 @@ type instance struct {
 	Instance
 	// seq orders instances by creation, for listing and pagination.
 	seq uint64
-	// launched is true from a successful OnLaunch until OnStop or
-	// OnTerminate has been called.
+	// launched is true from a successful OnLaunch or OnStart until OnStop
+	// or OnTerminate has been called.
 	launched bool
+	// booted is true once the instance has reached running.
+	booted bool
 	// holdsIP is true while PrivateIP belongs to the instance in its
 	// subnet's pool: from RunInstances until terminated.
 	holdsIP bool
-	// settled is closed when the latest stop or termination has finished
-	// (nil before the first).
+	// settled is closed when the latest boot, stop, reboot or termination
+	// has finished.
 	settled chan struct{}
 	// hookMu serializes the hooks of this instance.
 	hookMu sync.Mutex

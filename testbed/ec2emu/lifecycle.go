@@ -1,8 +1,20 @@
 package ec2emu
 
-// launch takes a new instance from pending to running: it waits out the
-// launch delay, then calls OnLaunch. It runs in a goroutine owned by s.
-func (s *Server) launch(in *instance) {
+// bootLocked starts the goroutine that takes a pending instance to
+// running: after the boot delay it calls OnLaunch (the first boot) or
+// OnStart (a start after a stop). in.settled is closed once it is done.
+func (s *Server) bootLocked(in *instance) {
+	done := make(chan struct{})
+	in.settled = done
+	restart := in.booted
+	if !s.goLocked(func() { s.boot(in, restart, done) }) {
+		close(done)
+	}
+}
+
+// boot runs in a goroutine owned by s; see bootLocked.
+func (s *Server) boot(in *instance, restart bool, done chan struct{}) {
+	defer close(done)
 	s.mu.Lock()
 	delay := s.launchDelay
 	s.mu.Unlock()
@@ -19,32 +31,63 @@ func (s *Server) launch(in *instance) {
 	s.mu.Lock()
 	if in.State != StatePending {
 		s.mu.Unlock()
-		return // stopped or terminated before it started
+		return // terminated before it booted
 	}
 	snap := in.snapshotLocked()
 	s.mu.Unlock()
 
+	hook := s.cfg.Hooks.OnLaunch
+	if restart && s.cfg.Hooks.OnStart != nil {
+		hook = s.cfg.Hooks.OnStart
+	}
 	var err error
-	if s.cfg.Hooks.OnLaunch != nil {
-		err = s.cfg.Hooks.OnLaunch(s.ctx, snap)
+	if hook != nil {
+		err = hook(s.ctx, snap)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case err != nil && restart:
+		// A start that fails leaves the instance stopped, as EC2 does
+		// when it cannot start it.
+		s.log.Error("start hook failed; instance stopped", "id", in.ID, "error", err)
+		in.State = StateStopped
+		in.StateReason, in.StateTransitionReason = internalErrorReason.state, internalErrorReason.transition
 	case err != nil:
 		s.log.Error("launch hook failed; instance terminated", "id", in.ID, "error", err)
 		in.State = StateTerminated
-		in.StateReason = "Server.InternalError: Internal error on launch"
+		in.StateReason, in.StateTransitionReason = internalErrorReason.state, internalErrorReason.transition
 		in.TerminatedAt = s.clock.Now()
 		s.releaseLocked(in)
 	default:
 		in.launched = true
+		in.booted = true
 		if in.State == StatePending {
 			in.State = StateRunning
 		}
 		s.log.Info("instance running", "id", in.ID, "ip", in.PrivateIP)
 	}
+}
+
+// reboot calls OnReboot for a launched, running instance and closes done.
+// It runs in a goroutine owned by s.
+func (s *Server) reboot(in *instance, done chan struct{}) {
+	defer close(done)
+	in.hookMu.Lock()
+	defer in.hookMu.Unlock()
+	s.mu.Lock()
+	up := in.launched && in.State == StateRunning
+	snap := in.snapshotLocked()
+	s.mu.Unlock()
+	if !up || s.cfg.Hooks.OnReboot == nil {
+		return
+	}
+	if err := s.cfg.Hooks.OnReboot(s.ctx, snap); err != nil {
+		s.log.Error("reboot hook failed", "id", in.ID, "error", err)
+		return
+	}
+	s.log.Info("instance rebooted", "id", in.ID)
 }
 
 // finish completes a stop (stopping -> stopped) or a termination

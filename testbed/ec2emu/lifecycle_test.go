@@ -21,9 +21,12 @@ import (
 type hookLog struct {
 	mu        sync.Mutex
 	launched  []Instance
+	started   []Instance
+	rebooted  []string
 	stopped   []string
 	killed    []string
 	launchErr error
+	startErr  error
 }
 
 func (h *hookLog) hooks() Hooks {
@@ -33,6 +36,18 @@ func (h *hookLog) hooks() Hooks {
 			defer h.mu.Unlock()
 			h.launched = append(h.launched, inst)
 			return h.launchErr
+		},
+		OnStart: func(_ context.Context, inst Instance) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.started = append(h.started, inst)
+			return h.startErr
+		},
+		OnReboot: func(_ context.Context, inst Instance) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.rebooted = append(h.rebooted, inst.ID)
+			return nil
 		},
 		OnStop: func(_ context.Context, inst Instance) error {
 			h.mu.Lock()

@@ -111,7 +111,7 @@ func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
 		rec.instanceIDs = append(rec.instanceIDs, id)
 		res.Instances = append(res.Instances, s.instanceXML(in))
 		s.log.Info("instance created", "id", id, "ip", ip, "az", in.AvailabilityZone, "token", spec.clientToken)
-		s.goLocked(func() { s.launch(in) })
+		s.bootLocked(in)
 	}
 	if spec.clientToken != "" {
 		s.tokens[spec.clientToken] = rec

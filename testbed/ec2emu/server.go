@@ -147,6 +147,8 @@ var actions = map[string]handler{
 	"DescribeInstanceStatus": (*Server).describeInstanceStatus,
 	"TerminateInstances":     (*Server).terminateInstances,
 	"StopInstances":          (*Server).stopInstances,
+	"StartInstances":         (*Server).startInstances,
+	"RebootInstances":        (*Server).rebootInstances,
 	"CreateTags":             (*Server).createTags,
 }
 

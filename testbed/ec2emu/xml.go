@@ -140,8 +140,8 @@ type xmlStateChange struct {
 	PreviousState xmlState `xml:"previousState"`
 }
 
-// xmlStateChangeResponse serves TerminateInstances and StopInstances; the
-// element name is set per action.
+// xmlStateChangeResponse serves TerminateInstances, StopInstances and
+// StartInstances; the element name is set per action.
 type xmlStateChangeResponse struct {
 	XMLName   xml.Name
 	Xmlns     string           `xml:"xmlns,attr"`
@@ -176,7 +176,7 @@ func (s *Server) instanceXML(in *instance) xmlInstance {
 		InstanceID:         in.ID,
 		ImageID:            in.ImageID,
 		State:              stateXML(in.State),
-		Reason:             in.StateReason,
+		Reason:             in.StateTransitionReason,
 		KeyName:            in.KeyName,
 		AmiLaunchIndex:     in.LaunchIndex,
 		InstanceType:       in.InstanceType,
