@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/testbed/ec2emu"
 )
 
 // Config describes a farm.
@@ -53,8 +54,11 @@ type Config struct {
 	// ExtraHCL is appended to the instances' shared ("AMI") config, for
 	// render blocks and the like.
 	ExtraHCL string
-	// LaunchDelay is how long RunInstances takes before an instance boots.
-	LaunchDelay time.Duration
+	// BootDelay is how long an instance stays pending after RunInstances
+	// or StartInstances before its agent starts: fixed or, as on EC2, a
+	// spread ("5s-15s"). Zero (the default) boots at once, which tests
+	// that need speed keep.
+	BootDelay ec2emu.Delay
 	// Logger receives the testbed's own log.
 	Logger hclog.Logger
 }

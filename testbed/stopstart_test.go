@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/farmhand/farmhand/membership"
+	"github.com/farmhand/farmhand/testbed/ec2emu"
 )
 
 // stop, start and reboot, driven through the real CLI: a stopped instance
@@ -74,5 +76,27 @@ func TestCLIStopStartReboot(t *testing.T) {
 	_, errOut, code = runCLI(t, "testbed", "start", rest[0], "-dir", dir)
 	if code != 1 || !strings.Contains(errOut, "IncorrectInstanceState") {
 		t.Errorf("start of a terminated instance: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// A boot delay keeps each instance pending for a time drawn from the
+// range before its agent starts, at launch and at start.
+func TestBootDelay(t *testing.T) {
+	needE2E(t)
+	start := time.Now()
+	tb := startFarm(t, 2, func(c *Config) { c.BootDelay = ec2emu.Delay{Min: time.Second, Max: 2 * time.Second} })
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("the farm was up %s after Start with a boot delay of 1s-2s", took)
+	}
+	for _, id := range tb.Instances() {
+		in, _ := tb.EC2().Instance(id)
+		if in.BootDelay < time.Second || in.BootDelay > 2*time.Second || in.State != ec2emu.StateRunning {
+			t.Errorf("%s: %s after a boot delay of %s; want running after 1s-2s", id, in.State, in.BootDelay)
+		}
+	}
+
+	_, errOut, code := runCLI(t, "testbed", "up", "-boot-delay", "15s-5s", "-dir", shortDir(t))
+	if code != 2 || !strings.Contains(errOut, "the range ends before it starts") {
+		t.Errorf("up -boot-delay 15s-5s: exit %d, stderr %q; want a usage error", code, errOut)
 	}
 }

@@ -139,7 +139,7 @@ func (tb *Testbed) startEC2() error {
 	ec := ec2emu.DefaultConfig()
 	ec.Region = Region
 	ec.Subnets = planEC2Subnets(tb.net.block)
-	ec.LaunchDelay = tb.cfg.LaunchDelay
+	ec.BootDelay = tb.cfg.BootDelay
 	ec.Logger = tb.logger.Named("ec2")
 	ec.Hooks = ec2emu.Hooks{
 		OnLaunch:    tb.onLaunch,

@@ -30,6 +30,7 @@ func init() {
 const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
 
   up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME]
+     [-boot-delay 5s-15s]
                          start a farm; runs in the foreground until Ctrl-C
   demo -nodes N          up, plus a live view of the membership as it forms
   status [-format table|json]
@@ -212,6 +213,7 @@ func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, 
 	fs.StringVar(&cfg.Cluster, "cluster", cfg.Cluster, "cluster name")
 	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "agents' gossip profile: local (fast) or lan")
 	fs.StringVar(&cfg.LogLevel, "agent-log-level", cfg.LogLevel, "agents' log level")
+	fs.Var(&cfg.BootDelay, "boot-delay", "pending time of each boot: 10s, or a uniform spread 5s-15s (default 0)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

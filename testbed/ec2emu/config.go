@@ -32,9 +32,10 @@ type Config struct {
 	// LaunchTemplateId or LaunchTemplateName; they fill the parameters the
 	// request leaves out.
 	LaunchTemplates []LaunchTemplate
-	// LaunchDelay is how long an instance stays pending before OnLaunch is
-	// called; SetLaunchDelay changes it at run time.
-	LaunchDelay time.Duration
+	// BootDelay is how long an instance stays pending before OnLaunch (or
+	// OnStart) is called: fixed, or drawn per boot from a range;
+	// SetBootDelay changes it at run time.
+	BootDelay Delay
 	// TerminatedTTL is how long a terminated instance stays visible to
 	// Describe* calls before it vanishes (EC2 keeps them about an hour).
 	TerminatedTTL time.Duration
@@ -84,11 +85,11 @@ type LaunchTemplate struct {
 // that has not been stopped since. The context passed in is cancelled by
 // Close.
 type Hooks struct {
-	// OnLaunch starts the instance, LaunchDelay after RunInstances, in its
+	// OnLaunch starts the instance, BootDelay after RunInstances, in its
 	// own goroutine. nil error: pending -> running. An error terminates the
 	// instance with reason Server.InternalError.
 	OnLaunch func(ctx context.Context, inst Instance) error
-	// OnStart boots a stopped instance again, LaunchDelay after
+	// OnStart boots a stopped instance again, BootDelay after
 	// StartInstances: same id, address and everything else. nil error:
 	// pending -> running; an error stops it again with reason
 	// Server.InternalError. Nil: OnLaunch does it.
@@ -106,7 +107,7 @@ type Hooks struct {
 }
 
 // DefaultConfig is a us-east-1 account with one /20 subnet (4,091 usable
-// addresses) in each of three zones, no launch delay, and terminated
+// addresses) in each of three zones, no boot delay, and terminated
 // instances visible for an hour.
 func DefaultConfig() Config {
 	return Config{

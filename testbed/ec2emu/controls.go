@@ -14,12 +14,16 @@ func (s *Server) SetThrottle(on bool) {
 	s.throttle = on
 }
 
-// SetLaunchDelay sets how long later launches stay pending before OnLaunch.
-func (s *Server) SetLaunchDelay(d time.Duration) {
+// SetBootDelay sets how long later boots stay pending before OnLaunch or
+// OnStart.
+func (s *Server) SetBootDelay(d Delay) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.launchDelay = d
+	s.bootDelay = d
 }
+
+// SetLaunchDelay sets a fixed boot delay d (SetBootDelay of d to d).
+func (s *Server) SetLaunchDelay(d time.Duration) { s.SetBootDelay(Delay{Min: d, Max: d}) }
 
 // SetImpaired makes DescribeInstanceStatus report the instance's instance
 // and system status impaired (or ok again) while it runs.

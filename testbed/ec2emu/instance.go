@@ -91,6 +91,9 @@ type Instance struct {
 	StateTransitionReason string
 	// Impaired makes DescribeInstanceStatus report it impaired.
 	Impaired bool
+	// BootDelay is how long the latest boot (launch or start) stays
+	// pending, drawn from Config.BootDelay.
+	BootDelay time.Duration
 	// LaunchIndex is the position within its reservation.
 	LaunchIndex int
 	// LaunchTime is when RunInstances created it, or when StartInstances

@@ -1,5 +1,7 @@
 package ec2emu
 
+import "time"
+
 // bootLocked starts the goroutine that takes a pending instance to
 // running: after the boot delay it calls OnLaunch (the first boot) or
 // OnStart (a start after a stop). in.settled is closed once it is done.
@@ -7,17 +9,16 @@ func (s *Server) bootLocked(in *instance) {
 	done := make(chan struct{})
 	in.settled = done
 	restart := in.booted
-	if !s.goLocked(func() { s.boot(in, restart, done) }) {
+	in.BootDelay = s.bootDelay.pick()
+	delay := in.BootDelay
+	if !s.goLocked(func() { s.boot(in, restart, delay, done) }) {
 		close(done)
 	}
 }
 
 // boot runs in a goroutine owned by s; see bootLocked.
-func (s *Server) boot(in *instance, restart bool, done chan struct{}) {
+func (s *Server) boot(in *instance, restart bool, delay time.Duration, done chan struct{}) {
 	defer close(done)
-	s.mu.Lock()
-	delay := s.launchDelay
-	s.mu.Unlock()
 	if delay > 0 {
 		select {
 		case <-s.clock.After(delay):

@@ -158,7 +158,7 @@ func TestLaunchDelayAndTerminatedTTL(t *testing.T) {
 	h := &hookLog{}
 	e := startServer(t, func(c *Config) {
 		c.Clock = clock
-		c.LaunchDelay = 30 * time.Second
+		c.BootDelay = Delay{Min: 30 * time.Second}
 		c.TerminatedTTL = 10 * time.Minute
 		c.Hooks = h.hooks()
 	})
@@ -198,7 +198,7 @@ func TestTerminateWhilePendingSkipsHooks(t *testing.T) {
 	h := &hookLog{}
 	e := startServer(t, func(c *Config) {
 		c.Clock = clock
-		c.LaunchDelay = time.Minute
+		c.BootDelay = Delay{Min: time.Minute}
 		c.Hooks = h.hooks()
 	})
 	c := sdkClient(t, e)

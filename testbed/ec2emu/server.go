@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
@@ -29,15 +28,15 @@ type Server struct {
 	// wg counts launch and shutdown goroutines.
 	wg sync.WaitGroup
 
-	mu          sync.Mutex
-	closed      bool
-	instances   map[string]*instance
-	seq         uint64
-	tokens      map[string]idempotencyRecord
-	throttle    bool
-	faults      faults
-	launchDelay time.Duration
-	nextSubnet  int
+	mu         sync.Mutex
+	closed     bool
+	instances  map[string]*instance
+	seq        uint64
+	tokens     map[string]idempotencyRecord
+	throttle   bool
+	faults     faults
+	bootDelay  Delay
+	nextSubnet int
 	// pools are the subnets' address pools, by subnet id.
 	pools map[string]*subnetPool
 	calls map[string]int
@@ -74,6 +73,9 @@ func New(cfg Config) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("ec2emu: Config.AddressPolicy %q: want %q or %q", cfg.AddressPolicy, AddressLowest, AddressRandom)
 	}
+	if err := cfg.BootDelay.validate(cfg.BootDelay.String()); err != nil {
+		return nil, fmt.Errorf("ec2emu: Config.BootDelay: %w", err)
+	}
 	if cfg.AccountID == "" {
 		cfg.AccountID = DefaultConfig().AccountID
 	}
@@ -85,17 +87,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		clock:       cfg.Clock,
-		ctx:         ctx,
-		cancel:      cancel,
-		instances:   map[string]*instance{},
-		tokens:      map[string]idempotencyRecord{},
-		launchDelay: cfg.LaunchDelay,
-		pools:       pools,
-		calls:       map[string]int{},
-		errs:        map[string]int{},
+		cfg:       cfg,
+		log:       cfg.Logger,
+		clock:     cfg.Clock,
+		ctx:       ctx,
+		cancel:    cancel,
+		instances: map[string]*instance{},
+		tokens:    map[string]idempotencyRecord{},
+		bootDelay: cfg.BootDelay,
+		pools:     pools,
+		calls:     map[string]int{},
+		errs:      map[string]int{},
 	}, nil
 }
 

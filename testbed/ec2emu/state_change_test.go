@@ -115,7 +115,7 @@ func TestStopStartReboot(t *testing.T) {
 
 func TestStateChangeErrors(t *testing.T) {
 	clock := clockwork.NewFakeClock()
-	e := startServer(t, func(c *Config) { c.Clock = clock; c.LaunchDelay = time.Minute })
+	e := startServer(t, func(c *Config) { c.Clock = clock; c.BootDelay = Delay{Min: time.Minute} })
 	c := sdkClient(t, e)
 	ids := run(t, c, 2, nil)
 
