@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"syscall"
+	"time"
 )
 
 // Crash kills the machine: the agent gets SIGKILL and EC2 reports the
@@ -60,6 +61,36 @@ func (tb *Testbed) Reboot(ctx context.Context, id string) error {
 		return err
 	}
 	return tb.ec2.RebootInstance(ctx, id)
+}
+
+// Interrupt posts a Spot Instance interruption notice: IMDS's
+// spot/instance-action says action (terminate, stop or hibernate; "" for
+// the instance's interruption behaviour) at now + notice, and EC2 carries
+// it out then (the agent stops gracefully, as in a shutdown). It returns
+// the time the action falls due.
+func (tb *Testbed) Interrupt(id, action string, notice time.Duration) (time.Time, error) {
+	if _, err := tb.instance(id); err != nil {
+		return time.Time{}, err
+	}
+	due, err := tb.ec2.Interrupt(id, action, notice)
+	if err != nil {
+		return time.Time{}, err
+	}
+	tb.logger.Info("spot interruption notice posted", "id", id, "at", due.UTC().Format(time.RFC3339))
+	return due, tb.saveState()
+}
+
+// Rebalance posts a rebalance recommendation for a Spot Instance: IMDS's
+// events/recommendations/rebalance answers from now on.
+func (tb *Testbed) Rebalance(id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	if _, err := tb.ec2.Rebalance(id); err != nil {
+		return err
+	}
+	tb.logger.Info("rebalance recommendation posted", "id", id)
+	return tb.saveState()
 }
 
 // Pause freezes the agent (SIGSTOP); Resume thaws it (SIGCONT).

@@ -54,6 +54,11 @@ type Config struct {
 	// ExtraHCL is appended to the instances' shared ("AMI") config, for
 	// render blocks and the like.
 	ExtraHCL string
+	// Spot launches the farm's instances as Spot Instances, with the
+	// interruption behaviour SpotInterruption (terminate when empty; stop
+	// or hibernate make persistent requests).
+	Spot             bool
+	SpotInterruption string
 	// BootDelay is how long an instance stays pending after RunInstances
 	// or StartInstances before its agent starts: fixed or, as on EC2, a
 	// spread ("5s-15s"). Zero (the default) boots at once, which tests

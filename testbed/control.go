@@ -31,6 +31,13 @@ type Request struct {
 	Subnet string `json:"subnet,omitempty"`
 	// IP is the private address launch asks for.
 	IP string `json:"ip,omitempty"`
+	// Spot makes launch start Spot Instances.
+	Spot bool `json:"spot,omitempty"`
+	// Action is the interruption's action (interrupt), or the Spot
+	// Instances' interruption behaviour (launch).
+	Action string `json:"action,omitempty"`
+	// Notice is how long before its action a notice comes, e.g. "2m".
+	Notice string `json:"notice,omitempty"`
 }
 
 // Response is the answer of a control call.
@@ -68,8 +75,19 @@ func (tb *Testbed) startControl() error {
 			return nil, nil
 		},
 		"launch": func(ctx context.Context, r Request) ([]string, error) {
-			return tb.LaunchWith(ctx, LaunchOptions{Count: r.Count, Subnet: r.Subnet, PrivateIP: r.IP})
+			return tb.LaunchWith(ctx, LaunchOptions{Count: r.Count, Subnet: r.Subnet, PrivateIP: r.IP, Spot: r.Spot, Interruption: r.Action})
 		},
+		"interrupt": func(ctx context.Context, r Request) ([]string, error) {
+			notice, err := noticeOf(r)
+			if err != nil {
+				return nil, err
+			}
+			return tb.eachID(func(_ context.Context, id string) error {
+				_, err := tb.Interrupt(id, r.Action, notice)
+				return err
+			})(ctx, r)
+		},
+		"rebalance": tb.eachID(func(_ context.Context, id string) error { return tb.Rebalance(id) }),
 	}
 	mux := http.NewServeMux()
 	for name, f := range verbs {
@@ -120,6 +138,22 @@ func (tb *Testbed) eachID(f func(ctx context.Context, id string) error) func(con
 		}
 		return r.IDs, nil
 	}
+}
+
+// DefaultNotice is how long before its action a notice comes when the
+// request does not say: EC2's two minutes for a Spot interruption.
+const DefaultNotice = 2 * time.Minute
+
+// noticeOf reads the request's Notice (DefaultNotice when empty).
+func noticeOf(r Request) (time.Duration, error) {
+	if r.Notice == "" {
+		return DefaultNotice, nil
+	}
+	d, err := time.ParseDuration(r.Notice)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("notice %q: want a duration such as 2m", r.Notice)
+	}
+	return d, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

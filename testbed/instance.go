@@ -50,8 +50,10 @@ const (
 // Socket is the agent's local API socket.
 func (in *instance) socket() string { return filepath.Join(in.dir, "farmhand.sock") }
 
-func (in *instance) stateLocked() InstanceState {
+func (in *instance) stateLocked(ei ec2emu.Instance) InstanceState {
 	return InstanceState{
+		Spot:        ei.InstanceLifecycle == "spot",
+		Notices:     notices(ei),
 		ID:          in.id,
 		IP:          in.ip,
 		Subnet:      in.subnet,
@@ -63,6 +65,18 @@ func (in *instance) stateLocked() InstanceState {
 		Log:         filepath.Join(in.dir, "agent.log"),
 		Coordinator: in.tb.cfg.Coordinator,
 	}
+}
+
+// notices describes what IMDS announces to the instance.
+func notices(ei ec2emu.Instance) []string {
+	var out []string
+	if ei.SpotAction != "" {
+		out = append(out, fmt.Sprintf("spot interruption: %s at %s", ei.SpotAction, ei.SpotActionTime.UTC().Format(time.RFC3339)))
+	}
+	if !ei.RebalanceTime.IsZero() {
+		out = append(out, "rebalance recommended at "+ei.RebalanceTime.UTC().Format(time.RFC3339))
+	}
+	return out
 }
 
 // onLaunch is the EC2 emulator's hook: the machine boots. It gets an IMDS
@@ -89,14 +103,7 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 		return err
 	}
 	if in.imds == nil {
-		srv, err := imdsemu.Start(net.JoinHostPort(tb.hostIP, "0"), bootstrap.Identity{
-			InstanceID:       ei.ID,
-			PrivateIP:        ei.PrivateIP,
-			AvailabilityZone: ei.AvailabilityZone,
-			Region:           Region,
-			InstanceType:     ei.InstanceType,
-			AMI:              ei.ImageID,
-		})
+		srv, err := tb.startIMDS(ei)
 		if err != nil {
 			return fmt.Errorf("IMDS for %s: %w", ei.ID, err)
 		}
@@ -126,6 +133,47 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 // so systemd stops the agent gracefully.
 func (tb *Testbed) onStop(ctx context.Context, ei ec2emu.Instance) error {
 	return tb.endInstance(ei.ID, "stopped", stopGraceful)
+}
+
+// startIMDS serves the instance's metadata: its identity, and its market
+// and notices as the EC2 emulator has them at each request.
+func (tb *Testbed) startIMDS(ei ec2emu.Instance) (*imdsemu.Server, error) {
+	cfg := imdsemu.DefaultConfig()
+	cfg.Identity = bootstrap.Identity{
+		InstanceID:       ei.ID,
+		PrivateIP:        ei.PrivateIP,
+		AvailabilityZone: ei.AvailabilityZone,
+		Region:           Region,
+		InstanceType:     ei.InstanceType,
+		AMI:              ei.ImageID,
+	}
+	cfg.Logger = tb.logger.Named("imds")
+	cfg.Events = func() imdsemu.Events {
+		in, ok := tb.ec2.Instance(ei.ID)
+		if !ok {
+			return imdsemu.Events{}
+		}
+		return imdsEvents(in)
+	}
+	srv, err := imdsemu.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(net.JoinHostPort(tb.hostIP, "0")); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// imdsEvents is what IMDS says of an instance the EC2 emulator holds.
+func imdsEvents(in ec2emu.Instance) imdsemu.Events {
+	return imdsemu.Events{
+		Spot:           in.InstanceLifecycle == "spot",
+		SpotAction:     in.SpotAction,
+		SpotActionTime: in.SpotActionTime,
+		RebalanceTime:  in.RebalanceTime,
+		PendingTime:    in.LaunchTime,
+	}
 }
 
 // onReboot is the hook for RebootInstances: the OS restarts, so systemd

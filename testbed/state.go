@@ -75,6 +75,11 @@ type InstanceState struct {
 	Log string `json:"log"`
 	// Coordinator says the instance runs the coordinator.
 	Coordinator bool `json:"coordinator,omitempty"`
+	// Spot says the instance is a Spot Instance.
+	Spot bool `json:"spot,omitempty"`
+	// Notices are what IMDS announces to the instance, e.g. "spot
+	// interruption: terminate at 2026-03-01T12:02:00Z".
+	Notices []string `json:"notices,omitempty"`
 }
 
 // ReadState reads DIR/testbed.json.

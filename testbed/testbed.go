@@ -114,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 		return nil, err
 	}
 	if cfg.Nodes > 0 {
-		if _, err := tb.Launch(ctx, cfg.Nodes); err != nil {
+		if _, err := tb.LaunchWith(ctx, LaunchOptions{Count: cfg.Nodes, Spot: cfg.Spot, Interruption: cfg.SpotInterruption}); err != nil {
 			return nil, err
 		}
 	}
@@ -174,6 +174,13 @@ type LaunchOptions struct {
 	Subnet string
 	// PrivateIP asks for this address (PrivateIpAddress; Count must be 1).
 	PrivateIP string
+	// Spot launches Spot Instances (InstanceMarketOptions), which
+	// 'testbed interrupt' and 'testbed rebalance' can then act on.
+	Spot bool
+	// Interruption is the Spot Instances' interruption behaviour:
+	// terminate (the default, a one-time request), stop or hibernate (a
+	// persistent request, as EC2 requires).
+	Interruption string
 }
 
 // Launch starts n instances through RunInstances, tagged as the
@@ -209,6 +216,16 @@ func (tb *Testbed) LaunchWith(ctx context.Context, o LaunchOptions) ([]string, e
 	if o.PrivateIP != "" {
 		in.PrivateIpAddress = aws.String(o.PrivateIP)
 	}
+	switch {
+	case o.Spot:
+		opts := &ec2types.SpotMarketOptions{InstanceInterruptionBehavior: ec2types.InstanceInterruptionBehavior(o.Interruption)}
+		if o.Interruption != "" && o.Interruption != ec2emu.SpotTerminate {
+			opts.SpotInstanceType = ec2types.SpotInstanceTypePersistent
+		}
+		in.InstanceMarketOptions = &ec2types.InstanceMarketOptionsRequest{MarketType: ec2types.MarketTypeSpot, SpotOptions: opts}
+	case o.Interruption != "":
+		return nil, errors.New("launch: an interruption behaviour is for Spot Instances: add -spot")
+	}
 	out, err := tb.ec2Client().RunInstances(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("RunInstances: %w", err)
@@ -233,7 +250,7 @@ func (tb *Testbed) waitBooted(ctx context.Context, ids []string) error {
 			switch {
 			case !ok:
 				return fmt.Errorf("instance %s vanished from the EC2 emulator while booting", id)
-			case in.State == ec2emu.StateTerminated && strings.HasPrefix(in.StateReason, "Server."):
+			case in.State == ec2emu.StateTerminated && strings.HasPrefix(in.StateReason, "Server.InternalError"):
 				return fmt.Errorf("instance %s failed to boot (%s); see the testbed log and %s",
 					id, in.StateReason, filepath.Join(tb.cfg.Dir, "instances", id, "agent.log"))
 			case in.State == ec2emu.StatePending:
@@ -279,8 +296,14 @@ func (tb *Testbed) stateLocked() *State {
 	if tb.cfg.Netns && tb.net != nil {
 		s.Bridge = tb.net.bridge
 	}
+	ec := map[string]ec2emu.Instance{}
+	if tb.ec2 != nil {
+		for _, ei := range tb.ec2.Instances() {
+			ec[ei.ID] = ei
+		}
+	}
 	for _, id := range tb.order {
-		s.Instances = append(s.Instances, tb.instances[id].stateLocked())
+		s.Instances = append(s.Instances, tb.instances[id].stateLocked(ec[id]))
 	}
 	return s
 }

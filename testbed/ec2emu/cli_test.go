@@ -315,3 +315,63 @@ func TestAWSCLIStopStartReboot(t *testing.T) {
 		t.Errorf("start-instances of a terminated instance: %s", errOut)
 	}
 }
+
+// run-instances --instance-market-options, describe-instances'
+// InstanceLifecycle and its filter, and EC2's Spot errors, through the CLI.
+func TestAWSCLISpot(t *testing.T) {
+	bin := awsCLI(t)
+	e := startServer(t, nil)
+	type spotInstance struct {
+		cliInstance
+		InstanceLifecycle     string
+		SpotInstanceRequestID string `json:"SpotInstanceRequestId"`
+	}
+	var ran struct{ Instances []spotInstance }
+	cliJSON(t, bin, e, &ran, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "1",
+		"--instance-market-options", "MarketType=spot,SpotOptions={SpotInstanceType=persistent,InstanceInterruptionBehavior=stop,MaxPrice=0.05}")
+	if len(ran.Instances) != 1 || ran.Instances[0].InstanceLifecycle != "spot" || !reSpotRequestID.MatchString(ran.Instances[0].SpotInstanceRequestID) {
+		t.Fatalf("run-instances spot: %+v", ran)
+	}
+	persistent := ran.Instances[0].InstanceID
+	cliJSON(t, bin, e, &ran, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0", "--count", "1",
+		"--instance-market-options", `{"MarketType":"spot"}`)
+	oneTime := ran.Instances[0].InstanceID
+	run(t, sdkClient(t, e), 1, nil)
+
+	var desc struct {
+		Reservations []struct{ Instances []spotInstance }
+	}
+	cliJSON(t, bin, e, &desc, "ec2", "describe-instances", "--filters", "Name=instance-lifecycle,Values=spot")
+	var spots []string
+	for _, r := range desc.Reservations {
+		for _, in := range r.Instances {
+			spots = append(spots, in.InstanceID)
+		}
+	}
+	if !equal(spots, []string{persistent, oneTime}) {
+		t.Errorf("describe-instances --filters Name=instance-lifecycle,Values=spot: %v, want %s %s", spots, persistent, oneTime)
+	}
+	if snap, _ := e.Instance(oneTime); snap.SpotInstanceType != "one-time" || snap.InterruptionBehavior != "terminate" {
+		t.Errorf("the CLI's default spot options arrived as %s / %s", snap.SpotInstanceType, snap.InterruptionBehavior)
+	}
+
+	for _, id := range []string{persistent, oneTime} {
+		if err := e.SetState(id, StateRunning); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errOut := cliFails(t, bin, e, "UnsupportedOperation", "ec2", "stop-instances", "--instance-ids", oneTime)
+	if !strings.Contains(errOut, "associated with a one-time Spot Instance request") {
+		t.Errorf("stop-instances of a one-time Spot Instance: %s", errOut)
+	}
+	var stop struct{ StoppingInstances []cliStateChange }
+	cliJSON(t, bin, e, &stop, "ec2", "stop-instances", "--instance-ids", persistent)
+	if len(stop.StoppingInstances) != 1 || stop.StoppingInstances[0].CurrentState.Name != "stopping" {
+		t.Errorf("stop-instances of a persistent Spot Instance: %+v", stop)
+	}
+	errOut = cliFails(t, bin, e, "InvalidParameterCombination", "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0",
+		"--count", "1", "--instance-market-options", "MarketType=spot,SpotOptions={SpotInstanceType=one-time,InstanceInterruptionBehavior=stop}")
+	if !strings.Contains(errOut, "The request with type 'one-time' is not supported when instanceInterruptionBehavior is set to 'stop'.") {
+		t.Errorf("one-time spot that stops: %s", errOut)
+	}
+}

@@ -29,6 +29,18 @@ var instanceFields = map[string]field{
 	"availability-zone": func(in *instance) []string { return []string{in.AvailabilityZone} },
 	"reservation-id":    func(in *instance) []string { return []string{in.ReservationID} },
 	"client-token":      func(in *instance) []string { return []string{in.ClientToken} },
+	"instance-lifecycle": func(in *instance) []string {
+		if in.InstanceLifecycle == "" {
+			return nil // on demand: EC2 leaves it out
+		}
+		return []string{in.InstanceLifecycle}
+	},
+	"spot-instance-request-id": func(in *instance) []string {
+		if in.SpotInstanceRequestID == "" {
+			return nil
+		}
+		return []string{in.SpotInstanceRequestID}
+	},
 	"tag-key": func(in *instance) []string {
 		out := make([]string, 0, len(in.Tags))
 		for k := range in.Tags {

@@ -91,6 +91,23 @@ type Instance struct {
 	StateTransitionReason string
 	// Impaired makes DescribeInstanceStatus report it impaired.
 	Impaired bool
+	// InstanceLifecycle is "spot" for a Spot Instance, "" on demand.
+	InstanceLifecycle string
+	// SpotInstanceRequestID is the "sir-..." request of a Spot Instance.
+	SpotInstanceRequestID string
+	// SpotInstanceType is "one-time" or "persistent" for a Spot Instance.
+	SpotInstanceType string
+	// InterruptionBehavior is what an interruption does to a Spot Instance:
+	// "terminate", "stop" or "hibernate".
+	InterruptionBehavior string
+	// SpotAction is the interruption EC2 has scheduled (see Interrupt):
+	// "terminate", "stop" or "hibernate"; "" when none. SpotActionTime is
+	// when it falls due. Both clear when the instance starts again.
+	SpotAction     string
+	SpotActionTime time.Time
+	// RebalanceTime is when EC2 recommended rebalancing (see Rebalance);
+	// zero when it has not.
+	RebalanceTime time.Time
 	// BootDelay is how long the latest boot (launch or start) stays
 	// pending, drawn from Config.BootDelay.
 	BootDelay time.Duration

@@ -25,6 +25,7 @@ type launchSpec struct {
 	instanceType       string
 	subnet             *Subnet // nil: none named, the emulator picks
 	privateIP          string
+	spot               *spotSpec // nil: on demand
 	securityGroupIDs   []string
 	keyName            string
 	profileArn         string
@@ -107,6 +108,12 @@ func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
 			LaunchIndex:           i,
 			LaunchTime:            now,
 		}, holdsIP: true}
+		if spec.spot != nil {
+			in.InstanceLifecycle = lifecycleSpot
+			in.SpotInstanceRequestID = newSpotRequestID()
+			in.SpotInstanceType = spec.spot.requestType
+			in.InterruptionBehavior = spec.spot.behaviour
+		}
 		s.instances[id] = in
 		rec.instanceIDs = append(rec.instanceIDs, id)
 		res.Instances = append(res.Instances, s.instanceXML(in))
@@ -252,6 +259,10 @@ func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
 		for k, v := range tags {
 			spec.tags[k] = v
 		}
+	}
+
+	if spec.spot, aerr = parseMarket(p); aerr != nil {
+		return nil, aerr
 	}
 
 	spec.clientToken = p.str("ClientToken")

@@ -150,6 +150,9 @@ func (s *Server) allowedLocked(in *instance, v verb, p params) *apiError {
 		case StateShuttingDown, StateTerminated:
 			return errIncorrectState(in.ID, v.participle())
 		}
+		if in.InstanceLifecycle == lifecycleSpot && in.SpotInstanceType != spotPersistent {
+			return errSpotStop(in.ID)
+		}
 	case verbStart:
 		switch in.State {
 		case StateStopping, StateShuttingDown, StateTerminated:
@@ -196,6 +199,8 @@ func (s *Server) startLocked(in *instance) {
 	in.StateReason, in.StateTransitionReason = "", ""
 	in.LaunchTime = s.clock.Now()
 	in.Impaired = false
+	// A new run of the instance: the notices of the last one are gone.
+	in.SpotAction, in.SpotActionTime, in.RebalanceTime = "", time.Time{}, time.Time{}
 	s.bootLocked(in)
 }
 

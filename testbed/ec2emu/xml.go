@@ -81,6 +81,8 @@ type xmlInstance struct {
 	Hypervisor         string          `xml:"hypervisor"`
 	IamInstanceProfile *xmlProfile     `xml:"iamInstanceProfile,omitempty"`
 	EbsOptimized       bool            `xml:"ebsOptimized"`
+	InstanceLifecycle  string          `xml:"instanceLifecycle,omitempty"`
+	SpotRequestID      string          `xml:"spotInstanceRequestId,omitempty"`
 	PlatformDetails    string          `xml:"platformDetails"`
 }
 
@@ -191,6 +193,8 @@ func (s *Server) instanceXML(in *instance) xmlInstance {
 		RootDeviceName:     "/dev/xvda",
 		VirtualizationType: "hvm",
 		ClientToken:        in.ClientToken,
+		InstanceLifecycle:  in.InstanceLifecycle,
+		SpotRequestID:      in.SpotInstanceRequestID,
 		Hypervisor:         "xen",
 		PlatformDetails:    "Linux/UNIX",
 	}
