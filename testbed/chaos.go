@@ -93,6 +93,23 @@ func (tb *Testbed) Rebalance(id string) error {
 	return tb.saveState()
 }
 
+// AutoScalingTerminate terminates an instance of an Auto Scaling group as
+// the group does behind a lifecycle hook: IMDS's
+// autoscaling/target-lifecycle-state says Terminated at once, and the
+// instance is terminated when hookTimeout is up (its agent stops
+// gracefully). It returns the time the termination falls due.
+func (tb *Testbed) AutoScalingTerminate(id string, hookTimeout time.Duration) (time.Time, error) {
+	if _, err := tb.instance(id); err != nil {
+		return time.Time{}, err
+	}
+	due, err := tb.ec2.AutoScalingTerminate(id, hookTimeout)
+	if err != nil {
+		return time.Time{}, err
+	}
+	tb.logger.Info("auto scaling termination posted", "id", id, "at", due.UTC().Format(time.RFC3339))
+	return due, tb.saveState()
+}
+
 // Pause freezes the agent (SIGSTOP); Resume thaws it (SIGCONT).
 func (tb *Testbed) Pause(id string) error { return tb.signal(id, syscall.SIGSTOP, agentPaused) }
 

@@ -38,6 +38,8 @@ type Request struct {
 	Action string `json:"action,omitempty"`
 	// Notice is how long before its action a notice comes, e.g. "2m".
 	Notice string `json:"notice,omitempty"`
+	// ASG is the Auto Scaling group launch starts instances for.
+	ASG string `json:"asg,omitempty"`
 }
 
 // Response is the answer of a control call.
@@ -75,7 +77,7 @@ func (tb *Testbed) startControl() error {
 			return nil, nil
 		},
 		"launch": func(ctx context.Context, r Request) ([]string, error) {
-			return tb.LaunchWith(ctx, LaunchOptions{Count: r.Count, Subnet: r.Subnet, PrivateIP: r.IP, Spot: r.Spot, Interruption: r.Action})
+			return tb.LaunchWith(ctx, LaunchOptions{Count: r.Count, Subnet: r.Subnet, PrivateIP: r.IP, Spot: r.Spot, Interruption: r.Action, ASG: r.ASG})
 		},
 		"interrupt": func(ctx context.Context, r Request) ([]string, error) {
 			notice, err := noticeOf(r)
@@ -88,6 +90,16 @@ func (tb *Testbed) startControl() error {
 			})(ctx, r)
 		},
 		"rebalance": tb.eachID(func(_ context.Context, id string) error { return tb.Rebalance(id) }),
+		"asg-terminate": func(ctx context.Context, r Request) ([]string, error) {
+			notice, err := noticeOf(r)
+			if err != nil {
+				return nil, err
+			}
+			return tb.eachID(func(_ context.Context, id string) error {
+				_, err := tb.AutoScalingTerminate(id, notice)
+				return err
+			})(ctx, r)
+		},
 	}
 	mux := http.NewServeMux()
 	for name, f := range verbs {
@@ -141,7 +153,8 @@ func (tb *Testbed) eachID(f func(ctx context.Context, id string) error) func(con
 }
 
 // DefaultNotice is how long before its action a notice comes when the
-// request does not say: EC2's two minutes for a Spot interruption.
+// request does not say: EC2's two minutes for a Spot interruption (and,
+// for an Auto Scaling termination, the lifecycle hook's timeout).
 const DefaultNotice = 2 * time.Minute
 
 // noticeOf reads the request's Notice (DefaultNotice when empty).

@@ -53,6 +53,7 @@ func (in *instance) socket() string { return filepath.Join(in.dir, "farmhand.soc
 func (in *instance) stateLocked(ei ec2emu.Instance) InstanceState {
 	return InstanceState{
 		Spot:        ei.InstanceLifecycle == "spot",
+		ASG:         ei.Tags[ec2emu.TagAutoScalingGroup],
 		Notices:     notices(ei),
 		ID:          in.id,
 		IP:          in.ip,
@@ -75,6 +76,9 @@ func notices(ei ec2emu.Instance) []string {
 	}
 	if !ei.RebalanceTime.IsZero() {
 		out = append(out, "rebalance recommended at "+ei.RebalanceTime.UTC().Format(time.RFC3339))
+	}
+	if ei.TargetLifecycleState == ec2emu.LifecycleTerminated {
+		out = append(out, "auto scaling: target lifecycle state Terminated")
 	}
 	return out
 }
@@ -173,6 +177,8 @@ func imdsEvents(in ec2emu.Instance) imdsemu.Events {
 		SpotActionTime: in.SpotActionTime,
 		RebalanceTime:  in.RebalanceTime,
 		PendingTime:    in.LaunchTime,
+
+		TargetLifecycleState: in.TargetLifecycleState,
 	}
 }
 

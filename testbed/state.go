@@ -52,6 +52,10 @@ type EC2State struct {
 	Endpoint string `json:"endpoint"`
 	Region   string `json:"region"`
 	ImageID  string `json:"image_id"`
+	// AutoScalingAccessKeyID is the access key id whose requests act as
+	// Auto Scaling: they may set the aws:autoscaling:groupName tag (any
+	// secret key works).
+	AutoScalingAccessKeyID string `json:"autoscaling_access_key_id"`
 }
 
 // InstanceState is one instance as the testbed sees it.
@@ -77,6 +81,8 @@ type InstanceState struct {
 	Coordinator bool `json:"coordinator,omitempty"`
 	// Spot says the instance is a Spot Instance.
 	Spot bool `json:"spot,omitempty"`
+	// ASG is the Auto Scaling group that owns the instance, if any.
+	ASG string `json:"asg,omitempty"`
 	// Notices are what IMDS announces to the instance, e.g. "spot
 	// interruption: terminate at 2026-03-01T12:02:00Z".
 	Notices []string `json:"notices,omitempty"`

@@ -157,11 +157,15 @@ func (tb *Testbed) startEC2() error {
 }
 
 // ec2Client returns an aws-sdk-go-v2 EC2 client for the emulator.
-func (tb *Testbed) ec2Client() *ec2.Client {
+func (tb *Testbed) ec2Client() *ec2.Client { return tb.ec2ClientAs(accessKey) }
+
+// ec2ClientAs is ec2Client signing with access key id key (e.g. the Auto
+// Scaling principal's).
+func (tb *Testbed) ec2ClientAs(key string) *ec2.Client {
 	return ec2.New(ec2.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(tb.ec2URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secretKey, ""),
 		HTTPClient:   bootstrap.NewAWSHTTPClient(""),
 	})
 }
@@ -181,6 +185,10 @@ type LaunchOptions struct {
 	// terminate (the default, a one-time request), stop or hibernate (a
 	// persistent request, as EC2 requires).
 	Interruption string
+	// ASG launches the instances as the Auto Scaling group of that name
+	// does: tagged aws:autoscaling:groupName, a tag only the Auto Scaling
+	// principal may set. The group owns them.
+	ASG string
 }
 
 // Launch starts n instances through RunInstances, tagged as the
@@ -226,7 +234,13 @@ func (tb *Testbed) LaunchWith(ctx context.Context, o LaunchOptions) ([]string, e
 	case o.Interruption != "":
 		return nil, errors.New("launch: an interruption behaviour is for Spot Instances: add -spot")
 	}
-	out, err := tb.ec2Client().RunInstances(ctx, in)
+	client := tb.ec2Client()
+	if o.ASG != "" {
+		tags := &in.TagSpecifications[0].Tags
+		*tags = append(*tags, ec2types.Tag{Key: aws.String(ec2emu.TagAutoScalingGroup), Value: aws.String(o.ASG)})
+		client = tb.ec2ClientAs(ec2emu.DefaultAutoScalingAccessKeyID)
+	}
+	out, err := client.RunInstances(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("RunInstances: %w", err)
 	}
@@ -291,7 +305,7 @@ func (tb *Testbed) stateLocked() *State {
 		Netns:   tb.cfg.Netns,
 		Control: filepath.Join(tb.cfg.Dir, ControlSocket),
 		S3:      S3State{Endpoint: tb.s3URL, Bucket: tb.bucket, Prefix: registryPfx, Region: Region, Embedded: tb.s3 != nil},
-		EC2:     EC2State{Endpoint: tb.ec2URL, Region: Region, ImageID: ImageID},
+		EC2:     EC2State{Endpoint: tb.ec2URL, Region: Region, ImageID: ImageID, AutoScalingAccessKeyID: ec2emu.DefaultAutoScalingAccessKeyID},
 	}
 	if tb.cfg.Netns && tb.net != nil {
 		s.Bridge = tb.net.bridge

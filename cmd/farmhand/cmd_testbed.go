@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		Name:     "testbed",
 		Synopsis: "run a whole EC2 farm on this machine (S3, EC2 and IMDS emulators, real agents)",
-		Usage:    "up|demo|status|crash|stop|start|reboot|interrupt|rebalance|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
+		Usage:    "up|demo|status|crash|stop|start|reboot|interrupt|rebalance|asg-terminate|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
 		Run:      runTestbed,
 	})
 }
@@ -43,15 +43,20 @@ const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
                          Spot interruption: IMDS spot/instance-action says so at
                          once, EC2 carries the action out when the notice is up
   rebalance ID...        IMDS events/recommendations/rebalance for a Spot Instance
+  asg-terminate ID... [-notice 2m]
+                         the instance's Auto Scaling group terminates it: IMDS
+                         autoscaling/target-lifecycle-state says Terminated at
+                         once, the instance is terminated when the notice is up
   kill-agent ID...       only the agent dies; EC2 says the machine is healthy
   pause ID... / resume ID...   SIGSTOP / SIGCONT the agent
   partition IDS... -- IDS...   cut the two sides apart (needs -netns)
   heal                   remove all partitions
   s3 down|up             the embedded S3 answers 503 SlowDown / recovers
   ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
-  launch [-count N] [-subnet ID] [-ip ADDR] [-spot [-interruption stop]]
+  launch [-count N] [-subnet ID] [-ip ADDR] [-spot [-interruption stop]] [-asg NAME]
                          RunInstances N more instances (-ip: at that address,
-                         e.g. a terminated instance's, which EC2 reuses)
+                         e.g. a terminated instance's, which EC2 reuses; -asg:
+                         owned by that Auto Scaling group)
   clean                  clean up after a testbed that was killed
 `
 
@@ -89,10 +94,12 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		fmt.Fprintf(env.Stdout, "clean: %d things removed\n", len(done))
 		return 0
-	case "crash", "stop", "start", "reboot", "kill-agent", "pause", "resume", "rebalance", "interrupt":
+	case "crash", "stop", "start", "reboot", "kill-agent", "pause", "resume", "rebalance", "interrupt", "asg-terminate":
 		var r testbed.Request
 		if verb == "interrupt" {
 			fs.StringVar(&r.Action, "action", "", "terminate, stop or hibernate (default: the instance's interruption behaviour)")
+		}
+		if verb == "interrupt" || verb == "asg-terminate" {
 			fs.Func("notice", "how long before the action its notice comes (default 2m)", func(v string) error {
 				r.Notice = v
 				_, err := time.ParseDuration(v)
@@ -151,10 +158,11 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		ip := fs.String("ip", "", "private address to ask for (-count 1)")
 		spot := fs.Bool("spot", false, "launch Spot Instances")
 		interruption := fs.String("interruption", "", "Spot interruption behaviour: terminate (default), stop or hibernate")
+		asg := fs.String("asg", "", "launch as this Auto Scaling group (tag aws:autoscaling:groupName)")
 		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
-		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count, Subnet: *subnet, IP: *ip, Spot: *spot, Action: *interruption})
+		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count, Subnet: *subnet, IP: *ip, Spot: *spot, Action: *interruption, ASG: *asg})
 	default:
 		errorf(env, "testbed", "unknown verb %q\n%s", verb, testbedUsage)
 		return exitUsage

@@ -39,12 +39,18 @@ func awsCLI(t *testing.T) string {
 // exit returns stderr as the error text.
 func cli(t *testing.T, bin string, e *Server, args ...string) (string, string, bool) {
 	t.Helper()
+	return cliAs(t, bin, e, "AKIDEXAMPLE", args...)
+}
+
+// cliAs is cli with the credentials of access key id key.
+func cliAs(t *testing.T, bin string, e *Server, key string, args ...string) (string, string, bool) {
+	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.CommandContext(ctx(t), bin, append(args, "--endpoint-url", e.URL(), "--output", "json", "--no-cli-pager")...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + dir,
-		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+		"AWS_ACCESS_KEY_ID=" + key,
 		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
 		"AWS_DEFAULT_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -373,5 +379,44 @@ func TestAWSCLISpot(t *testing.T) {
 		"--count", "1", "--instance-market-options", "MarketType=spot,SpotOptions={SpotInstanceType=one-time,InstanceInterruptionBehavior=stop}")
 	if !strings.Contains(errOut, "The request with type 'one-time' is not supported when instanceInterruptionBehavior is set to 'stop'.") {
 		t.Errorf("one-time spot that stops: %s", errOut)
+	}
+}
+
+// The aws:autoscaling:groupName tag through the CLI: refused to a user, as
+// EC2 does; accepted from the Auto Scaling principal, on run-instances and
+// create-tags.
+func TestAWSCLIAutoScalingTag(t *testing.T) {
+	bin := awsCLI(t)
+	e := startServer(t, nil)
+	spec := "ResourceType=instance,Tags=[{Key=aws:autoscaling:groupName,Value=web}]"
+	errOut := cliFails(t, bin, e, "InvalidParameterValue", "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0",
+		"--count", "1", "--tag-specifications", spec)
+	if !strings.Contains(errOut, "Tag keys starting with 'aws:' are reserved for internal use") {
+		t.Errorf("run-instances with an aws: tag: %s", errOut)
+	}
+	out, errOut, ok := cliAs(t, bin, e, DefaultAutoScalingAccessKeyID, "ec2", "run-instances", "--image-id", "ami-0123456789abcdef0",
+		"--count", "1", "--tag-specifications", spec, "--output", "json")
+	if !ok || !strings.Contains(out, `"aws:autoscaling:groupName"`) {
+		t.Fatalf("run-instances as Auto Scaling: ok=%v stdout %s stderr %s", ok, out, errOut)
+	}
+	other := run(t, sdkClient(t, e), 1, nil)[0]
+	errOut = cliFails(t, bin, e, "InvalidParameterValue", "ec2", "create-tags", "--resources", other, "--tags", "Key=aws:autoscaling:groupName,Value=web")
+	if !strings.Contains(errOut, "Value ( aws:autoscaling:groupName ) for parameter key is invalid.") {
+		t.Errorf("create-tags with an aws: tag: %s", errOut)
+	}
+	if _, errOut, ok := cliAs(t, bin, e, DefaultAutoScalingAccessKeyID, "ec2", "create-tags", "--resources", other,
+		"--tags", "Key=aws:autoscaling:groupName,Value=web"); !ok {
+		t.Fatalf("create-tags as Auto Scaling: %s", errOut)
+	}
+	var desc struct {
+		Reservations []struct{ Instances []cliInstance }
+	}
+	cliJSON(t, bin, e, &desc, "ec2", "describe-instances", "--filters", "Name=tag:aws:autoscaling:groupName,Values=web")
+	n := 0
+	for _, r := range desc.Reservations {
+		n += len(r.Instances)
+	}
+	if n != 2 {
+		t.Errorf("describe-instances by the group tag found %d, want 2", n)
 	}
 }

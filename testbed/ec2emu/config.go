@@ -36,6 +36,11 @@ type Config struct {
 	// OnStart) is called: fixed, or drawn per boot from a range;
 	// SetBootDelay changes it at run time.
 	BootDelay Delay
+	// AutoScalingAccessKeyID is the access key id whose requests act as
+	// the Auto Scaling service: they may set the aws:autoscaling:groupName
+	// tag (RunInstances' TagSpecifications, CreateTags), which EC2 refuses
+	// to everyone else, as it refuses every "aws:" tag. Empty: nobody may.
+	AutoScalingAccessKeyID string
 	// TerminatedTTL is how long a terminated instance stays visible to
 	// Describe* calls before it vanishes (EC2 keeps them about an hour).
 	TerminatedTTL time.Duration
@@ -119,8 +124,9 @@ func DefaultConfig() Config {
 			{ID: "subnet-0b0000000000000b1", AvailabilityZone: "us-east-1b", CIDR: "10.0.16.0/20"},
 			{ID: "subnet-0c0000000000000c1", AvailabilityZone: "us-east-1c", CIDR: "10.0.32.0/20"},
 		},
-		TerminatedTTL: time.Hour,
-		Clock:         clockwork.NewRealClock(),
-		Logger:        hclog.NewNullLogger(),
+		AutoScalingAccessKeyID: DefaultAutoScalingAccessKeyID,
+		TerminatedTTL:          time.Hour,
+		Clock:                  clockwork.NewRealClock(),
+		Logger:                 hclog.NewNullLogger(),
 	}
 }

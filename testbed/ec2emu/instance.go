@@ -108,6 +108,10 @@ type Instance struct {
 	// RebalanceTime is when EC2 recommended rebalancing (see Rebalance);
 	// zero when it has not.
 	RebalanceTime time.Time
+	// TargetLifecycleState is Auto Scaling's target lifecycle state of an
+	// instance of a group (tagged aws:autoscaling:groupName): "InService",
+	// then "Terminated" (see AutoScalingTerminate); "" outside a group.
+	TargetLifecycleState string
 	// BootDelay is how long the latest boot (launch or start) stays
 	// pending, drawn from Config.BootDelay.
 	BootDelay time.Duration

@@ -36,8 +36,8 @@ type launchSpec struct {
 }
 
 // runInstances implements RunInstances.
-func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
-	spec, aerr := s.parseRunInstances(p)
+func (s *Server) runInstances(requestID string, p params, as principal) (any, *apiError) {
+	spec, aerr := s.parseRunInstances(p, as)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -114,6 +114,7 @@ func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
 			in.SpotInstanceType = spec.spot.requestType
 			in.InterruptionBehavior = spec.spot.behaviour
 		}
+		joinGroupLocked(in)
 		s.instances[id] = in
 		rec.instanceIDs = append(rec.instanceIDs, id)
 		res.Instances = append(res.Instances, s.instanceXML(in))
@@ -145,7 +146,7 @@ func (s *Server) replayLocked(requestID string, rec idempotencyRecord) xmlRunIns
 
 // parseRunInstances validates a RunInstances request and merges its launch
 // template.
-func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
+func (s *Server) parseRunInstances(p params, as principal) (*launchSpec, *apiError) {
 	spec := &launchSpec{tags: map[string]string{}}
 	tmpl, aerr := s.template(p)
 	if aerr != nil {
@@ -251,6 +252,9 @@ func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
 		}
 		tags, aerr := p.tags(base + ".Tag")
 		if aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.reservedTags(tags, as, false); aerr != nil {
 			return nil, aerr
 		}
 		if rt != "instance" {

@@ -140,7 +140,7 @@ func Start(addr string, cfg Config) (*Server, error) {
 }
 
 // handler serves one action; it returns the response body or an error.
-type handler func(s *Server, requestID string, p params) (any, *apiError)
+type handler func(s *Server, requestID string, p params, as principal) (any, *apiError)
 
 // actions are the EC2 actions the emulator implements.
 var actions = map[string]handler{
@@ -192,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reap()
-	body, aerr := h(s, requestID, p)
+	body, aerr := h(s, requestID, p, principalOf(r))
 	if aerr != nil {
 		s.fail(w, requestID, aerr)
 		return

@@ -46,7 +46,7 @@ var internalErrorReason = reason{"Server.InternalError: Internal error on launch
 // terminateInstances implements TerminateInstances. Live instances go to
 // shutting-down; OnTerminate then runs and they become terminated.
 // Terminating a terminated instance is allowed and changes nothing.
-func (s *Server) terminateInstances(requestID string, p params) (any, *apiError) {
+func (s *Server) terminateInstances(requestID string, p params, _ principal) (any, *apiError) {
 	return s.changeState(requestID, p, verbTerminate)
 }
 
@@ -54,7 +54,7 @@ func (s *Server) terminateInstances(requestID string, p params) (any, *apiError)
 // difference). Running instances go to stopping; OnStop then runs and they
 // become stopped, keeping their id, address and everything else. Stopping
 // a stopping or stopped instance changes nothing.
-func (s *Server) stopInstances(requestID string, p params) (any, *apiError) {
+func (s *Server) stopInstances(requestID string, p params, _ principal) (any, *apiError) {
 	if _, aerr := p.boolean("Force"); aerr != nil {
 		return nil, aerr
 	}
@@ -64,13 +64,13 @@ func (s *Server) stopInstances(requestID string, p params) (any, *apiError) {
 // startInstances implements StartInstances. Stopped instances go to
 // pending, boot again after the boot delay (OnStart) and become running.
 // Starting a pending or running instance changes nothing.
-func (s *Server) startInstances(requestID string, p params) (any, *apiError) {
+func (s *Server) startInstances(requestID string, p params, _ principal) (any, *apiError) {
 	return s.changeState(requestID, p, verbStart)
 }
 
 // rebootInstances implements RebootInstances: OnReboot runs for each
 // instance, which stays running throughout, as on EC2.
-func (s *Server) rebootInstances(requestID string, p params) (any, *apiError) {
+func (s *Server) rebootInstances(requestID string, p params, _ principal) (any, *apiError) {
 	ids := p.list("InstanceId")
 	if len(ids) == 0 {
 		return nil, errMissingParameter("InstanceId")
