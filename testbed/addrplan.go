@@ -8,11 +8,14 @@ import (
 	"github.com/farmhand/farmhand/testbed/ec2emu"
 )
 
-// The address plan. Each testbed holds a number K (1 to 250, by a lock
-// file, see claimSubnet) and with it a /23 of its own, so concurrent
-// testbeds never collide: 198.18.0.0/15 in netns mode (the range RFC 2544
-// reserves for benchmarking, so nothing here can meet a real network) and
-// 127.18.0.0/15 on loopback. The EC2 emulator's three subnets, one per
+// The address plan. Each testbed holds a number K (by a lock file, see
+// claimSubnet) and with it a /23 of its own, so concurrent testbeds never
+// collide: in 198.19.0.0/16 in netns mode (half of the range RFC 2544
+// reserves for benchmarking, so nothing here can meet a real network; K
+// up to 127) and in 127.20.0.0/15 on loopback (K up to 250). Both stay
+// clear of the plan before the emulator owned the addresses (127.18.K.x,
+// 198.18.K.x, same lock files), so a testbed of an older checkout on the
+// same machine never collides with this one. The EC2 emulator's three subnets, one per
 // zone, are the first three /25s of that /23, and the emulator's address
 // pools are the only source of instance addresses: it hands them out,
 // takes a terminated instance's back and hands it out again, as EC2 does.
@@ -28,11 +31,19 @@ const (
 	MaxInstances = planSubnets * (1<<(32-subnetBits) - 5)
 )
 
+// planMaxK is the highest K the plan has a block for.
+func planMaxK(netns bool) int {
+	if netns {
+		return 127 // 198.19.0.0/16 holds 128 /23s; the first is left out
+	}
+	return 250
+}
+
 // planBlock is testbed K's /23.
 func planBlock(k int, netns bool) netip.Prefix {
-	base := netip.MustParseAddr("127.18.0.0")
+	base := netip.MustParseAddr("127.20.0.0")
 	if netns {
-		base = netip.MustParseAddr("198.18.0.0")
+		base = netip.MustParseAddr("198.19.0.0")
 	}
 	b := base.As4()
 	n := binary.BigEndian.Uint32(b[:]) + uint32(k)<<(32-planBits)

@@ -19,9 +19,10 @@ func TestAddressPlan(t *testing.T) {
 		first, last     string
 		subnetsDisjoint bool
 	}{
-		{1, false, "127.18.2.0/23", "127.18.2.1", "127.18.2.0/25", "127.18.3.0/25", true},
-		{1, true, "198.18.2.0/23", "198.18.2.1", "198.18.2.0/25", "198.18.3.0/25", true},
-		{250, true, "198.19.244.0/23", "198.19.244.1", "198.19.244.0/25", "198.19.245.0/25", true},
+		{1, false, "127.20.2.0/23", "127.20.2.1", "127.20.2.0/25", "127.20.3.0/25", true},
+		{250, false, "127.21.244.0/23", "127.21.244.1", "127.21.244.0/25", "127.21.245.0/25", true},
+		{1, true, "198.19.2.0/23", "198.19.2.1", "198.19.2.0/25", "198.19.3.0/25", true},
+		{127, true, "198.19.254.0/23", "198.19.254.1", "198.19.254.0/25", "198.19.255.0/25", true},
 	} {
 		block := planBlock(tc.k, tc.netns)
 		if block.String() != tc.block || planHost(block) != tc.host {
@@ -38,8 +39,16 @@ func TestAddressPlan(t *testing.T) {
 			}
 		}
 	}
-	// The plan's subnets are what the emulator accepts, and hold
-	// MaxInstances addresses.
+	// Every block is inside its range, clear of the old plan's 127.18.K.x
+	// and 198.18.K.x.
+	for netns, rng := range map[bool]string{false: "127.20.0.0/15", true: "198.19.0.0/16"} {
+		for k := 1; k <= planMaxK(netns); k++ {
+			if b := planBlock(k, netns); !netip.MustParsePrefix(rng).Contains(b.Addr()) || !netip.MustParsePrefix(rng).Contains(b.Addr().Next().Next()) {
+				t.Errorf("K=%d netns=%v: block %s outside %s", k, netns, b, rng)
+			}
+		}
+	}
+	// The plan's subnets hold MaxInstances addresses.
 	if MaxInstances != 369 {
 		t.Errorf("MaxInstances = %d, want 3 x 123", MaxInstances)
 	}

@@ -37,8 +37,8 @@ type Config struct {
 	// placed inside `registry { ... }`), e.g. signing_key.
 	RegistryHCL string
 	// Netns runs each instance in its own network namespace (root only)
-	// with an address in 198.18.0.0/15; otherwise instances get addresses
-	// in 127.18.0.0/15 (see the address plan in addrplan.go).
+	// with an address in 198.19.0.0/16; otherwise instances get addresses
+	// in 127.20.0.0/15 (see the address plan in addrplan.go).
 	Netns bool
 	// S3Endpoint and S3Bucket select an external S3-compatible server
 	// (credentials from the standard AWS environment). Empty: embedded S3.

@@ -63,6 +63,7 @@ func (in *instance) stateLocked(ei ec2emu.Instance) InstanceState {
 		State:       in.ec2State,
 		Agent:       in.agent,
 		Netns:       in.netns,
+		IMDS:        in.imdsURL(),
 		Log:         filepath.Join(in.dir, "agent.log"),
 		Coordinator: in.tb.cfg.Coordinator,
 	}
@@ -106,12 +107,17 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 	if err := os.MkdirAll(filepath.Join(in.dir, "data"), 0o755); err != nil {
 		return err
 	}
-	if in.imds == nil {
+	tb.mu.Lock()
+	haveIMDS := in.imds != nil
+	tb.mu.Unlock()
+	if !haveIMDS {
 		srv, err := tb.startIMDS(ei)
 		if err != nil {
 			return fmt.Errorf("IMDS for %s: %w", ei.ID, err)
 		}
+		tb.mu.Lock()
 		in.imds = srv
+		tb.mu.Unlock()
 	}
 	if tb.cfg.Netns && in.netns == "" {
 		ns := tb.net.nsName(idx)
@@ -364,6 +370,14 @@ func (in *instance) stopProcess(how stopMode) {
 		in.agent = agentKilled
 	}
 	tb.mu.Unlock()
+}
+
+// imdsURL is the IMDS endpoint while the machine has one.
+func (in *instance) imdsURL() string {
+	if in.imds == nil || in.imds.Closed() {
+		return ""
+	}
+	return in.imds.URL()
 }
 
 func (in *instance) closeIMDS() {

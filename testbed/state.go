@@ -75,6 +75,9 @@ type InstanceState struct {
 	Agent string `json:"agent"`
 	// Netns is the instance's network namespace in netns mode.
 	Netns string `json:"netns,omitempty"`
+	// IMDS is the instance's metadata endpoint (IMDSv2: PUT
+	// /latest/api/token first), "" once it is terminated.
+	IMDS string `json:"imds,omitempty"`
 	// Log is the agent's log file.
 	Log string `json:"log"`
 	// Coordinator says the instance runs the coordinator.
