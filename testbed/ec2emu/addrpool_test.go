@@ -1,7 +1,6 @@
 package ec2emu
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -40,13 +39,7 @@ func TestAddressesReusedAfterTermination(t *testing.T) {
 	release := make(chan struct{})
 	e := startServer(t, func(c *Config) {
 		oneSubnet(c)
-		c.Hooks.OnTerminate = func(ctx context.Context, _ Instance) error {
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return nil
-		}
+		c.Hooks.OnTerminate = blockUntil(release)
 	})
 	c := sdkClient(t, e)
 	ids := run(t, c, 3, nil)

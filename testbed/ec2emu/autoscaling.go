@@ -94,18 +94,10 @@ func (s *Server) AutoScalingTerminate(id string, hookTimeout time.Duration) (tim
 	in.TargetLifecycleState = LifecycleTerminated
 	due := s.clock.Now().Add(hookTimeout)
 	s.log.Info("auto scaling: terminating", "id", id, "group", in.Tags[TagAutoScalingGroup], "at", due.UTC().Format(time.RFC3339))
-	s.goLocked(func() {
-		select {
-		case <-s.clock.After(hookTimeout):
-		case <-s.ctx.Done():
-			return
+	s.afterLocked(hookTimeout, func() {
+		if in.State == StateRunning {
+			s.transitionLocked(in, verbTerminate, userReason(s.clock.Now()))
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if in.State != StateRunning {
-			return
-		}
-		s.transitionLocked(in, verbTerminate, userReason(s.clock.Now()))
 	})
 	return due, nil
 }

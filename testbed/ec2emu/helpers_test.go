@@ -148,6 +148,29 @@ func run(t *testing.T, c *ec2.Client, n int32, tags map[string]string) []string 
 	return ids
 }
 
+// blockUntil is a hook that returns once release is closed (or the
+// emulator closes).
+func blockUntil(release <-chan struct{}) func(context.Context, Instance) error {
+	return func(ctx context.Context, _ Instance) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+}
+
+// stopStart stops id and starts it again through the Go methods.
+func stopStart(t *testing.T, e *Server, id string) {
+	t.Helper()
+	if err := e.StopInstance(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartInstance(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // runAt launches one instance at the private address ip through the SDK.
 func runAt(t *testing.T, c *ec2.Client, ip string) (string, error) {
 	t.Helper()

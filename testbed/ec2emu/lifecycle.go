@@ -19,12 +19,8 @@ func (s *Server) bootLocked(in *instance) {
 // boot runs in a goroutine owned by s; see bootLocked.
 func (s *Server) boot(in *instance, restart bool, delay time.Duration, done chan struct{}) {
 	defer close(done)
-	if delay > 0 {
-		select {
-		case <-s.clock.After(delay):
-		case <-s.ctx.Done():
-			return
-		}
+	if !s.wait(delay) {
+		return
 	}
 
 	in.hookMu.Lock()

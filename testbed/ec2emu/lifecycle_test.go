@@ -421,13 +421,7 @@ func TestStopAndTerminateInstanceWait(t *testing.T) {
 func TestStopInstanceHonoursContext(t *testing.T) {
 	release := make(chan struct{})
 	e := startServer(t, func(c *Config) {
-		c.Hooks.OnStop = func(ctx context.Context, _ Instance) error {
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return nil
-		}
+		c.Hooks.OnStop = blockUntil(release)
 	})
 	defer close(release)
 	c := sdkClient(t, e)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
@@ -240,6 +241,33 @@ func (s *Server) goLocked(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// wait blocks for d on the emulator's clock; false if the emulator closed
+// first.
+func (s *Server) wait(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-s.clock.After(d):
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// afterLocked runs f with s.mu held once d has passed, in a goroutine
+// owned by s, unless the emulator closes first. s.mu must be held.
+func (s *Server) afterLocked(d time.Duration, f func()) {
+	s.goLocked(func() {
+		if !s.wait(d) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f()
+	})
 }
 
 // Listen serves on addr ("" means 127.0.0.1:0) until Close.

@@ -135,14 +135,7 @@ func (s *Server) Interrupt(id, action string, notice time.Duration) (time.Time, 
 	due := s.clock.Now().Add(notice)
 	in.SpotAction, in.SpotActionTime = action, due
 	s.log.Info("spot interruption notice", "id", id, "action", action, "at", due.UTC().Format(time.RFC3339))
-	s.goLocked(func() {
-		select {
-		case <-s.clock.After(notice):
-		case <-s.ctx.Done():
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+	s.afterLocked(notice, func() {
 		if in.SpotAction != action || !in.SpotActionTime.Equal(due) || in.State != StateRunning {
 			s.log.Info("spot interruption lapsed: the instance left running first", "id", id, "state", in.State)
 			return

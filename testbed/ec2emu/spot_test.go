@@ -167,12 +167,7 @@ func TestInterrupt(t *testing.T) {
 	if _, err := e.Interrupt(persistent, "", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.StopInstance(ctx(t), persistent); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.StartInstance(ctx(t), persistent); err != nil {
-		t.Fatal(err)
-	}
+	stopStart(t, e, persistent)
 	if err := clock.BlockUntilContext(ctx(t), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -71,22 +71,10 @@ func (s *Server) startInstances(requestID string, p params, _ principal) (any, *
 // rebootInstances implements RebootInstances: OnReboot runs for each
 // instance, which stays running throughout, as on EC2.
 func (s *Server) rebootInstances(requestID string, p params, _ principal) (any, *apiError) {
-	ids := p.list("InstanceId")
-	if len(ids) == 0 {
-		return nil, errMissingParameter("InstanceId")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ins, aerr := s.lookupLocked(ids)
+	ins, aerr := s.actionableLocked(p, verbReboot)
 	if aerr != nil {
-		return nil, aerr
-	}
-	for _, in := range ins {
-		if aerr := s.allowedLocked(in, verbReboot, p); aerr != nil {
-			return nil, aerr
-		}
-	}
-	if aerr := dryRun(p); aerr != nil {
 		return nil, aerr
 	}
 	for _, in := range ins {
@@ -97,22 +85,10 @@ func (s *Server) rebootInstances(requestID string, p params, _ principal) (any, 
 }
 
 func (s *Server) changeState(requestID string, p params, v verb) (any, *apiError) {
-	ids := p.list("InstanceId")
-	if len(ids) == 0 {
-		return nil, errMissingParameter("InstanceId")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ins, aerr := s.lookupLocked(ids)
+	ins, aerr := s.actionableLocked(p, v)
 	if aerr != nil {
-		return nil, aerr
-	}
-	for _, in := range ins {
-		if aerr := s.allowedLocked(in, v, p); aerr != nil {
-			return nil, aerr
-		}
-	}
-	if aerr := dryRun(p); aerr != nil {
 		return nil, aerr
 	}
 
@@ -127,6 +103,26 @@ func (s *Server) changeState(requestID string, p params, v verb) (any, *apiError
 		})
 	}
 	return out, nil
+}
+
+// actionableLocked resolves the request's InstanceId.N, checks that v may
+// act on every one of them (one that may not fails the whole call, as on
+// EC2), then answers DryRun.
+func (s *Server) actionableLocked(p params, v verb) ([]*instance, *apiError) {
+	ids := p.list("InstanceId")
+	if len(ids) == 0 {
+		return nil, errMissingParameter("InstanceId")
+	}
+	ins, aerr := s.lookupLocked(ids)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for _, in := range ins {
+		if aerr := s.allowedLocked(in, v, p); aerr != nil {
+			return nil, aerr
+		}
+	}
+	return ins, dryRun(p)
 }
 
 // allowedLocked answers EC2's error when v cannot act on in now; p is the

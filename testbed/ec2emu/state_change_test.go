@@ -158,12 +158,7 @@ func TestStartFailureStopsAgain(t *testing.T) {
 	c := sdkClient(t, e)
 	id := run(t, c, 1, nil)[0]
 	waitState(t, c, id, ec2types.InstanceStateNameRunning)
-	if err := e.StopInstance(ctx(t), id); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.StartInstance(ctx(t), id); err != nil {
-		t.Fatal(err)
-	}
+	stopStart(t, e, id)
 	got := describe(t, c, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})[id]
 	if got.State.Name != ec2types.InstanceStateNameStopped || got.StateReason == nil || aws.ToString(got.StateReason.Code) != "Server.InternalError" {
 		t.Errorf("after a failed start: %s, reason %+v; want stopped, Server.InternalError", got.State.Name, got.StateReason)
@@ -178,23 +173,12 @@ func TestStartFailureStopsAgain(t *testing.T) {
 func TestStartAndRebootInstanceWait(t *testing.T) {
 	rebooting := make(chan struct{})
 	e := startServer(t, func(c *Config) {
-		c.Hooks.OnReboot = func(ctx context.Context, _ Instance) error {
-			select {
-			case <-rebooting:
-			case <-ctx.Done():
-			}
-			return nil
-		}
+		c.Hooks.OnReboot = blockUntil(rebooting)
 	})
 	c := sdkClient(t, e)
 	id := run(t, c, 1, nil)[0]
 	waitState(t, c, id, ec2types.InstanceStateNameRunning)
-	if err := e.StopInstance(ctx(t), id); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.StartInstance(ctx(t), id); err != nil {
-		t.Fatal(err)
-	}
+	stopStart(t, e, id)
 	if in, _ := e.Instance(id); in.State != StateRunning {
 		t.Errorf("after StartInstance returned the instance is %s", in.State)
 	}
