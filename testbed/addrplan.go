@@ -26,9 +26,11 @@ const (
 	subnetBits = 25
 	// planSubnets is how many subnets of the /23 the emulator gets.
 	planSubnets = 3
-	// MaxInstances is how many instances can hold an address at once: the
-	// usable addresses of the three subnets (EC2 reserves five in each).
-	MaxInstances = planSubnets * (1<<(32-subnetBits) - 5)
+	// subnetSize is how many instances one subnet holds (EC2 reserves five
+	// addresses in each).
+	subnetSize = 1<<(32-subnetBits) - 5
+	// MaxInstances is how many instances can hold an address at once.
+	MaxInstances = planSubnets * subnetSize
 )
 
 // planMaxK is the highest K the plan has a block for.

@@ -105,3 +105,25 @@ func testAddressReuse(t *testing.T, netns bool) {
 		t.Errorf("the new agent runs as %s at %s, want %s at %s", info.Name, info.Addr, got[0], old.PrivateIP)
 	}
 }
+
+// A farm larger than a subnet launches in several RunInstances calls, each
+// in a subnet with room, every instance at its own address. The machines
+// run /bin/true instead of an agent: this is about addresses.
+func TestFarmLargerThanASubnet(t *testing.T) {
+	needE2E(t)
+	tb := startFarm(t, subnetSize+30, func(c *Config) { c.Bin = "/bin/true" })
+	seen, subnets := map[string]bool{}, map[string]int{}
+	for _, in := range tb.EC2().Instances() {
+		if seen[in.PrivateIP] {
+			t.Errorf("address %s given twice", in.PrivateIP)
+		}
+		seen[in.PrivateIP] = true
+		subnets[in.SubnetID]++
+	}
+	if len(seen) != subnetSize+30 || len(subnets) != 2 {
+		t.Errorf("%d instances over subnets %v; want %d over two", len(seen), subnets, subnetSize+30)
+	}
+	if calls := tb.EC2().CallCount("RunInstances"); calls != 2 {
+		t.Errorf("%d RunInstances calls, want 2", calls)
+	}
+}

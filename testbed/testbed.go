@@ -199,11 +199,32 @@ func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
 	return tb.LaunchWith(ctx, LaunchOptions{Count: n})
 }
 
-// LaunchWith is Launch with the options of o.
+// LaunchWith is Launch with the options of o. One RunInstances call puts
+// all its instances in one subnet, as on EC2, so more instances than a
+// subnet holds (and no subnet or address named) go in several calls, each
+// to the next subnet with room.
 func (tb *Testbed) LaunchWith(ctx context.Context, o LaunchOptions) ([]string, error) {
 	if o.Count < 1 {
 		return nil, errors.New("launch: count must be at least 1")
 	}
+	var ids []string
+	for left := o.Count; left > 0; {
+		call := o
+		if o.Subnet == "" && o.PrivateIP == "" {
+			call.Count = min(left, subnetSize)
+		}
+		got, err := tb.runInstances(ctx, call)
+		ids = append(ids, got...)
+		if err != nil {
+			return ids, err
+		}
+		left -= call.Count
+	}
+	return ids, tb.waitBooted(ctx, ids)
+}
+
+// runInstances makes one RunInstances call for o.
+func (tb *Testbed) runInstances(ctx context.Context, o LaunchOptions) ([]string, error) {
 	in := &ec2.RunInstancesInput{
 		ImageId:      aws.String(ImageID),
 		InstanceType: ec2types.InstanceType(InstanceType),
@@ -248,7 +269,7 @@ func (tb *Testbed) LaunchWith(ctx context.Context, o LaunchOptions) ([]string, e
 	for _, in := range out.Instances {
 		ids = append(ids, aws.ToString(in.InstanceId))
 	}
-	return ids, tb.waitBooted(ctx, ids)
+	return ids, nil
 }
 
 // waitBooted waits until none of ids is pending in the EC2 emulator, which
@@ -259,8 +280,12 @@ func (tb *Testbed) waitBooted(ctx context.Context, ids []string) error {
 	defer tick.Stop()
 	for {
 		pending := 0
+		now := map[string]ec2emu.Instance{}
+		for _, in := range tb.ec2.Instances() {
+			now[in.ID] = in
+		}
 		for _, id := range ids {
-			in, ok := tb.ec2.Instance(id)
+			in, ok := now[id]
 			switch {
 			case !ok:
 				return fmt.Errorf("instance %s vanished from the EC2 emulator while booting", id)
