@@ -51,6 +51,13 @@ func isNoSuchKey(err error) bool {
 	return httpStatus(err) == http.StatusNotFound
 }
 
+// isMissingKey reports whether a request on a key failed because the key
+// does not exist (NoSuchKey, or a bare 404), not because the bucket does
+// not.
+func isMissingKey(err error) bool {
+	return isNoSuchKey(err) && errorCode(err) != "NoSuchBucket"
+}
+
 // isThrottle reports whether an EC2 error is throttling worth retrying.
 func isThrottle(err error) bool {
 	switch errorCode(err) {

@@ -28,14 +28,17 @@ func iid(n int) string { return fmt.Sprintf("i-%017x", n) }
 // harness is one coordinator on fakes; more coordinators can share its
 // store and EC2 through add.
 type harness struct {
-	t      *testing.T
-	clock  *clockwork.FakeClock
-	ec2    *fakeEC2
-	store  *fakeStore
-	view   *fakeView
-	cfg    Config
-	c      *Coordinator
-	pruned []string
+	t     *testing.T
+	clock *clockwork.FakeClock
+	ec2   *fakeEC2
+	store *fakeStore
+	// objects is the store the coordinators use: store, or a real S3
+	// server's client (newHarnessOn).
+	objects ObjectStore
+	view    *fakeView
+	cfg     Config
+	c       *Coordinator
+	pruned  []string
 }
 
 const testBucket = "bucket"
@@ -59,6 +62,13 @@ func testConfig(clock clockwork.Clock) Config {
 
 func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, nil, mutate)
+}
+
+// newHarnessOn is newHarness with the lease and the ledger in objects; nil
+// is the in-memory fakeStore.
+func newHarnessOn(t *testing.T, objects ObjectStore, mutate func(*Config)) *harness {
+	t.Helper()
 	clock := clockwork.NewFakeClockAt(t0)
 	h := &harness{t: t, clock: clock, ec2: newFakeEC2(clock), store: newFakeStore(),
 		view: &fakeView{self: membership.Member{Name: "i-00000000000000c00", Status: membership.StatusAlive, Tags: map[string]string{"role": "coordinator"}}}}
@@ -71,7 +81,11 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&h.cfg)
 	}
-	c, err := New(h.cfg, h.ec2, h.store, h.view)
+	h.objects = objects
+	if h.objects == nil {
+		h.objects = h.store
+	}
+	c, err := New(h.cfg, h.ec2, h.objects, h.view)
 	if err != nil {
 		t.Fatal(err)
 	}
