@@ -51,10 +51,8 @@ func (a *Agent) coordinatorConfig(cfg *config.Config) coordinator.Config {
 }
 
 // newEC2Client builds the EC2 client from the standard AWS chain with the
-// config's region and endpoint. The SDK's standard retryer handles
-// throttling (but not InsufficientInstanceCapacity, see
-// coordinator.EC2Retryer); the coordinator adds its own jittered backoff on
-// top.
+// config's region and endpoint. coordinator.EC2Retryer (the SDK's standard
+// retryer, without InsufficientInstanceCapacity) is the only retry layer.
 func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (coordinator.EC2API, error) {
 	region := cfg.EC2.Region
 	if region == "" {

@@ -62,7 +62,7 @@ func New(cfg Config, ec2 EC2API, store ObjectStore, view View) (*Coordinator, er
 	c := &Coordinator{
 		cfg:    cfg,
 		ec2:    ec2,
-		reader: ec2Reader{api: ec2, clock: cfg.Clock},
+		reader: ec2Reader{api: ec2},
 		store:  store,
 		view:   view,
 		holder: holder,

@@ -125,26 +125,11 @@ func (h *harness) dead(n int, role string, state ec2types.InstanceStateName, che
 	return h.member(n, role, membership.StatusDead, 2*time.Minute, state, check)
 }
 
-// tick runs one tick of c, advancing the fake clock whenever the tick waits
-// on it (throttling backoff), so it never blocks.
+// tick runs one tick of c. A tick never waits on the clock: retries are
+// the SDK's, inside a call, and the fakes answer at once.
 func (h *harness) tick(c *Coordinator) {
 	h.t.Helper()
-	tickAdvancing(h.clock, func() { c.tick(context.Background()) })
-}
-
-// tickAdvancing runs f and advances clock past every wait f makes on it.
-func tickAdvancing(clock *clockwork.FakeClock, f func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer cancel()
-		f()
-	}()
-	for clock.BlockUntilContext(ctx, 1) == nil {
-		clock.Advance(retryCap)
-	}
-	<-done
+	c.tick(context.Background())
 }
 
 // decisions returns the recorded decisions with the given code.

@@ -45,14 +45,23 @@ type LeaseInfo struct {
 }
 
 // lease is leader election through one S3 object. It is created with
-// If-None-Match "*", renewed and taken over with If-Match <etag>; a 412 is a
-// lost race. Safety does not rest on synchronized clocks: a contender takes
-// over only after it has itself observed the same ETag for a whole TTL (and
-// the holder's "expires" has passed by the contender's clock), while the
-// holder acts only until renewedAt + TTL - margin, where renewedAt is taken
-// before it sends the renewal. The write lands after renewedAt and the
-// contender sees it after it lands, so the contender's earliest takeover
-// comes at least margin after the holder's last act.
+// If-None-Match "*", renewed and taken over with If-Match <etag>; a 412 (or
+// a 404: the object is gone) is a lost race. Safety does not rest on
+// synchronized clocks: a contender takes over only after it has itself
+// observed the same ETag for a whole TTL (and the holder's "expires" has
+// passed by the contender's clock), while the holder acts only until
+// actUntil = renewedAt + TTL - margin, where renewedAt is taken before it
+// sends the renewal. The write lands after renewedAt and the contender sees
+// it after it lands, so the contender's earliest takeover comes at least
+// margin after actUntil.
+//
+// The argument holds from actUntil itself, not from the last canAct check:
+// every EC2 mutation runs under a context whose deadline is actUntil
+// (Coordinator.actWindow), and the SDK's retryer, the only retry layer,
+// waits and retries under that context. So no mutation request leaves
+// after actUntil; one sent just before it has the margin to reach EC2, and
+// whatever it did is covered by the batch's ClientToken, which the
+// successor reissues.
 type lease struct {
 	store    ObjectStore
 	bucket   string
@@ -167,9 +176,17 @@ func (l *lease) put(ctx context.Context, rec leaseRecord, etag string) (string, 
 // canAct reports whether this node may act now: it holds the lease and is
 // inside renewedAt + TTL - margin.
 func (l *lease) canAct() bool {
+	until, ok := l.actUntil()
+	return ok && l.clock.Now().Before(until)
+}
+
+// actUntil is the end of this leader's acting window, renewedAt + TTL -
+// margin; ok is false when this node does not hold the lease. Every EC2
+// mutation runs under a context with this deadline.
+func (l *lease) actUntil() (until time.Time, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.leader && l.clock.Now().Before(l.renewedAt.Add(l.ttl-l.margin))
+	return l.renewedAt.Add(l.ttl - l.margin), l.leader
 }
 
 // release gives the lease up (holder "") so a contender need not wait a

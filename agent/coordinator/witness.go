@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/jonboulle/clockwork"
 )
 
 const (
@@ -27,11 +26,10 @@ type instanceInfo struct {
 	Tags       map[string]string
 }
 
-// ec2Reader asks EC2 the read-only questions; every call is retried on
-// throttling.
+// ec2Reader asks EC2 the read-only questions (the SDK's retryer, EC2Retryer,
+// retries throttling inside each call).
 type ec2Reader struct {
-	api   EC2API
-	clock clockwork.Clock
+	api EC2API
 }
 
 // describe runs a paginated DescribeInstances with filters.
@@ -40,12 +38,7 @@ func (r ec2Reader) describe(ctx context.Context, filters []ec2types.Filter) (map
 	var next *string
 	for {
 		in := &ec2.DescribeInstancesInput{Filters: filters, NextToken: next}
-		var page *ec2.DescribeInstancesOutput
-		err := withThrottleRetry(ctx, r.clock, func(ctx context.Context) error {
-			var err error
-			page, err = r.api.DescribeInstances(ctx, in)
-			return err
-		})
+		page, err := r.api.DescribeInstances(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("coordinator: ec2 DescribeInstances: %w", err)
 		}
@@ -116,12 +109,7 @@ func (r ec2Reader) statuses(ctx context.Context, ids []string) (map[string]strin
 	for chunk := range slices.Chunk(ids, statusChunk) {
 		in := &ec2.DescribeInstanceStatusInput{InstanceIds: chunk, IncludeAllInstances: aws.Bool(true)}
 		for {
-			var page *ec2.DescribeInstanceStatusOutput
-			err := withThrottleRetry(ctx, r.clock, func(ctx context.Context) error {
-				var err error
-				page, err = r.api.DescribeInstanceStatus(ctx, in)
-				return err
-			})
+			page, err := r.api.DescribeInstanceStatus(ctx, in)
 			if isInstanceNotFound(err) {
 				break
 			}
