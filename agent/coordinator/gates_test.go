@@ -131,6 +131,12 @@ func TestEC2WitnessReplaces(t *testing.T) {
 			h.alive(1, 4, "worker")
 			id := h.dead(9, "worker", tc.state, tc.check)
 			h.tick(h.c)
+			if tc.state == "" {
+				// Not among the cluster's tagged instances: asked by id
+				// in the next round.
+				mustDecision(t, h.c, CodeEC2Unavailable, id)
+				h.tick(h.c)
+			}
 			d := mustDecision(t, h.c, tc.code, id)
 			if d.Action != ActionReplace || d.Epoch != 1 {
 				t.Fatalf("decision %+v", d)

@@ -125,10 +125,17 @@ func (h *harness) dead(n int, role string, state ec2types.InstanceStateName, che
 	return h.member(n, role, membership.StatusDead, 2*time.Minute, state, check)
 }
 
-// tick runs one tick of c. A tick never waits on the clock: retries are
-// the SDK's, inside a call, and the fakes answer at once.
+// tick runs one round of c: a tick whose calls are not held back by the
+// once-per-interval budgets of the previous tick, however little the clock
+// moved (bounds_test.go tests the budgets with c.tick itself). A tick never
+// waits on the clock: retries are the SDK's, inside a call, and the fakes
+// answer at once.
 func (h *harness) tick(c *Coordinator) {
 	h.t.Helper()
+	c.lastEC2 = time.Time{}
+	c.lease.mu.Lock()
+	c.lease.called = time.Time{}
+	c.lease.mu.Unlock()
 	c.tick(context.Background())
 }
 

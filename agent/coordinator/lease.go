@@ -81,12 +81,27 @@ type lease struct {
 	seenAt    time.Time   // local time etag was first observed
 	leader    bool
 	renewedAt time.Time // local time before the last successful write was sent
+	// called is when the last step that called S3 began: steps call S3
+	// at most once per interval, however often the coordinator ticks.
+	called time.Time
 }
 
-// step acquires, takes over or renews the lease, as due.
+// step acquires, takes over or renews the lease, as due. It calls S3 at
+// most once per interval: a follower reads the lease at most that often,
+// and a leader retries a failed renewal at most that often.
 func (l *lease) step(ctx context.Context) (leaseEvent, error) {
 	l.mu.Lock()
-	leader, etag, renewedAt, rec := l.leader, l.etag, l.renewedAt, l.rec
+	leader, etag, renewedAt, rec, called := l.leader, l.etag, l.renewedAt, l.rec, l.called
+	l.mu.Unlock()
+	now := l.clock.Now()
+	if leader && now.Sub(renewedAt) < l.renewAfter() {
+		return leaseNone, nil
+	}
+	if !called.IsZero() && now.Sub(called) < l.interval {
+		return leaseNone, nil
+	}
+	l.mu.Lock()
+	l.called = now
 	l.mu.Unlock()
 	if leader {
 		return l.renew(ctx, etag, renewedAt, rec)
@@ -94,13 +109,16 @@ func (l *lease) step(ctx context.Context) (leaseEvent, error) {
 	return l.acquire(ctx)
 }
 
+// renewAfter is how long after a renewal the next is due: half the TTL,
+// as DHCP renews, so a failed renewal leaves ticks to retry before the
+// acting window (TTL - margin) closes; sooner when half the TTL would not
+// leave two ticks of the window (one to renew, one to retry).
+func (l *lease) renewAfter() time.Duration {
+	return max(0, min(l.ttl/2, l.ttl-l.margin-2*l.interval))
+}
+
 func (l *lease) renew(ctx context.Context, etag string, renewedAt time.Time, rec leaseRecord) (leaseEvent, error) {
-	// Renew at the last tick before half the acting window has passed, so
-	// a failed renewal leaves ticks to retry before the leader must stop.
 	sent := l.clock.Now()
-	if sent.Sub(renewedAt)+l.interval <= (l.ttl-l.margin)/2 {
-		return leaseNone, nil
-	}
 	next := leaseRecord{Holder: l.self, Epoch: rec.Epoch, Expires: sent.Add(l.ttl)}
 	newTag, err := l.put(ctx, next, etag)
 	l.mu.Lock()

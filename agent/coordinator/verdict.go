@@ -14,6 +14,9 @@ import (
 type witness struct {
 	// Asked is set when EC2 answered for this instance this tick.
 	Asked bool
+	// Deferred is set when the instance was not among the cluster's tagged
+	// instances this round: it is asked by id in the next round.
+	Deferred bool
 	// Found is set when EC2 returned the instance.
 	Found bool
 	// State is the instance state (pending, running, stopping, stopped,
@@ -166,6 +169,8 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 		return verdict{ActionSkip, CodeNoQuorum, fmt.Sprintf("leader sees only %d of %d members alive (needs more than half): it may be the one cut off", q.Alive, q.Total)}
 	case !instanceIDPattern.MatchString(m.Name):
 		return verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("member name %q is not an EC2 instance id", m.Name)}
+	case w.Deferred:
+		return verdict{ActionSkip, CodeEC2Unavailable, fmt.Sprintf("not among the instances tagged %s: asked by id in the next round", TagCluster)}
 	case !w.Asked:
 		return verdict{ActionSkip, CodeEC2Unavailable, "EC2 gave no answer for this instance"}
 	case !w.LaunchTime.IsZero() && now.Sub(w.LaunchTime) < cfg.NewInstanceGrace:

@@ -78,13 +78,11 @@ func (r ec2Reader) byIDs(ctx context.Context, ids []string) (map[string]instance
 	return out, nil
 }
 
-// clusterInstances describes the pending and running instances tagged with
-// the cluster: the launches that have not joined gossip yet are among them.
-func (r ec2Reader) clusterInstances(ctx context.Context, cluster string) (map[string]instanceInfo, error) {
-	return r.describe(ctx, []ec2types.Filter{
-		{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}},
-		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
-	})
+// scanCluster describes every instance tagged with the cluster, in any
+// state: the launches that have not joined gossip yet, and the state of
+// every dead member whose instance carries the tag.
+func (r ec2Reader) scanCluster(ctx context.Context, cluster string) (map[string]instanceInfo, error) {
+	return r.describe(ctx, []ec2types.Filter{{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}}})
 }
 
 // byClientToken returns the instances a RunInstances call with token launched.
@@ -146,19 +144,13 @@ func worstStatus(checks ...*ec2types.InstanceStatusSummary) string {
 	return worst
 }
 
-// witnesses asks EC2 about ids: state and launch time for all, status
-// checks for those pending or running.
-func (r ec2Reader) witnesses(ctx context.Context, ids []string) (map[string]witness, error) {
-	out := make(map[string]witness, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	infos, err := r.byIDs(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
+// witnesses turns EC2's answers into the witnesses of asked, the ids
+// described this round (absent from infos: missing), with the status
+// checks of those pending or running (one DescribeInstanceStatus per 100).
+func (r ec2Reader) witnesses(ctx context.Context, asked []string, infos map[string]instanceInfo) (map[string]witness, error) {
+	out := make(map[string]witness, len(asked))
 	var live []string
-	for _, id := range ids {
+	for _, id := range asked {
 		info, ok := infos[id]
 		out[id] = witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime}
 		if ok && (info.State == ec2types.InstanceStateNameRunning || info.State == ec2types.InstanceStateNamePending) {
