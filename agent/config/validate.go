@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/farmhand/farmhand/agent/coordinator"
 )
 
 // clusterRE is what a cluster name may be.
@@ -201,8 +203,8 @@ func (c *Config) validateCoordinator(p *problems) {
 		p.add("coordinator.silent_grace", "%s is shorter than dead_grace %s; use 0s (never) or a longer time", co.SilentGrace, co.DeadGrace)
 	}
 	p.positive("coordinator.replacement_window", co.ReplacementWindow)
-	if co.LeaseTTL <= co.Interval {
-		p.add("coordinator.lease_ttl", "%s must be longer than interval %s, or the lease lapses between renewals", co.LeaseTTL, co.Interval)
+	if err := coordinator.CheckLeaseTimings(co.Interval, co.LeaseTTL, 0); err != nil {
+		p.add("coordinator.lease_ttl", "%v", err)
 	}
 	if co.Enabled && len(co.Groups) == 0 {
 		p.add("coordinator.enabled", "the coordinator has no group to keep alive; add a group block or set enabled = false")

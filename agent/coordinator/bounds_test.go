@@ -143,3 +143,63 @@ func TestLeaderDescribesAtMostOncePerIntervalInAnEventStorm(t *testing.T) {
 	t.Logf("%d deaths in %d intervals: %d DescribeInstances, %d DescribeInstanceStatus, %d RunInstances",
 		len(died), intervals, h.ec2.count("DescribeInstances"), h.ec2.count("DescribeInstanceStatus"), h.ec2.count("RunInstances"))
 }
+
+// S3 request prices (us-east-1): PUT $0.005 and GET $0.0004 per 1,000.
+const (
+	putPrice = 0.005 / 1000
+	getPrice = 0.0004 / 1000
+)
+
+// The default lease costs under $1 a month in S3 requests for a cluster
+// with three coordinator candidates (a leader and two followers), and a
+// follower takes over within 60 s of the leader's death.
+func TestDefaultLeaseCostsUnderADollarAndFailsOverWithinAMinute(t *testing.T) {
+	d := DefaultConfig()
+	h := newHarness(t, func(c *Config) { c.Interval, c.LeaseTTL, c.LeaseMargin = d.Interval, d.LeaseTTL, d.LeaseMargin })
+	h.alive(1, 4, "worker")
+	leader, lstore := h.counted(iid(0xa))
+	f1, s1 := h.counted(iid(0xb))
+	f2, s2 := h.counted(iid(0xc))
+	ctx := context.Background()
+	const hour = time.Hour
+	for h.clock.Now().Sub(t0) < hour {
+		for _, c := range []*Coordinator{leader, f1, f2} {
+			c.tick(ctx)
+		}
+		h.clock.Advance(d.Interval)
+	}
+	if !leader.lease.canAct() || f1.lease.canAct() || f2.lease.canAct() {
+		t.Fatal("want the first coordinator to lead throughout")
+	}
+	_, puts := lstore.counts()
+	g1, _ := s1.counts()
+	g2, _ := s2.counts()
+	const month = 30 * 24 // hours
+	leaderCost := float64(puts*month) * putPrice
+	followerCost := float64((g1+g2)*month) * getPrice
+	t.Logf("per month: leader %d PUTs ($%.2f), followers %d GETs each ($%.2f together): $%.2f",
+		puts*month, leaderCost, g1*month, followerCost, leaderCost+followerCost)
+	if total := leaderCost + followerCost; total >= 1 {
+		t.Errorf("the default lease costs $%.2f per cluster per month, want under $1", total)
+	}
+
+	// The leader dies right after a renewal (the worst case); the
+	// followers keep ticking every interval.
+	for !leader.lease.renewedAt.Equal(h.clock.Now()) {
+		for _, c := range []*Coordinator{leader, f1, f2} {
+			c.tick(ctx)
+		}
+		h.clock.Advance(d.Interval)
+		leader.tick(ctx)
+	}
+	died := h.clock.Now()
+	for !f1.lease.canAct() && !f2.lease.canAct() {
+		h.clock.Advance(d.Interval)
+		f1.tick(ctx)
+		f2.tick(ctx)
+		if took := h.clock.Now().Sub(died); took > time.Minute {
+			t.Fatalf("no leader %s after the leader died, want a takeover within 60 s", took)
+		}
+	}
+	t.Logf("failover %s after the leader's death", h.clock.Now().Sub(died))
+}
