@@ -46,6 +46,7 @@ type Server struct {
 	nextIP      int
 	calls       map[string]int
 	errs        map[string]int
+	hold        runHold
 
 	// http serves the API between Listen and Close (see SetDown).
 	http emuhttp.Listener
@@ -165,6 +166,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aerr != nil {
 		s.fail(w, requestID, aerr)
 		return
+	}
+	if action == "RunInstances" {
+		s.holdRun(r)
 	}
 	writeXML(w, http.StatusOK, body)
 }
