@@ -97,7 +97,7 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 		}
 		err = c.terminate(actx, doomed)
 		cancel()
-		if windowClosed(ctx, actx) {
+		if err != nil && c.windowClosed(ctx) {
 			return errNotLeader // the window closed during the call
 		}
 		if err != nil {
@@ -119,16 +119,18 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 		out, err := c.ec2.RunInstances(actx, in)
 		var launched []string
 		switch {
-		case windowClosed(ctx, actx):
+		case err == nil:
+			// An answer is recorded even if the window closed as it came:
+			// the ledger write is fenced if another leader took over.
+			for _, inst := range out.Instances {
+				launched = append(launched, aws.ToString(inst.InstanceId))
+			}
+		case c.windowClosed(ctx):
 			// The acting window closed during the call: whether it
 			// launched is unknown, and only the ledger's ClientToken
 			// may tell; this leader stops here.
 			cancel()
 			return errNotLeader
-		case err == nil:
-			for _, inst := range out.Instances {
-				launched = append(launched, aws.ToString(inst.InstanceId))
-			}
 		case isIdempotentMismatch(err):
 			// The token was used with other parameters (the group changed
 			// while the batch was pending): adopt what it launched.
@@ -202,16 +204,11 @@ func (c *Coordinator) actWindow(ctx context.Context) (context.Context, context.C
 	return actx, cancel, nil
 }
 
-// windowClosed reports whether the acting-window context actx has ended
-// while its parent ctx has not. (It selects on Done: a fake clock's
-// context blocks in Err until it ends.)
-func windowClosed(ctx, actx context.Context) bool {
-	select {
-	case <-actx.Done():
-		return ctx.Err() == nil
-	default:
-		return false
-	}
+// windowClosed reports whether this leader's acting window has closed
+// while ctx (the coordinator's own) goes on.
+func (c *Coordinator) windowClosed(ctx context.Context) bool {
+	until, ok := c.lease.actUntil()
+	return ctx.Err() == nil && (!ok || !c.cfg.Clock.Now().Before(until))
 }
 
 // terminate terminates ids; an id EC2 no longer knows is already gone.

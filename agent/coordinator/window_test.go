@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,6 +30,14 @@ func TestEC2MutationsEndWithTheActingWindow(t *testing.T) {
 		if !m.hasDeadline || !m.deadline.Equal(until) {
 			t.Errorf("%s: context deadline %v (set: %v), want the acting window's end %v", m.op, m.deadline, m.hasDeadline, until)
 		}
+	}
+	// Ending a call's context is not the window closing: both calls are
+	// recorded as done, and nothing says the lease ran out.
+	if d := decisions(h.c, CodeNotLeader); len(d) != 0 {
+		t.Fatalf("not_leader decisions %+v inside the window", d)
+	}
+	if n := h.ec2.createdCount(); n != 1 || len(slices.DeleteFunc(h.c.History(0), func(d Decision) bool { return d.Action != ActionTerminate })) != 1 {
+		t.Fatalf("%d launched, want 1 after one terminate decision:%s", n, historyString(h.c))
 	}
 }
 
