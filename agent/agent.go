@@ -216,6 +216,9 @@ func (a *Agent) start(ctx context.Context, stack *cleanupStack, goTask func(stri
 	if err := a.startCoordinator(ctx, cfg, goTask); err != nil {
 		return err
 	}
+	if err := a.startPruner(ctx, cfg, goTask); err != nil {
+		return err
+	}
 	goTask("snapshot", a.snapshotLoop)
 	goTask("watchdog", a.watchdogLoop)
 	goTask("bootstrap", a.bootstrapLoop)
@@ -239,7 +242,7 @@ func (a *Agent) shutdown(stack *cleanupStack) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), budget*2/5)
 	if err := a.registry.Deregister(ctx, a.identity.InstanceID); err != nil {
-		a.logger.Warn("cannot delete our registry record; the coordinator prunes it later", "error", err)
+		a.logger.Warn("cannot delete our registry record; it is rewritten at our next start, or deleted by the cluster once we have been gone for registry.prune_after", "error", err)
 	}
 	cancel()
 	a.state.Store(StateLeft)

@@ -87,6 +87,14 @@ registry {
   # Older signing keys still accepted during a rolling change of signing_key.
   verify_keys       = []
   require_signature = false
+  # Records of members dead or left this long are deleted by one agent of
+  # the cluster (the alive member with the lowest name), at most 10 a
+  # minute; "0s" turns it off. Must be under gossip.reap_time.
+  prune_after = "1h"
+  # Let EC2 confirm first (ec2:DescribeInstances): only a terminated or
+  # unknown instance loses its record. Without the permission, one log line
+  # and pruning goes on gossip evidence alone.
+  prune_check_ec2 = true
 }
 
 # The EC2 API, used by the coordinator.

@@ -65,10 +65,10 @@ func DefaultGossipConfig() GossipConfig {
 	}
 }
 
-// DefaultRegistryConfig has no bucket (it is required) and prefix
-// "farmhand".
+// DefaultRegistryConfig has no bucket (it is required), prefix "farmhand"
+// and prunes records of members gone for an hour, EC2-verified.
 func DefaultRegistryConfig() RegistryConfig {
-	return RegistryConfig{Prefix: "farmhand"}
+	return RegistryConfig{Prefix: "farmhand", PruneAfter: time.Hour, PruneCheckEC2: true}
 }
 
 // DefaultEC2Config uses the instance's region and the AWS endpoint.

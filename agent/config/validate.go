@@ -184,6 +184,10 @@ func (c *Config) validateRegistry(p *problems) {
 	if r.RequireSignature && len(r.SigningKey) == 0 {
 		p.add("registry.require_signature", "needs registry.signing_key")
 	}
+	p.notNegative("registry.prune_after", r.PruneAfter)
+	if r.PruneAfter >= c.Gossip.ReapTime && c.Gossip.ReapTime > 0 {
+		p.add("registry.prune_after", "%s is not under gossip.reap_time %s: a member is forgotten before its record could be pruned", r.PruneAfter, c.Gossip.ReapTime)
+	}
 }
 
 func (c *Config) validateCoordinator(p *problems) {
@@ -285,6 +289,9 @@ func (c *Config) Warnings() []string {
 	var w []string
 	if len(c.Gossip.Keys) == 0 && c.Gossip.KeyFile == "" {
 		w = append(w, "gossip is not encrypted (gossip.insecure = true): anyone who reaches the gossip port can join the cluster")
+	}
+	if a := c.Registry.PruneAfter; a > 0 && a < 5*time.Minute {
+		w = append(w, fmt.Sprintf("registry.prune_after is %s: a member cut off by a partition that long loses its registry record (it is rewritten when the agent restarts)", a))
 	}
 	return w
 }
