@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/farmhand/farmhand/agent/coordinator"
+	"github.com/farmhand/farmhand/agent/render"
 )
 
 // clusterRE is what a cluster name may be.
@@ -99,12 +100,16 @@ func (c *Config) validateTop(p *problems) {
 		}
 	}
 	p.positive("leave_timeout", c.LeaveTimeout)
-	for k := range c.Tags {
+	for k, v := range c.Tags {
 		switch k {
 		case "":
 			p.add("tags", "a tag name is empty")
 		case "role":
 			p.add("tags", `a "role" tag is not allowed here; set role = "..." instead`)
+		case render.TagHostname:
+			if err := render.CheckHostname(v); err != nil {
+				p.add("tags", "hostname %v; give the host's name alone", err)
+			}
 		}
 	}
 }
@@ -289,6 +294,11 @@ func (c *Config) Warnings() []string {
 	var w []string
 	if len(c.Gossip.Keys) == 0 && c.Gossip.KeyFile == "" {
 		w = append(w, "gossip is not encrypted (gossip.insecure = true): anyone who reaches the gossip port can join the cluster")
+	}
+	for _, r := range c.Render {
+		if r.Template == "yarn-exclude" && strings.HasSuffix(strings.ToLower(r.Destination), ".xml") {
+			w = append(w, fmt.Sprintf("render %q: destination %s ends in .xml, so YARN reads it as an XML exclude file and rejects this plain host list; use another name (e.g. yarn.exclude)", r.Name, r.Destination))
+		}
 	}
 	if a := c.Registry.PruneAfter; a > 0 && a < 5*time.Minute {
 		w = append(w, fmt.Sprintf("registry.prune_after is %s: a member cut off by a partition that long loses its registry record (it is rewritten when the agent restarts)", a))

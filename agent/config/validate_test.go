@@ -70,6 +70,9 @@ func TestValidateChecks(t *testing.T) {
 		{"max_replacements", func(c *Config) { c.Coordinator.MaxReplacements = 0 }, "coordinator.max_replacements"},
 		{"silent below dead", func(c *Config) { c.Coordinator.SilentGrace = time.Second }, "coordinator.silent_grace: 1s is shorter than dead_grace 30s"},
 		{"lease_ttl", func(c *Config) { c.Coordinator.LeaseTTL = c.Coordinator.Interval }, "coordinator.lease_ttl"},
+		{"hostname with a space", func(c *Config) { c.Tags["hostname"] = "dn 7" }, "tags: hostname"},
+		{"hostname with a #", func(c *Config) { c.Tags["hostname"] = "dn#7" }, "tags: hostname"},
+		{"prune_after past reap_time", func(c *Config) { c.Registry.PruneAfter = 25 * time.Hour }, "registry.prune_after"},
 		// 12 s leaves a 9 s acting window: no room to renew and retry
 		// at 5 s ticks (the coordinator would refuse it at start).
 		{"lease_ttl_window", func(c *Config) { c.Coordinator.LeaseTTL = 12 * time.Second }, "coordinator.lease_ttl"},
@@ -156,6 +159,18 @@ func TestWarnings(t *testing.T) {
 	c.Gossip.Keys = [][]byte{make([]byte, 32)}
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("with a key: %v", w)
+	}
+	// YARN reads an exclude file whose name ends in .xml as XML.
+	r := DefaultRenderConfig("yx")
+	r.Template, r.Destination = "yarn-exclude", "/etc/hadoop/conf/yarn.exclude.xml"
+	c.Render = append(c.Render, r)
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], `render "yx"`) || !strings.Contains(w[0], "XML") {
+		t.Errorf("yarn-exclude into .xml: %v", w)
+	}
+	c.Render[0].Destination = "/etc/hadoop/conf/yarn.exclude"
+	c.Registry.PruneAfter = time.Minute
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "registry.prune_after") {
+		t.Errorf("prune_after of a minute: %v", w)
 	}
 }
 
