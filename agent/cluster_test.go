@@ -318,3 +318,28 @@ func TestRestartWhileS3DownRejoinsFromSnapshot(t *testing.T) {
 }
 
 func nodeName(i int) string { return "i-0000000000000000" + string(rune('a'+i)) }
+
+// A first boot while S3 is down: the registry cannot say who is there, but
+// retry_join names a known node, so the newcomer joins the cluster at once
+// instead of running alone until S3 comes back.
+func TestRetryJoinJoinsAKnownNodeWhileS3IsDown(t *testing.T) {
+	f := newFarm(t)
+	a := f.start(f.config(nodeName(0), "c1"))
+	f.s3.SetDown(true)
+	cb := f.config(nodeName(1), "c1")
+	cb.RetryJoin = []string{a.cfg.Identity.PrivateIP, cb.Identity.PrivateIP} // its own address is skipped
+	b := f.start(cb)
+	waitAlive(t, 2, a, b)
+	if st, err := b.client().Status(context.Background()); err != nil || st.State != StateAlive {
+		t.Fatalf("newcomer status %+v (%v), want alive", st, err)
+	}
+	if f.recordExists("c1", nodeName(1)) {
+		t.Fatal("S3 is down: the newcomer cannot have registered")
+	}
+	f.s3.SetDown(false)
+	testutil.Run(t, 60*time.Second, func(r *testutil.R) {
+		if !f.recordExists("c1", nodeName(1)) {
+			r.Fatalf("the newcomer has not registered after S3 came back")
+		}
+	})
+}

@@ -42,6 +42,9 @@ func (a *Agent) bootstrapLoop(ctx context.Context) {
 	deadline := a.clock.After(readyDeadline)
 
 	for attempt := 0; ; attempt++ {
+		if !joined && a.joinStatic(ctx) {
+			setJoined()
+		}
 		unavailable := false
 		if !registered {
 			if err := a.registry.Register(ctx, a.record()); err != nil {

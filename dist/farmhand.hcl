@@ -36,6 +36,12 @@ tags = {
   rack = "a"
 }
 
+# Known members to join beside the S3 registry ("host" or "host:port"; the
+# port defaults to gossip.port), tried at boot and until this agent has
+# joined: a first boot during an S3 outage still finds the cluster. Listing
+# this node itself is fine (it is skipped).
+retry_join = []
+
 # Who am I. Leave everything empty on EC2: IMDSv2 answers. Set fields to
 # override it (off EC2, or in tests).
 identity {

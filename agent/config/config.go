@@ -34,6 +34,11 @@ type Config struct {
 	Role string `hcl:"role"`
 	// Tags are extra member tags (a "role" tag is refused: use Role).
 	Tags map[string]string `hcl:"tags"`
+	// RetryJoin are known members' addresses ("host" or "host:port"; the
+	// port defaults to gossip.port), joined beside the registry at boot and
+	// until the agent has joined, as in Serf and Consul: a first boot
+	// during an S3 outage can still find the cluster.
+	RetryJoin []string `hcl:"retry_join"`
 
 	// Identity overrides what IMDSv2 reports about this instance.
 	Identity IdentityConfig `hcl:"identity,block"`

@@ -100,6 +100,11 @@ func (c *Config) validateTop(p *problems) {
 		}
 	}
 	p.positive("leave_timeout", c.LeaveTimeout)
+	for i, addr := range c.RetryJoin {
+		if err := checkJoinAddr(addr); err != nil {
+			p.add(fmt.Sprintf("retry_join[%d]", i), "%v", err)
+		}
+	}
 	for k, v := range c.Tags {
 		switch k {
 		case "":
@@ -113,6 +118,28 @@ func (c *Config) validateTop(p *problems) {
 		}
 	}
 }
+
+// checkJoinAddr accepts "host" or "host:port" (an IPv6 address in
+// brackets when it has a port), host an IP address or a DNS name.
+func checkJoinAddr(addr string) error {
+	host := addr
+	if h, port, err := net.SplitHostPort(addr); err == nil {
+		host = h
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q has an invalid port", addr)
+		}
+	} else if strings.Count(addr, ":") == 1 {
+		return fmt.Errorf("%q is not host or host:port, e.g. \"10.0.1.5\" or \"10.0.1.5:7946\"", addr)
+	}
+	if net.ParseIP(host) == nil && !dnsNameRE.MatchString(host) {
+		return fmt.Errorf("%q: %q is neither an IP address nor a host name", addr, host)
+	}
+	return nil
+}
+
+// dnsNameRE is a host name: dot-separated labels of letters, digits and
+// hyphens.
+var dnsNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
 // checkLoopback requires host:port with a loopback host, so metrics never
 // listen on a public address.
