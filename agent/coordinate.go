@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/farmhand/farmhand/agent/config"
@@ -61,7 +60,7 @@ func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity
 	if region == "" {
 		return nil, fmt.Errorf("ec2.region: unknown (IMDS gave none); set ec2 { region = \"...\" }")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	awsCfg, err := bootstrap.LoadAWSConfig(ctx, region, cfg.Identity.IMDSEndpoint)
 	if err != nil {
 		return nil, fmt.Errorf("ec2: AWS configuration: %w", err)
 	}

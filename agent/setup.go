@@ -38,9 +38,10 @@ func (a *Agent) startRegistry(ctx context.Context) error {
 			region = a.identity.Region
 		}
 		c, err := bootstrap.NewS3Client(ctx, bootstrap.S3Config{
-			Region:    region,
-			Endpoint:  cfg.Registry.Endpoint,
-			PathStyle: cfg.Registry.PathStyle,
+			Region:       region,
+			Endpoint:     cfg.Registry.Endpoint,
+			PathStyle:    cfg.Registry.PathStyle,
+			IMDSEndpoint: cfg.Identity.IMDSEndpoint,
 			// Requests leave from the gossip address; the identity is
 			// known by now.
 			HTTPClient: bootstrap.NewAWSHTTPClient(a.advertiseAddr()),
