@@ -38,8 +38,9 @@ type Config struct {
 	// Netns runs each instance in its own network namespace (root only);
 	// otherwise instances get 127.x.y.z addresses.
 	Netns bool
-	// S3Endpoint and S3Bucket select an external S3-compatible server
-	// (credentials from the standard AWS environment). Empty: embedded S3.
+	// S3Endpoint and S3Bucket select an external S3-compatible server.
+	// Empty: embedded S3. Its credentials come from the environment (see
+	// CredentialsHelp), and Start checks them before launching anything.
 	S3Endpoint string
 	S3Bucket   string
 	// Bin is the farmhand binary the instances run. Default: this executable.

@@ -43,6 +43,12 @@ const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
   ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
   launch [-count N]      RunInstances N more instances
   clean                  clean up after a testbed that was killed
+
+With -s3-endpoint the agents use an S3 server of yours. Its credentials come
+from FARMHAND_TESTBED_AWS_ACCESS_KEY_ID and FARMHAND_TESTBED_AWS_SECRET_ACCESS_KEY
+(and FARMHAND_TESTBED_AWS_SESSION_TOKEN), or else from the standard
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN). up checks
+the endpoint, the bucket and the credentials before it launches anything.
 `
 
 func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {

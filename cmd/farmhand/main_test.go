@@ -77,3 +77,16 @@ func TestAgentConfigErrors(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
+
+// `farmhand testbed -h` says where an external S3's credentials come from.
+func TestTestbedHelpNamesTheCredentialVariables(t *testing.T) {
+	code, _, stderr := runCLI(t, nil, "testbed", "-h")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, v := range []string{"FARMHAND_TESTBED_AWS_ACCESS_KEY_ID", "FARMHAND_TESTBED_AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		if !strings.Contains(stderr, v) {
+			t.Errorf("testbed -h does not mention %s:\n%s", v, stderr)
+		}
+	}
+}
