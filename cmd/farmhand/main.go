@@ -23,8 +23,9 @@ type command struct {
 	Synopsis string
 	// Usage is the argument summary, e.g. "[-format table|json|addrs]".
 	Usage string
-	// Run executes the command. fs is a fresh FlagSet named after the
-	// command; Run defines its flags, calls parse, and returns an exit code.
+	// Run executes the command with the arguments after its name and
+	// returns the exit code. It makes its own flag set (newFlagSet), defines
+	// its flags and parses args (parseFlags), writing to env's streams.
 	Run func(ctx context.Context, env *cmdEnv, args []string) int
 }
 
