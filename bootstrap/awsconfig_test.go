@@ -50,33 +50,41 @@ func noCredentialsButTheRole(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 }
 
-// The SDK's credential chain, as farmhand loads it (S3 and EC2 alike),
-// never falls back to IMDSv1: against the testbed's IMDS emulator with its
-// token endpoint refused (an IMDSv1-only service, or a token request lost
-// to the hop limit), it sends no request without a token, and fails.
-func TestCredentialsNeverFallBackToIMDSv1(t *testing.T) {
+// credentialsFromEmulator runs the credential chain as farmhand loads it
+// against the testbed's IMDS emulator (with its token endpoint refused when
+// v1Only) and returns the requests the emulator saw and the chain's error.
+func credentialsFromEmulator(t *testing.T, v1Only bool) ([]imdsRequest, error) {
 	noCredentialsButTheRole(t)
 	emu, err := imdsemu.New(imdsemu.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu.SetV1Only(true)
+	emu.SetV1Only(v1Only)
 	rec := &imdsRecorder{emu: emu}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cfg, err := bootstrap.LoadAWSConfig(ctx, "us-east-1", srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cfg.Credentials.Retrieve(ctx); err == nil {
-		t.Fatal("credentials were retrieved from an IMDS that refuses tokens")
-	}
+	_, err = cfg.Credentials.Retrieve(ctx)
 	reqs := rec.requests()
 	if len(reqs) == 0 {
 		t.Fatal("the credential chain never asked IMDS: the test proves nothing")
+	}
+	return reqs, err
+}
+
+// The SDK's credential chain, as farmhand loads it (S3 and EC2 alike),
+// never falls back to IMDSv1: against the testbed's IMDS emulator with its
+// token endpoint refused (an IMDSv1-only service, or a token request lost
+// to the hop limit), it sends no request without a token, and fails.
+func TestCredentialsNeverFallBackToIMDSv1(t *testing.T) {
+	reqs, err := credentialsFromEmulator(t, true)
+	if err == nil {
+		t.Fatal("credentials were retrieved from an IMDS that refuses tokens")
 	}
 	for _, r := range reqs {
 		if r.method == http.MethodGet && !r.token {
@@ -86,25 +94,12 @@ func TestCredentialsNeverFallBackToIMDSv1(t *testing.T) {
 }
 
 // With IMDSv2 answering, every metadata request of the credential chain
-// carries a token.
+// carries a token (the emulator serves no role, so the chain still fails:
+// only the requests matter).
 func TestCredentialsUseIMDSv2Tokens(t *testing.T) {
-	noCredentialsButTheRole(t)
-	emu, err := imdsemu.New(imdsemu.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &imdsRecorder{emu: emu}
-	srv := httptest.NewServer(rec)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cfg, err := bootstrap.LoadAWSConfig(ctx, "us-east-1", srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = cfg.Credentials.Retrieve(ctx) // the emulator serves no role: only the requests matter
+	reqs, _ := credentialsFromEmulator(t, false)
 	gets := 0
-	for _, r := range rec.requests() {
+	for _, r := range reqs {
 		if r.method == http.MethodGet {
 			gets++
 			if !r.token {
