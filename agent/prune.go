@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/farmhand/farmhand/agent/config"
@@ -68,36 +64,16 @@ func (a *Agent) goneMembers() []bootstrap.GoneMember {
 	return out
 }
 
-// instanceStates asks EC2 for the states of instances with an instance-id
-// filter (an unknown id is simply absent, not an error), 199 ids a call.
-// A refusal by IAM is bootstrap.ErrEC2NotAllowed.
+// instanceStates asks EC2 for the states of instances
+// (coordinator.InstanceStates: an unknown id is absent). A refusal by IAM
+// is bootstrap.ErrEC2NotAllowed.
 func instanceStates(api coordinator.EC2API) bootstrap.InstanceStates {
 	return func(ctx context.Context, ids []string) (map[string]string, error) {
-		out := map[string]string{}
-		for chunk := range slices.Chunk(ids, 199) {
-			in := &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: chunk}}}
-			for {
-				page, err := api.DescribeInstances(ctx, in)
-				if err != nil {
-					if notAllowed(err) {
-						return nil, fmt.Errorf("%w: %v", bootstrap.ErrEC2NotAllowed, err)
-					}
-					return nil, fmt.Errorf("ec2 DescribeInstances: %w", err)
-				}
-				for _, r := range page.Reservations {
-					for _, inst := range r.Instances {
-						if inst.State != nil {
-							out[aws.ToString(inst.InstanceId)] = string(inst.State.Name)
-						}
-					}
-				}
-				if aws.ToString(page.NextToken) == "" {
-					break
-				}
-				in.NextToken = page.NextToken
-			}
+		states, err := coordinator.InstanceStates(ctx, api, ids)
+		if notAllowed(err) {
+			return nil, fmt.Errorf("%w: %v", bootstrap.ErrEC2NotAllowed, err)
 		}
-		return out, nil
+		return states, err
 	}
 }
 

@@ -78,6 +78,21 @@ func (r ec2Reader) byIDs(ctx context.Context, ids []string) (map[string]instance
 	return out, nil
 }
 
+// InstanceStates returns the EC2 state of each of ids that EC2 knows
+// ("running", "terminated", ...); an unknown id is absent, not an error.
+// One paginated DescribeInstances (instance-id filter) per 199 ids.
+func InstanceStates(ctx context.Context, api EC2API, ids []string) (map[string]string, error) {
+	infos, err := ec2Reader{api: api}.byIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(infos))
+	for id, in := range infos {
+		out[id] = string(in.State)
+	}
+	return out, nil
+}
+
 // scanCluster describes every instance tagged with the cluster, in any
 // state: the launches that have not joined gossip yet, and the state of
 // every dead member whose instance carries the tag.
