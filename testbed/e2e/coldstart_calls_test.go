@@ -63,8 +63,22 @@ func TestCoordinatorCallsStayBoundedDuringColdStart(t *testing.T) {
 		t.Fatalf("testbed: %v", err)
 	}
 	defer tb.Close()
+	// The window ends when the farm has formed, or, with
+	// FARMHAND_COLDSTART_WINDOW, after that long whether it has formed or
+	// not (200 real agents do not converge on a loaded 2-core machine,
+	// and the bounds must hold all the same).
 	var formed time.Duration
-	if err := testutil.Poll(formTimeout+time.Duration(nodes)*time.Second, 100*time.Millisecond, func(r *testutil.R) {
+	if w := os.Getenv("FARMHAND_COLDSTART_WINDOW"); w != "" {
+		window, err := time.ParseDuration(w)
+		if err != nil {
+			t.Fatalf("FARMHAND_COLDSTART_WINDOW=%q: %v", w, err)
+		}
+		time.Sleep(time.Until(start.Add(window))) // a measuring window, not a wait for a condition
+		formed = time.Since(start)
+		if err := AllSeeAlive(ctx, tb, nodes); err != nil {
+			t.Logf("not formed after %s: %v", formed.Round(time.Second), err)
+		}
+	} else if err := testutil.Poll(formTimeout+time.Duration(nodes)*time.Second, 100*time.Millisecond, func(r *testutil.R) {
 		if err := AllSeeAlive(ctx, tb, nodes); err != nil {
 			r.Fatalf("%v", err)
 		}
@@ -97,8 +111,8 @@ func TestCoordinatorCallsStayBoundedDuringColdStart(t *testing.T) {
 	if n := ec2Calls["TerminateInstances"]; n != 0 {
 		t.Errorf("%d TerminateInstances calls during a cold start", n)
 	}
-	t.Logf("cold start of %d agents (all coordinator candidates, interval %s) formed in %s", nodes, interval, formed.Round(time.Millisecond))
+	t.Logf("cold start of %d agents (all coordinator candidates, interval %s), window %s", nodes, interval, formed.Round(time.Millisecond))
 	t.Logf("EC2: %v (RunInstances includes the testbed's launch)", ec2Calls)
 	t.Logf("S3 total: %d PUT, %d GET, %d LIST, %d DELETE; the registry's share is 1 PUT + 1 LIST per agent, the rest is the lease and the ledger", s3.Put, s3.Get, s3.List, s3.Delete)
-	t.Logf("per agent at most %d GETs and %d PUTs (%d rounds)", maxGets, maxPuts, rounds)
+	t.Logf("per agent at most %d GETs and %d PUTs (%d rounds); %d of %d agent processes running at the end", maxGets, maxPuts, rounds, len(Running(tb)), nodes)
 }
