@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/farmhand/farmhand/membership"
@@ -16,6 +17,7 @@ type countingStore struct {
 	ObjectStore
 	mu         sync.Mutex
 	gets, puts int
+	putsTo     map[string]int // by key
 }
 
 func (s *countingStore) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
@@ -28,8 +30,18 @@ func (s *countingStore) GetObject(ctx context.Context, in *s3.GetObjectInput, o 
 func (s *countingStore) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	s.mu.Lock()
 	s.puts++
+	if s.putsTo == nil {
+		s.putsTo = map[string]int{}
+	}
+	s.putsTo[aws.ToString(in.Key)]++
 	s.mu.Unlock()
 	return s.ObjectStore.PutObject(ctx, in, o...)
+}
+
+func (s *countingStore) putsOf(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.putsTo[key]
 }
 
 func (s *countingStore) counts() (gets, puts int) {
@@ -142,6 +154,40 @@ func TestLeaderDescribesAtMostOncePerIntervalInAnEventStorm(t *testing.T) {
 	}
 	t.Logf("%d deaths in %d intervals: %d DescribeInstances, %d DescribeInstanceStatus, %d RunInstances",
 		len(died), intervals, h.ec2.count("DescribeInstances"), h.ec2.count("DescribeInstanceStatus"), h.ec2.count("RunInstances"))
+}
+
+// A mass failure seen one death per event, a hundred events an interval:
+// each death is a new decision for the ledger, but the leader writes the
+// ledger at most once per interval (plus the writes around a launch), not
+// once per event.
+func TestLeaderWritesTheLedgerAtMostOncePerIntervalInADeathStorm(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Groups[0].Min, c.Groups[0].Max = 3, 300
+		c.FreezeThreshold = 1 // no freeze: the point is the writes
+	})
+	h.alive(1, 200, "worker")
+	leader, store := h.counted(iid(0xa))
+	ctx := context.Background()
+	leader.tick(ctx)
+	const intervals = 5
+	for i := range intervals * stormSteps {
+		if i < 150 {
+			id := iid(1 + i)
+			h.view.put(membership.Member{Name: id, Status: membership.StatusDead, Since: h.clock.Now(), Tags: map[string]string{"role": "worker"}})
+		}
+		leader.tick(ctx)
+		h.clock.Advance(h.cfg.Interval / stormSteps)
+	}
+	// No death passed dead_grace: no launch, so every ledger write is upkeep.
+	if n := h.ec2.mutations(); n != 0 {
+		t.Fatalf("%d EC2 mutations", n)
+	}
+	if n := store.putsOf("farmhand/c1/ledger.json"); n > intervals+1 {
+		t.Fatalf("%d ledger writes for 150 deaths in %d intervals, want at most one per interval", n, intervals)
+	}
+	if len(decisions(leader, CodeDeadGrace)) != 150 {
+		t.Fatalf("want a dead_grace decision for each death: %d", len(decisions(leader, CodeDeadGrace)))
+	}
 }
 
 // S3 request prices (us-east-1): PUT $0.005 and GET $0.0004 per 1,000.

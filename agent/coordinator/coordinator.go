@@ -34,8 +34,9 @@ type Coordinator struct {
 	active atomic.Bool
 	// announced is the epoch whose acquisition was recorded (tick only).
 	announced uint64
-	// lastEC2 is when the last round that asked EC2 began (tick only).
-	lastEC2 time.Time
+	// lastEC2 is when the last round that asked EC2 began, lastUpkeep
+	// when the last pruning and ledger write did (tick only).
+	lastEC2, lastUpkeep time.Time
 
 	mu     sync.Mutex
 	frozen map[string]string // group -> freeze reason, as of the last tick
@@ -206,6 +207,15 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 		c.fail(ctx, code, "act", err)
 		return time.Time{}
 	}
+	// Upkeep (pruning records, retried while it fails, and writing the
+	// ledger when only decisions or bookkeeping changed) runs at most once
+	// per Interval: a storm of events makes ticks, not S3 requests. What a
+	// launch needs written is written by the actor before and after its
+	// call.
+	if next := c.lastUpkeep.Add(c.cfg.Interval); !c.lastUpkeep.IsZero() && now.Before(next) {
+		return time.Time{}
+	}
+	c.lastUpkeep = now
 	c.prune(ctx)
 	c.cleanup()
 	if err := c.persist(ctx); err != nil {

@@ -132,7 +132,7 @@ func (h *harness) dead(n int, role string, state ec2types.InstanceStateName, che
 // answer at once.
 func (h *harness) tick(c *Coordinator) {
 	h.t.Helper()
-	c.lastEC2 = time.Time{}
+	c.lastEC2, c.lastUpkeep = time.Time{}, time.Time{}
 	c.lease.mu.Lock()
 	c.lease.called = time.Time{}
 	c.lease.mu.Unlock()

@@ -56,6 +56,10 @@ func TestCoordinatorCallsStayBoundedDuringColdStart(t *testing.T) {
 	}
 	if nodes > 50 {
 		cfg.Profile = "lan" // as the bench: the local profile's timers cannot run 200 processes on 2 cores
+		// 200 agents booting at once on 2 cores wait for their IMDS
+		// emulators longer than the 2 s default, and would exit (systemd
+		// would restart them; the testbed does not).
+		cfg.ExtraHCL = "identity {\n  imds_timeout = \"60s\"\n}"
 	}
 	start := time.Now()
 	tb, err := testbed.Start(ctx, cfg)
