@@ -119,4 +119,10 @@ func TestCoordinatorCallsStayBoundedDuringColdStart(t *testing.T) {
 	t.Logf("EC2: %v (RunInstances includes the testbed's launch)", ec2Calls)
 	t.Logf("S3 total: %d PUT, %d GET, %d LIST, %d DELETE; the registry's share is 1 PUT + 1 LIST per agent, the rest is the lease and the ledger", s3.Put, s3.Get, s3.List, s3.Delete)
 	t.Logf("per agent at most %d GETs and %d PUTs (%d rounds); %d of %d agent processes running at the end", maxGets, maxPuts, rounds, len(Running(tb)), nodes)
+	for _, in := range tb.State().Instances {
+		if in.Agent != agentRunning {
+			t.Logf("agent %s is %s; its log ends:\n%s", in.ID, in.Agent, tail(in.Log, 3))
+			break
+		}
+	}
 }
