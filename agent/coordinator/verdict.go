@@ -14,8 +14,9 @@ import (
 type witness struct {
 	// Asked is set when EC2 answered for this instance this tick.
 	Asked bool
-	// Deferred is set when the instance was not among the cluster's tagged
-	// instances this round: it is asked by id in the next round.
+	// Deferred is set when this round's one DescribeInstances did not cover
+	// the instance (not tagged with the cluster, gone from EC2, or a new
+	// candidate during a by-id round): EC2 is asked in the next round.
 	Deferred bool
 	// Found is set when EC2 returned the instance.
 	Found bool
@@ -170,7 +171,7 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 	case !instanceIDPattern.MatchString(m.Name):
 		return verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("member name %q is not an EC2 instance id", m.Name)}
 	case w.Deferred:
-		return verdict{ActionSkip, CodeEC2Unavailable, fmt.Sprintf("not among the instances tagged %s: asked by id in the next round", TagCluster)}
+		return verdict{ActionSkip, CodeEC2Unavailable, fmt.Sprintf("not in this round's answer (the scan of the instances tagged %s, or the by-id query): EC2 is asked about it in the next round, at most one DescribeInstances per interval", TagCluster)}
 	case !w.Asked:
 		return verdict{ActionSkip, CodeEC2Unavailable, "EC2 gave no answer for this instance"}
 	case !w.LaunchTime.IsZero() && now.Sub(w.LaunchTime) < cfg.NewInstanceGrace:
