@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +70,7 @@ type Agent struct {
 	api       *task // the local API server
 	snapshots *snapshotWriter
 	watchdog  *watchdog
+	pruner    pruner
 	boot      *bootLoop
 	reloads   atomic.Pointer[reloader] // nil until the agent is up
 }
@@ -218,6 +221,8 @@ func (a *Agent) start(ctx context.Context) error {
 		return fmt.Errorf("gossip on %s:%d: %w", mc.BindAddr, mc.BindPort, err)
 	}
 	a.boot.attach(a.cluster)
+	self := net.JoinHostPort(a.node.advertiseAddr(), strconv.Itoa(a.cluster.LocalMember().Port))
+	a.boot.retryJoin = func() []string { return retryJoinAddrs(a.cfg.get(), self) }
 	a.metrics.attach(a.cluster)
 	a.log.Info("gossip listening", "addr", mc.BindAddr, "port", mc.BindPort, "encrypted", len(mc.Keys) > 0)
 
@@ -231,7 +236,7 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 
 	// 8. The runners that wait for READY, the snapshot writer, the
-	// watchdog.
+	// watchdog, the registry pruner.
 	a.render.start(a.cluster, blocks)
 	co, err := a.coord.build(ctx, cfg)
 	if err != nil {
@@ -250,6 +255,11 @@ func (a *Agent) start(ctx context.Context) error {
 		_ = a.cluster.Memberlist().NumMembers()
 	}, a.notify, a.clock)
 	a.watchdog.start()
+	p, err := newPruner(ctx, cfg, a.node, reg, a.cluster, a.clock, a.log.Named("prune"))
+	if err != nil {
+		return err
+	}
+	a.pruner.start(p, a.ready.ready)
 
 	// 9. The boot loop: snapshot rejoin, register, discover, join, READY.
 	a.boot.start()
@@ -266,11 +276,11 @@ func (a *Agent) start(ctx context.Context) error {
 // 1, so the whole stop is bounded by leave_timeout even when steps hang.
 const (
 	shareReloads     = 0.02
-	shareBoot        = 0.08
+	shareBoot        = 0.06
 	shareCoordinator = 0.20
 	shareLeave       = 0.25
 	shareDeregister  = 0.25
-	shareRunners     = 0.02 // each of render, snapshot writer, watchdog
+	shareRunners     = 0.02 // each of render, snapshot writer, watchdog, pruner
 	shareAPI         = 0.06
 	shareMetrics     = 0.02
 	shareMemberlist  = 0.04
@@ -291,7 +301,8 @@ const (
 //  5. Leave the cluster: memberlist broadcasts the leave.
 //  6. Delete our registry record.
 //  7. State "left": a `farmhand leave` waiting on the local API returns.
-//  8. Stop the render runner, the snapshot writer and the watchdog.
+//  8. Stop the render runner, the snapshot writer, the watchdog and the
+//     registry pruner.
 //  9. Stop the local API and the metrics server.
 //  10. Shut memberlist down.
 //  11. Release the data dir lock.
@@ -345,6 +356,7 @@ func (a *Agent) stop(graceful bool) {
 	if a.watchdog != nil {
 		s.step("watchdog", shareRunners, a.watchdog.stop)
 	}
+	s.step("pruner", shareRunners, a.pruner.stop)
 	s.step("local API", shareAPI, a.api.stop)
 	if a.metrics != nil {
 		s.step("metrics", shareMetrics, a.metrics.stop)

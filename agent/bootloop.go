@@ -41,6 +41,9 @@ type bootLoop struct {
 	clock       clockwork.Clock
 	ready       *readiness
 	logger      hclog.Logger
+	// retryJoin gives the retry_join addresses of the current config
+	// (nil: none); they are joined beside the registry each round.
+	retryJoin func() []string
 
 	// cluster is set by attach once memberlist is up; membership may call
 	// expectedMembers from its own goroutines from then on.
@@ -73,6 +76,9 @@ func (b *bootLoop) run(ctx context.Context) {
 	deadline := b.clock.After(readyDeadline)
 
 	for attempt := 0; ; attempt++ {
+		if !joined && b.joinStatic(ctx) {
+			setJoined()
+		}
 		unavailable := false
 		if !registered {
 			rec := b.record()

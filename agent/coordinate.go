@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/hashicorp/go-hclog"
 	"github.com/jonboulle/clockwork"
@@ -71,10 +70,8 @@ func (r *coordinatorRunner) swap(ctx context.Context, next *coordinator.Coordina
 }
 
 // newEC2Client builds the EC2 client from the standard AWS chain with the
-// config's region and endpoint. The SDK's standard retryer handles
-// throttling (but not InsufficientInstanceCapacity, see
-// awscall.EC2Retryer); the coordinator adds its own jittered backoff on
-// top.
+// config's region and endpoint. awscall.EC2Retryer (the SDK's standard
+// retryer, without InsufficientInstanceCapacity) is the only retry layer.
 func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity, source string) (coordinator.EC2API, error) {
 	region := cfg.EC2.Region
 	if region == "" {
@@ -83,7 +80,7 @@ func newEC2Client(ctx context.Context, cfg *config.Config, id bootstrap.Identity
 	if region == "" {
 		return nil, fmt.Errorf("ec2.region: unknown (IMDS gave none); set ec2 { region = \"...\" }")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	awsCfg, err := bootstrap.LoadAWSConfig(ctx, region, cfg.Identity.IMDSEndpoint)
 	if err != nil {
 		return nil, fmt.Errorf("ec2: AWS configuration: %w", err)
 	}

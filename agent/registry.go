@@ -25,6 +25,8 @@ func newRegistry(ctx context.Context, cfg *config.Config, n *node, api bootstrap
 			Region:    region,
 			Endpoint:  cfg.Registry.Endpoint,
 			PathStyle: cfg.Registry.PathStyle,
+			// Credentials from IMDSv2 at the configured endpoint.
+			IMDSEndpoint: cfg.Identity.IMDSEndpoint,
 			// Requests leave from the gossip address.
 			HTTPClient: awscall.NewHTTPClient(n.advertiseAddr()),
 		})

@@ -126,8 +126,8 @@ func (r *Registry) Register(ctx context.Context, rec Record) error {
 // pruning another node's record). A missing record is not an error. Cost:
 // 1 DELETE per key, plus 1 LIST for a name this Registry did not write.
 func (r *Registry) Deregister(ctx context.Context, name string) error {
-	if name == "" || strings.Contains(name, "/") {
-		return fmt.Errorf("registry: cannot deregister %q: a record name is non-empty and has no \"/\"", name)
+	if err := checkRecordName("deregister", name); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	w, ok := r.written[name]
@@ -149,6 +149,15 @@ func (r *Registry) Deregister(ctx context.Context, name string) error {
 		if err := r.deleteKey(ctx, key); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkRecordName refuses a name that cannot be a record's: empty, or
+// with a "/" (it would reach into other records' keys).
+func checkRecordName(verb, name string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("registry: cannot %s %q: a record name is non-empty and has no \"/\"", verb, name)
 	}
 	return nil
 }

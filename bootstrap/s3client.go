@@ -28,6 +28,9 @@ type S3Config struct {
 	// Credentials overrides the standard credential chain (env, shared
 	// files, instance role) when non-nil; tests use static credentials.
 	Credentials aws.CredentialsProvider
+	// IMDSEndpoint is where the instance role's credentials are read, over
+	// IMDSv2 only (see LoadAWSConfig); "" is the default.
+	IMDSEndpoint string
 	// HTTPClient replaces the SDK's HTTP client for S3 calls when non-nil,
 	// so its owner can close idle connections; it then also carries any
 	// custom CA bundle itself.
@@ -41,13 +44,10 @@ type S3Config struct {
 // S3 requires them, since S3-compatible servers vary in support.
 func NewS3Client(ctx context.Context, cfg S3Config) (S3API, error) {
 	var opts []func(*config.LoadOptions) error
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
 	if cfg.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := LoadAWSConfig(ctx, cfg.Region, cfg.IMDSEndpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS config for S3: %w; check AWS_* environment variables and ~/.aws/config", err)
 	}

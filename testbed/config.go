@@ -44,8 +44,9 @@ type Config struct {
 	// with an address in 198.19.0.0/16; otherwise instances get addresses
 	// in 127.20.0.0/15 (see the address plan in addrplan.go).
 	Netns bool
-	// S3Endpoint and S3Bucket select an external S3-compatible server
-	// (credentials from the standard AWS environment). Empty: embedded S3.
+	// S3Endpoint and S3Bucket select an external S3-compatible server.
+	// Empty: embedded S3. Its credentials come from the environment (see
+	// CredentialsHelp), and Start checks them before launching anything.
 	S3Endpoint string
 	S3Bucket   string
 	// Bin is the farmhand binary the instances run. Default: DefaultBin,

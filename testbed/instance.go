@@ -282,7 +282,7 @@ func (in *instance) startProcess() error {
 	}
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.Env = agentEnv()
+	cmd.Env = agentEnv(tb.cfg.S3Endpoint != "")
 	// Own process group: a Ctrl-C in the terminal reaches the testbed only,
 	// which then stops the agents in order. Pdeathsig: if the testbed dies,
 	// so do its machines.
@@ -316,8 +316,9 @@ func (in *instance) startProcess() error {
 }
 
 // agentEnv is the environment of agent processes: static credentials for
-// the emulators, and nothing that could reach a real AWS endpoint.
-func agentEnv() []string {
+// the emulators, and nothing that could reach a real AWS endpoint. With an
+// external S3 the credentials are the user's (externalS3Env).
+func agentEnv(externalS3 bool) []string {
 	env := []string{
 		"AWS_ACCESS_KEY_ID=" + accessKey,
 		"AWS_SECRET_ACCESS_KEY=" + secretKey,
@@ -327,10 +328,9 @@ func agentEnv() []string {
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"PATH=" + os.Getenv("PATH"),
 	}
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		if v := os.Getenv("FARMHAND_TESTBED_" + k); v != "" {
-			env = append(env, k+"="+v) // external S3 credentials
-		}
+	if externalS3 {
+		creds, _ := externalS3Env(os.Getenv)
+		env = append(env, creds...) // later entries win
 	}
 	return env
 }

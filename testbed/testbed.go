@@ -125,7 +125,8 @@ func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 func (tb *Testbed) startS3(ctx context.Context) error {
 	if tb.cfg.S3Endpoint != "" {
 		tb.s3URL, tb.bucket = tb.cfg.S3Endpoint, tb.cfg.S3Bucket
-		return nil
+		env, source := externalS3Env(os.Getenv)
+		return checkExternalS3(ctx, tb.s3URL, tb.bucket, env, source)
 	}
 	srv, err := s3emu.Start(net.JoinHostPort(tb.hostIP, "0"), s3emu.Config{Bucket: defaultBkt, Logger: tb.logger.Named("s3")})
 	if err != nil {

@@ -34,6 +34,11 @@ type Config struct {
 	Role string `hcl:"role"`
 	// Tags are extra member tags (a "role" tag is refused: use Role).
 	Tags map[string]string `hcl:"tags"`
+	// RetryJoin are known members' addresses ("host" or "host:port"; the
+	// port defaults to gossip.port), joined beside the registry at boot and
+	// until the agent has joined, as in Serf and Consul: a first boot
+	// during an S3 outage can still find the cluster.
+	RetryJoin []string `hcl:"retry_join"`
 
 	// Identity overrides what IMDSv2 reports about this instance.
 	Identity IdentityConfig `hcl:"identity,block"`
@@ -122,6 +127,14 @@ type RegistryConfig struct {
 	VerifyKeys [][]byte `hcl:"verify_keys"`
 	// RequireSignature skips records without a valid signature.
 	RequireSignature bool `hcl:"require_signature"`
+	// PruneAfter is how long a member must have been dead or left before
+	// its record is deleted, by one agent of the cluster (the alive member
+	// with the lowest name); 0 turns pruning off. Under gossip.reap_time.
+	PruneAfter time.Duration `hcl:"prune_after"`
+	// PruneCheckEC2 has EC2 confirm (DescribeInstances) that a gone
+	// member's instance is terminated or unknown before its record goes,
+	// when the instance role allows it.
+	PruneCheckEC2 bool `hcl:"prune_check_ec2"`
 }
 
 // EC2Config is the EC2 API endpoint.

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/farmhand/farmhand/agent/coordinator"
 )
 
 // Default returns the built-in defaults. Cluster and Registry.Bucket are
@@ -63,10 +65,10 @@ func DefaultGossipConfig() GossipConfig {
 	}
 }
 
-// DefaultRegistryConfig has no bucket (it is required) and prefix
-// "farmhand".
+// DefaultRegistryConfig has no bucket (it is required), prefix "farmhand"
+// and prunes records of members gone for an hour, EC2-verified.
 func DefaultRegistryConfig() RegistryConfig {
-	return RegistryConfig{Prefix: "farmhand"}
+	return RegistryConfig{Prefix: "farmhand", PruneAfter: time.Hour, PruneCheckEC2: true}
 }
 
 // DefaultEC2Config uses the instance's region and the AWS endpoint.
@@ -74,17 +76,20 @@ func DefaultEC2Config() EC2Config {
 	return EC2Config{}
 }
 
-// DefaultCoordinatorConfig is disabled, with the safety gates on.
+// DefaultCoordinatorConfig is disabled, with the safety gates on. Its
+// timings and gates are coordinator.DefaultConfig's: one set of defaults.
 func DefaultCoordinatorConfig() CoordinatorConfig {
+	d := coordinator.DefaultConfig()
 	return CoordinatorConfig{
-		Interval:          5 * time.Second,
-		DeadGrace:         30 * time.Second,
-		BatchWindow:       2 * time.Second,
-		NewInstanceGrace:  5 * time.Minute,
-		FreezeThreshold:   0.55,
-		MaxReplacements:   3,
-		ReplacementWindow: 10 * time.Minute,
-		LeaseTTL:          15 * time.Second,
+		Interval:          d.Interval,
+		DeadGrace:         d.DeadGrace,
+		BatchWindow:       d.BatchWindow,
+		SilentGrace:       d.SilentGrace,
+		NewInstanceGrace:  d.NewInstanceGrace,
+		FreezeThreshold:   d.FreezeThreshold,
+		MaxReplacements:   d.MaxReplacements,
+		ReplacementWindow: d.ReplacementWindow,
+		LeaseTTL:          d.LeaseTTL,
 	}
 }
 

@@ -13,6 +13,7 @@ var envVars = []struct{ name, path string }{
 	{"FARMHAND_LOG_LEVEL", "log_level"},
 	{"FARMHAND_LOG_JSON", "log_json"},
 	{"FARMHAND_ROLE", "role"},
+	{"FARMHAND_RETRY_JOIN", "retry_join"},
 	{"FARMHAND_METRICS_ADDR", "metrics_addr"},
 	{"FARMHAND_IMDS_ENDPOINT", "identity.imds_endpoint"},
 	{"FARMHAND_BIND", "gossip.bind_addr"},

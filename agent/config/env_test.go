@@ -25,6 +25,7 @@ func TestDecodeEnvSetsEveryVariable(t *testing.T) {
 		"FARMHAND_S3_REGION":     "eu-west-1",
 		"FARMHAND_S3_PATH_STYLE": "1",
 		"FARMHAND_EC2_ENDPOINT":  "http://127.0.0.1:3",
+		"FARMHAND_RETRY_JOIN":    "10.0.0.5,dn1.farm:7947",
 	}
 	c, err := DecodeEnv(envMap(env))
 	if err != nil {
@@ -33,11 +34,11 @@ func TestDecodeEnvSetsEveryVariable(t *testing.T) {
 	got := []any{c.Cluster, c.DataDir, c.Socket, c.LogLevel, c.LogJSON, c.Role, c.MetricsAddr,
 		c.Identity.IMDSEndpoint, c.Gossip.BindAddr, c.Gossip.Port, len(c.Gossip.Keys),
 		c.Registry.Bucket, c.Registry.Prefix, c.Registry.Endpoint, c.Registry.Region, c.Registry.PathStyle,
-		c.EC2.Endpoint}
+		c.EC2.Endpoint, len(c.RetryJoin)}
 	want := []any{"farm", "/d", "/s.sock", "debug", true, "db", "127.0.0.1:9000",
 		"http://127.0.0.1:1", "127.0.0.2", 7001, 2,
 		"bkt", "pfx", "http://127.0.0.1:2", "eu-west-1", true,
-		"http://127.0.0.1:3"}
+		"http://127.0.0.1:3", 2}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}

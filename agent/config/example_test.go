@@ -114,3 +114,26 @@ func TestDocsDescribeEveryField(t *testing.T) {
 		}
 	}
 }
+
+// docs/render.md gives a render block's default status as the code has it:
+// every state (a nil Status), not ["alive"].
+func TestRenderDocsGiveTheDefaultStatus(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/render.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if strings.HasPrefix(line, "| status, role, tags |") {
+			row = line
+		}
+	}
+	cells := strings.Split(row, "|")
+	if len(cells) < 4 {
+		t.Fatalf("docs/render.md has no status row in its field table: %q", row)
+	}
+	def := strings.TrimSpace(cells[len(cells)-2])
+	if DefaultRenderConfig("x").Status != nil || !strings.HasPrefix(def, "all four states") {
+		t.Errorf("docs/render.md gives the default status as %q; the code's default is %v (nil: every state)", def, DefaultRenderConfig("x").Status)
+	}
+}

@@ -30,6 +30,7 @@ var flagFields = []struct{ name, path, usage string }{
 	{"log-level", "log_level", "trace, debug, info, warn or error (env FARMHAND_LOG_LEVEL; default info)"},
 	{"log-json", "log_json", "log JSON lines (env FARMHAND_LOG_JSON)"},
 	{"role", "role", "node role, the member tag \"role\" (env FARMHAND_ROLE; default worker)"},
+	{"retry-join", "retry_join", "known members' addresses to join beside the registry, host[:port],... (env FARMHAND_RETRY_JOIN)"},
 	{"metrics-addr", "metrics_addr", "loopback host:port for Prometheus metrics (env FARMHAND_METRICS_ADDR)"},
 	{"imds-endpoint", "identity.imds_endpoint", "IMDS base URL (env FARMHAND_IMDS_ENDPOINT)"},
 	{"bind", "gossip.bind_addr", "gossip bind address (env FARMHAND_BIND; default the private IP)"},

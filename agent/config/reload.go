@@ -69,6 +69,7 @@ var reloadRules = map[string]reloadRule{
 	"role":          live,
 	"tags":          live,
 	"identity":      restart("the identity is read once, at start"),
+	"retry_join":    live, // the boot loop reads it each round
 
 	"gossip.profile":            restart("memberlist takes its timers when it starts"),
 	"gossip.bind_addr":          restart("memberlist binds at start"),

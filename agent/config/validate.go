@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/farmhand/farmhand/agent/coordinator"
+	"github.com/farmhand/farmhand/agent/render"
 )
 
 // clusterRE is what a cluster name may be.
@@ -97,15 +100,46 @@ func (c *Config) validateTop(p *problems) {
 		}
 	}
 	p.positive("leave_timeout", c.LeaveTimeout)
-	for k := range c.Tags {
+	for i, addr := range c.RetryJoin {
+		if err := checkJoinAddr(addr); err != nil {
+			p.add(fmt.Sprintf("retry_join[%d]", i), "%v", err)
+		}
+	}
+	for k, v := range c.Tags {
 		switch k {
 		case "":
 			p.add("tags", "a tag name is empty")
 		case "role":
 			p.add("tags", `a "role" tag is not allowed here; set role = "..." instead`)
+		case render.TagHostname:
+			if err := render.CheckHostname(v); err != nil {
+				p.add("tags", "hostname %v; give the host's name alone", err)
+			}
 		}
 	}
 }
+
+// checkJoinAddr accepts "host" or "host:port" (an IPv6 address in
+// brackets when it has a port), host an IP address or a DNS name.
+func checkJoinAddr(addr string) error {
+	host := addr
+	if h, port, err := net.SplitHostPort(addr); err == nil {
+		host = h
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q has an invalid port", addr)
+		}
+	} else if strings.Count(addr, ":") == 1 {
+		return fmt.Errorf("%q is not host or host:port, e.g. \"10.0.1.5\" or \"10.0.1.5:7946\"", addr)
+	}
+	if net.ParseIP(host) == nil && !dnsNameRE.MatchString(host) {
+		return fmt.Errorf("%q: %q is neither an IP address nor a host name", addr, host)
+	}
+	return nil
+}
+
+// dnsNameRE is a host name: dot-separated labels of letters, digits and
+// hyphens.
+var dnsNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
 // checkLoopback requires host:port with a loopback host, so metrics never
 // listen on a public address.
@@ -182,6 +216,10 @@ func (c *Config) validateRegistry(p *problems) {
 	if r.RequireSignature && len(r.SigningKey) == 0 {
 		p.add("registry.require_signature", "needs registry.signing_key")
 	}
+	p.notNegative("registry.prune_after", r.PruneAfter)
+	if r.PruneAfter >= c.Gossip.ReapTime && c.Gossip.ReapTime > 0 {
+		p.add("registry.prune_after", "%s is not under gossip.reap_time %s: a member is forgotten before its record could be pruned", r.PruneAfter, c.Gossip.ReapTime)
+	}
 }
 
 func (c *Config) validateCoordinator(p *problems) {
@@ -201,8 +239,8 @@ func (c *Config) validateCoordinator(p *problems) {
 		p.add("coordinator.silent_grace", "%s is shorter than dead_grace %s; use 0s (never) or a longer time", co.SilentGrace, co.DeadGrace)
 	}
 	p.positive("coordinator.replacement_window", co.ReplacementWindow)
-	if co.LeaseTTL <= co.Interval {
-		p.add("coordinator.lease_ttl", "%s must be longer than interval %s, or the lease lapses between renewals", co.LeaseTTL, co.Interval)
+	if err := coordinator.CheckLeaseTimings(co.Interval, co.LeaseTTL, 0); err != nil {
+		p.add("coordinator.lease_ttl", "%v", err)
 	}
 	if co.Enabled && len(co.Groups) == 0 {
 		p.add("coordinator.enabled", "the coordinator has no group to keep alive; add a group block or set enabled = false")
@@ -283,6 +321,14 @@ func (c *Config) Warnings() []string {
 	var w []string
 	if len(c.Gossip.Keys) == 0 && c.Gossip.KeyFile == "" {
 		w = append(w, "gossip is not encrypted (gossip.insecure = true): anyone who reaches the gossip port can join the cluster")
+	}
+	for _, r := range c.Render {
+		if r.Template == "yarn-exclude" && strings.HasSuffix(strings.ToLower(r.Destination), ".xml") {
+			w = append(w, fmt.Sprintf("render %q: destination %s ends in .xml, so YARN reads it as an XML exclude file and rejects this plain host list; use another name (e.g. yarn.exclude)", r.Name, r.Destination))
+		}
+	}
+	if a := c.Registry.PruneAfter; a > 0 && a < 5*time.Minute {
+		w = append(w, fmt.Sprintf("registry.prune_after is %s: a member cut off by a partition that long loses its registry record (it is rewritten when the agent restarts)", a))
 	}
 	return w
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/farmhand/farmhand/agent/coordinator"
 )
 
 func TestValidateMinimal(t *testing.T) {
@@ -68,6 +70,15 @@ func TestValidateChecks(t *testing.T) {
 		{"max_replacements", func(c *Config) { c.Coordinator.MaxReplacements = 0 }, "coordinator.max_replacements"},
 		{"silent below dead", func(c *Config) { c.Coordinator.SilentGrace = time.Second }, "coordinator.silent_grace: 1s is shorter than dead_grace 30s"},
 		{"lease_ttl", func(c *Config) { c.Coordinator.LeaseTTL = c.Coordinator.Interval }, "coordinator.lease_ttl"},
+		{"retry_join port", func(c *Config) { c.RetryJoin = []string{"10.0.0.5:0"} }, "retry_join[0]"},
+		{"retry_join host", func(c *Config) { c.RetryJoin = []string{"10.0.0.5", "not a host"} }, "retry_join[1]"},
+		{"retry_join colon", func(c *Config) { c.RetryJoin = []string{"10.0.0.5:"} }, "retry_join[0]"},
+		{"hostname with a space", func(c *Config) { c.Tags["hostname"] = "dn 7" }, "tags: hostname"},
+		{"hostname with a #", func(c *Config) { c.Tags["hostname"] = "dn#7" }, "tags: hostname"},
+		{"prune_after past reap_time", func(c *Config) { c.Registry.PruneAfter = 25 * time.Hour }, "registry.prune_after"},
+		// 12 s leaves a 9 s acting window: no room to renew and retry
+		// at 5 s ticks (the coordinator would refuse it at start).
+		{"lease_ttl_window", func(c *Config) { c.Coordinator.LeaseTTL = 12 * time.Second }, "coordinator.lease_ttl"},
 		{"enabled without groups", func(c *Config) { c.Coordinator.Enabled = true }, "coordinator.enabled"},
 		{"group max", func(c *Config) { group(c).Max = 0 }, `coordinator.group["web"].max: required`},
 		{"group min above max", func(c *Config) { group(c).Min = 3 }, `coordinator.group["web"].min: min 3 is above max 2`},
@@ -151,5 +162,31 @@ func TestWarnings(t *testing.T) {
 	c.Gossip.Keys = [][]byte{make([]byte, 32)}
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("with a key: %v", w)
+	}
+	// YARN reads an exclude file whose name ends in .xml as XML.
+	r := DefaultRenderConfig("yx")
+	r.Template, r.Destination = "yarn-exclude", "/etc/hadoop/conf/yarn.exclude.xml"
+	c.Render = append(c.Render, r)
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], `render "yx"`) || !strings.Contains(w[0], "XML") {
+		t.Errorf("yarn-exclude into .xml: %v", w)
+	}
+	c.Render[0].Destination = "/etc/hadoop/conf/yarn.exclude"
+	c.Registry.PruneAfter = time.Minute
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "registry.prune_after") {
+		t.Errorf("prune_after of a minute: %v", w)
+	}
+}
+
+// The agent's coordinator defaults are the coordinator package's: one
+// lease_ttl default, not two (they were 15 s here and 60 s there).
+func TestCoordinatorDefaultsAreTheCoordinators(t *testing.T) {
+	got, want := Default().Coordinator, coordinator.DefaultConfig()
+	if got.LeaseTTL != want.LeaseTTL || got.Interval != want.Interval || got.DeadGrace != want.DeadGrace ||
+		got.BatchWindow != want.BatchWindow || got.NewInstanceGrace != want.NewInstanceGrace || got.SilentGrace != want.SilentGrace ||
+		got.FreezeThreshold != want.FreezeThreshold || got.MaxReplacements != want.MaxReplacements || got.ReplacementWindow != want.ReplacementWindow {
+		t.Fatalf("agent defaults %+v differ from coordinator.DefaultConfig() %+v", got, want)
+	}
+	if err := coordinator.CheckLeaseTimings(got.Interval, got.LeaseTTL, 0); err != nil {
+		t.Fatal(err)
 	}
 }

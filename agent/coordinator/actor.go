@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
@@ -92,10 +93,16 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 		}
 	}
 	if len(doomed) > 0 {
-		if !c.lease.canAct() {
-			return errNotLeader
+		actx, cancel, err := c.actWindow(ctx)
+		if err != nil {
+			return err
 		}
-		if err := c.terminate(ctx, doomed); err != nil {
+		err = c.terminate(actx, doomed)
+		cancel()
+		if err != nil && c.windowClosed(ctx) {
+			return errNotLeader // the window closed during the call
+		}
+		if err != nil {
 			c.decide(Decision{Action: ActionError, Code: CodeTerminateFail, Group: b.Group, Batch: b.ID, Instances: doomed,
 				Reason: fmt.Sprintf("TerminateInstances failed, replacement postponed (check the IAM policy and the %s tag): %v", TagCluster, err)})
 			return nil
@@ -106,31 +113,37 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 
 	tries := max(1, len(g.Subnets))
 	for range tries {
-		if !c.lease.canAct() {
-			return errNotLeader
+		actx, cancel, err := c.actWindow(ctx)
+		if err != nil {
+			return err
 		}
 		in := runInput(c.cfg.Cluster, g, &b)
-		var out *ec2.RunInstancesOutput
-		err := withThrottleRetry(ctx, c.cfg.Clock, func(ctx context.Context) error {
-			var err error
-			out, err = c.ec2.RunInstances(ctx, in)
-			return err
-		})
+		out, err := c.ec2.RunInstances(actx, in)
 		var launched []string
 		switch {
 		case err == nil:
+			// An answer is recorded even if the window closed as it came:
+			// the ledger write is fenced if another leader took over.
 			for _, inst := range out.Instances {
 				launched = append(launched, aws.ToString(inst.InstanceId))
 			}
+		case c.windowClosed(ctx):
+			// The acting window closed during the call: whether it
+			// launched is unknown, and only the ledger's ClientToken
+			// may tell; this leader stops here.
+			cancel()
+			return errNotLeader
 		case awscall.Is(err, awscall.IdempotentMismatch):
 			// The token was used with other parameters (the group changed
 			// while the batch was pending): adopt what it launched.
-			ids, derr := c.reader.byClientToken(ctx, b.Token)
+			ids, derr := c.reader.byClientToken(actx, b.Token)
 			if derr != nil {
+				cancel()
 				return c.launchFailed(&b, fmt.Errorf("%w (and looking the token up failed: %v)", err, derr))
 			}
 			launched = ids
 		}
+		cancel()
 		if len(launched) > 0 {
 			slices.Sort(launched)
 			now := c.cfg.Clock.Now()
@@ -180,13 +193,32 @@ func (c *Coordinator) launchFailed(b *Batch, err error) error {
 	return nil
 }
 
+// actWindow returns a context that ends when this leader must stop acting
+// (lease.actUntil), for the EC2 mutations: no request, first or retried,
+// leaves after it. It fails with errNotLeader when that time has passed.
+// The caller cancels it.
+func (c *Coordinator) actWindow(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	until, ok := c.lease.actUntil()
+	if !ok || !c.cfg.Clock.Now().Before(until) {
+		return nil, nil, errNotLeader
+	}
+	actx, cancel := clockwork.WithDeadline(ctx, c.cfg.Clock, until)
+	return actx, cancel, nil
+}
+
+// windowClosed reports whether this leader's acting window has closed
+// while ctx (the coordinator's own) goes on.
+func (c *Coordinator) windowClosed(ctx context.Context) bool {
+	until, ok := c.lease.actUntil()
+	return ctx.Err() == nil && (!ok || !c.cfg.Clock.Now().Before(until))
+}
+
 // terminate terminates ids; an id EC2 no longer knows is already gone.
+// ctx carries the acting window.
 func (c *Coordinator) terminate(ctx context.Context, ids []string) error {
 	call := func(ids []string) error {
-		return withThrottleRetry(ctx, c.cfg.Clock, func(ctx context.Context) error {
-			_, err := c.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
-			return err
-		})
+		_, err := c.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids})
+		return err
 	}
 	err := call(ids)
 	if !awscall.Is(err, awscall.InstanceNotFound) {

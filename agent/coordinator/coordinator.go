@@ -24,6 +24,7 @@ type Coordinator struct {
 	cfg    Config
 	ec2    EC2API
 	reader ec2Reader
+	obs    *observer
 	store  ObjectStore
 	view   View
 	holder string
@@ -33,6 +34,9 @@ type Coordinator struct {
 	active atomic.Bool
 	// announced is the epoch whose acquisition was recorded (tick only).
 	announced uint64
+	// lastEC2 is when the last round that asked EC2 began, lastUpkeep
+	// when the last pruning and ledger write did (tick only).
+	lastEC2, lastUpkeep time.Time
 
 	mu     sync.Mutex
 	frozen map[string]string // group -> freeze reason, as of the last tick
@@ -62,7 +66,8 @@ func New(cfg Config, ec2 EC2API, store ObjectStore, view View) (*Coordinator, er
 	c := &Coordinator{
 		cfg:    cfg,
 		ec2:    ec2,
-		reader: ec2Reader{api: ec2, clock: cfg.Clock},
+		reader: ec2Reader{api: ec2},
+		obs:    &observer{reader: ec2Reader{api: ec2}, cluster: cfg.Cluster},
 		store:  store,
 		view:   view,
 		holder: holder,
@@ -81,6 +86,12 @@ func New(cfg Config, ec2 EC2API, store ObjectStore, view View) (*Coordinator, er
 // Run ticks every Interval (or on Trigger) until ctx ends: renew or acquire
 // the lease, then, while leader, plan and act. On exit it writes the ledger
 // and releases the lease. It returns nil when ctx is canceled.
+//
+// A tick may come sooner than Interval (a membership event, a death
+// reaching DeadGrace), but it never makes more calls than one round per
+// Interval allows: a follower reads the lease at most once per Interval,
+// and the leader makes at most one DescribeInstances per Interval (see
+// observer). A tick that needs EC2 before its turn is put off until then.
 func (c *Coordinator) Run(ctx context.Context) error {
 	if !c.active.CompareAndSwap(false, true) {
 		return errors.New("coordinator: Run is already running: call it once")
@@ -89,12 +100,18 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	t := c.cfg.Clock.NewTicker(c.cfg.Interval)
 	defer t.Stop()
 	for {
-		c.tick(ctx)
+		deferred := c.tick(ctx)
 		// Wake when the next death becomes due (dead_grace, or the end of
-		// its batch window) rather than up to one Interval later: no
-		// membership event marks that moment.
+		// its batch window), or when work put off for the EC2 budget may
+		// run, rather than up to one Interval later.
 		var due <-chan time.Time
-		if d, ok := c.nextDue(); ok && d < c.cfg.Interval {
+		d, ok := c.nextDue()
+		if !deferred.IsZero() {
+			if w := deferred.Sub(c.cfg.Clock.Now()); !ok || w < d {
+				d, ok = max(w, 0), true
+			}
+		}
+		if ok && d < c.cfg.Interval {
 			due = c.cfg.Clock.After(d)
 		}
 		select {
@@ -136,8 +153,9 @@ func (c *Coordinator) Trigger() {
 	}
 }
 
-// tick is one round: lease, plan, act, prune, clean up, persist.
-func (c *Coordinator) tick(ctx context.Context) {
+// tick is one round: lease, plan, act, prune, clean up, persist. It
+// returns when work it put off for the EC2 budget may run (zero if none).
+func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 	c.led.beginTick()
 	prevEpoch := c.lease.epoch()
 	ev, err := c.lease.step(ctx)
@@ -152,22 +170,33 @@ func (c *Coordinator) tick(ctx context.Context) {
 		c.fail(ctx, CodeLeaseError, "lease", err)
 	}
 	if !c.lease.canAct() {
-		return
+		return time.Time{}
 	}
 	if !c.led.isLoaded() {
 		if err := c.led.load(ctx, c.lease.epoch()); err != nil {
 			c.fail(ctx, CodeLedgerError, "ledger", err)
-			return
+			return time.Time{}
 		}
 	}
 	if e := c.lease.epoch(); e != c.announced {
 		c.announced = e
 		c.decide(Decision{Action: ActionLease, Code: CodeAcquired, Reason: fmt.Sprintf("lease acquired, epoch %d", e)})
 	}
-	p, err := c.plan(ctx)
+	now := c.cfg.Clock.Now()
+	observe := func(context.Context, []string) (observation, error) { return c.obs.cached(), nil }
+	if c.needEC2(now) {
+		if next := c.lastEC2.Add(c.cfg.Interval); !c.lastEC2.IsZero() && now.Before(next) {
+			return next
+		}
+		observe = func(ctx context.Context, cands []string) (observation, error) {
+			c.lastEC2 = now
+			return c.obs.round(ctx, now, cands)
+		}
+	}
+	p, err := c.plan(ctx, observe)
 	if err != nil {
 		c.fail(ctx, CodeEC2Unavailable, "plan", err)
-		return
+		return time.Time{}
 	}
 	c.recordPlan(&p)
 	if err := c.act(ctx, &p); err != nil {
@@ -176,13 +205,53 @@ func (c *Coordinator) tick(ctx context.Context) {
 			code = CodeNotLeader
 		}
 		c.fail(ctx, code, "act", err)
-		return
+		return time.Time{}
 	}
+	// Upkeep (pruning records, retried while it fails, and writing the
+	// ledger when only decisions or bookkeeping changed) runs at most once
+	// per Interval: a storm of events makes ticks, not S3 requests. What a
+	// launch needs written is written by the actor before and after its
+	// call.
+	if next := c.lastUpkeep.Add(c.cfg.Interval); !c.lastUpkeep.IsZero() && now.Before(next) {
+		return time.Time{}
+	}
+	c.lastUpkeep = now
 	c.prune(ctx)
 	c.cleanup()
 	if err := c.persist(ctx); err != nil {
 		c.fail(ctx, CodeLedgerError, "ledger", err)
 	}
+	return time.Time{}
+}
+
+// needEC2 reports whether this round's plan needs EC2's evidence: a dead
+// member to judge, a pending batch, or a group short of its minimum
+// (launches not yet joined must be counted before a top-up, and a launch
+// that never joins keeps its group short, so it keeps being reported). A
+// healthy cluster's leader makes no EC2 call at all.
+func (c *Coordinator) needEC2(now time.Time) bool {
+	st := c.led.snapshot()
+	members := c.view.Members()
+	if len(candidates(&c.cfg, now, members, &st)) > 0 {
+		return true
+	}
+	for _, b := range st.Batches {
+		if b.pending() {
+			return true
+		}
+	}
+	for _, g := range c.cfg.Groups {
+		n := 0
+		for _, m := range groupMembers(members, g.role()) {
+			if m.Status == membership.StatusAlive || m.Status == membership.StatusSuspect || (m.Status == membership.StatusDead && !st.handled(m.Name)) {
+				n++
+			}
+		}
+		if n < g.Min {
+			return true
+		}
+	}
+	return false
 }
 
 // fail records an error decision, unless ctx is over (a clean exit).
@@ -225,12 +294,15 @@ func (c *Coordinator) firstEpoch(ctx context.Context) (uint64, error) {
 
 // Plan returns what the coordinator would do now and why, without acting
 // or recording anything. A node that is not leader plans from the ledger
-// object as stored in S3.
+// object as stored in S3. It asks EC2 afresh (up to two DescribeInstances,
+// see observer.full): an operator's question, outside the tick's budget.
 func (c *Coordinator) Plan(ctx context.Context) (Plan, error) {
-	return c.plan(ctx)
+	return c.plan(ctx, func(ctx context.Context, cands []string) (observation, error) {
+		return c.obs.full(ctx, c.cfg.Clock.Now(), cands)
+	})
 }
 
-func (c *Coordinator) plan(ctx context.Context) (Plan, error) {
+func (c *Coordinator) plan(ctx context.Context, observe func(context.Context, []string) (observation, error)) (Plan, error) {
 	var st ledgerState
 	if c.led.isLoaded() {
 		st = c.led.snapshot()
@@ -246,7 +318,7 @@ func (c *Coordinator) plan(ctx context.Context) (Plan, error) {
 	}
 	return makePlan(ctx, planInput{
 		cfg: &c.cfg, now: c.cfg.Clock.Now(), holder: c.holder, leader: c.lease.canAct(), epoch: c.lease.epoch(),
-		members: c.view.Members(), st: st, reader: c.reader,
+		members: c.view.Members(), st: st, observe: observe,
 	})
 }
 

@@ -62,7 +62,10 @@ type fakeEC2 struct {
 	// throttle is how many upcoming calls per operation answer RequestLimitExceeded.
 	throttle map[string]int
 	// beforeRun may fail a RunInstances call before it launches anything.
-	beforeRun func(in *ec2.RunInstancesInput) error
+	beforeRun func(ctx context.Context, in *ec2.RunInstancesInput) error
+	// mutated records every mutation's context (RunInstances,
+	// TerminateInstances), for its deadline.
+	mutated []mutation
 	// afterRun may turn a successful RunInstances into an error (a lost response).
 	afterRun func(in *ec2.RunInstancesInput) error
 	// pageSize bounds DescribeInstances pages.
@@ -155,8 +158,28 @@ func (f *fakeEC2) enterLocked(op string) error {
 	return nil
 }
 
+// mutation is one EC2 mutation call and the deadline of its context.
+type mutation struct {
+	op          string
+	deadline    time.Time
+	hasDeadline bool
+}
+
+// mutationsSeen returns the mutation calls so far.
+func (f *fakeEC2) mutationsSeen() []mutation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.mutated)
+}
+
+func (f *fakeEC2) recordMutationLocked(ctx context.Context, op string) {
+	d, ok := ctx.Deadline()
+	f.mutated = append(f.mutated, mutation{op, d, ok})
+}
+
 func (f *fakeEC2) RunInstances(ctx context.Context, in *ec2.RunInstancesInput, _ ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {
 	f.mu.Lock()
+	f.recordMutationLocked(ctx, "RunInstances")
 	f.runInputs = append(f.runInputs, in)
 	if err := f.enterLocked("RunInstances"); err != nil {
 		f.mu.Unlock()
@@ -165,7 +188,7 @@ func (f *fakeEC2) RunInstances(ctx context.Context, in *ec2.RunInstancesInput, _
 	hook := f.beforeRun
 	f.mu.Unlock()
 	if hook != nil {
-		if err := hook(in); err != nil {
+		if err := hook(ctx, in); err != nil {
 			return nil, err
 		}
 	}
@@ -318,6 +341,7 @@ func (f *fakeEC2) DescribeInstanceStatus(ctx context.Context, in *ec2.DescribeIn
 func (f *fakeEC2) TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, _ ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.recordMutationLocked(ctx, "TerminateInstances")
 	if err := f.enterLocked("TerminateInstances"); err != nil {
 		return nil, err
 	}

@@ -28,14 +28,17 @@ func iid(n int) string { return fmt.Sprintf("i-%017x", n) }
 // harness is one coordinator on fakes; more coordinators can share its
 // store and EC2 through add.
 type harness struct {
-	t      *testing.T
-	clock  *clockwork.FakeClock
-	ec2    *fakeEC2
-	store  *fakeStore
-	view   *fakeView
-	cfg    Config
-	c      *Coordinator
-	pruned []string
+	t     *testing.T
+	clock *clockwork.FakeClock
+	ec2   *fakeEC2
+	store *fakeStore
+	// objects is the store the coordinators use: store, or a real S3
+	// server's client (newHarnessOn).
+	objects ObjectStore
+	view    *fakeView
+	cfg     Config
+	c       *Coordinator
+	pruned  []string
 }
 
 const testBucket = "bucket"
@@ -59,6 +62,13 @@ func testConfig(clock clockwork.Clock) Config {
 
 func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, nil, mutate)
+}
+
+// newHarnessOn is newHarness with the lease and the ledger in objects; nil
+// is the in-memory fakeStore.
+func newHarnessOn(t *testing.T, objects ObjectStore, mutate func(*Config)) *harness {
+	t.Helper()
 	clock := clockwork.NewFakeClockAt(t0)
 	h := &harness{t: t, clock: clock, ec2: newFakeEC2(clock), store: newFakeStore(),
 		view: &fakeView{self: membership.Member{Name: "i-00000000000000c00", Status: membership.StatusAlive, Tags: map[string]string{"role": "coordinator"}}}}
@@ -71,7 +81,11 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&h.cfg)
 	}
-	c, err := New(h.cfg, h.ec2, h.store, h.view)
+	h.objects = objects
+	if h.objects == nil {
+		h.objects = h.store
+	}
+	c, err := New(h.cfg, h.ec2, h.objects, h.view)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,26 +125,18 @@ func (h *harness) dead(n int, role string, state ec2types.InstanceStateName, che
 	return h.member(n, role, membership.StatusDead, 2*time.Minute, state, check)
 }
 
-// tick runs one tick of c, advancing the fake clock whenever the tick waits
-// on it (throttling backoff), so it never blocks.
+// tick runs one round of c: a tick whose calls are not held back by the
+// once-per-interval budgets of the previous tick, however little the clock
+// moved (bounds_test.go tests the budgets with c.tick itself). A tick never
+// waits on the clock: retries are the SDK's, inside a call, and the fakes
+// answer at once.
 func (h *harness) tick(c *Coordinator) {
 	h.t.Helper()
-	tickAdvancing(h.clock, func() { c.tick(context.Background()) })
-}
-
-// tickAdvancing runs f and advances clock past every wait f makes on it.
-func tickAdvancing(clock *clockwork.FakeClock, f func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer cancel()
-		f()
-	}()
-	for clock.BlockUntilContext(ctx, 1) == nil {
-		clock.Advance(throttleRetry.Max)
-	}
-	<-done
+	c.lastEC2, c.lastUpkeep = time.Time{}, time.Time{}
+	c.lease.mu.Lock()
+	c.lease.called = time.Time{}
+	c.lease.mu.Unlock()
+	c.tick(context.Background())
 }
 
 // decisions returns the recorded decisions with the given code.

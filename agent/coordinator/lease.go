@@ -45,14 +45,23 @@ type LeaseInfo struct {
 }
 
 // lease is leader election through one S3 object. It is created with
-// If-None-Match "*", renewed and taken over with If-Match <etag>; a 412 is a
-// lost race. Safety does not rest on synchronized clocks: a contender takes
-// over only after it has itself observed the same ETag for a whole TTL (and
-// the holder's "expires" has passed by the contender's clock), while the
-// holder acts only until renewedAt + TTL - margin, where renewedAt is taken
-// before it sends the renewal. The write lands after renewedAt and the
-// contender sees it after it lands, so the contender's earliest takeover
-// comes at least margin after the holder's last act.
+// If-None-Match "*", renewed and taken over with If-Match <etag>; a 412 (or
+// a 404: the object is gone) is a lost race. Safety does not rest on
+// synchronized clocks: a contender takes over only after it has itself
+// observed the same ETag for a whole TTL (and the holder's "expires" has
+// passed by the contender's clock), while the holder acts only until
+// actUntil = renewedAt + TTL - margin, where renewedAt is taken before it
+// sends the renewal. The write lands after renewedAt and the contender sees
+// it after it lands, so the contender's earliest takeover comes at least
+// margin after actUntil.
+//
+// The argument holds from actUntil itself, not from the last canAct check:
+// every EC2 mutation runs under a context whose deadline is actUntil
+// (Coordinator.actWindow), and the SDK's retryer, the only retry layer,
+// waits and retries under that context. So no mutation request leaves
+// after actUntil; one sent just before it has the margin to reach EC2, and
+// whatever it did is covered by the batch's ClientToken, which the
+// successor reissues.
 type lease struct {
 	store    ObjectStore
 	bucket   string
@@ -72,12 +81,27 @@ type lease struct {
 	seenAt    time.Time   // local time etag was first observed
 	leader    bool
 	renewedAt time.Time // local time before the last successful write was sent
+	// called is when the last step that called S3 began: steps call S3
+	// at most once per interval, however often the coordinator ticks.
+	called time.Time
 }
 
-// step acquires, takes over or renews the lease, as due.
+// step acquires, takes over or renews the lease, as due. It calls S3 at
+// most once per interval: a follower reads the lease at most that often,
+// and a leader retries a failed renewal at most that often.
 func (l *lease) step(ctx context.Context) (leaseEvent, error) {
 	l.mu.Lock()
-	leader, etag, renewedAt, rec := l.leader, l.etag, l.renewedAt, l.rec
+	leader, etag, renewedAt, rec, called := l.leader, l.etag, l.renewedAt, l.rec, l.called
+	l.mu.Unlock()
+	now := l.clock.Now()
+	if leader && now.Sub(renewedAt) < l.renewAfter() {
+		return leaseNone, nil
+	}
+	if !called.IsZero() && now.Sub(called) < l.interval {
+		return leaseNone, nil
+	}
+	l.mu.Lock()
+	l.called = now
 	l.mu.Unlock()
 	if leader {
 		return l.renew(ctx, etag, renewedAt, rec)
@@ -85,13 +109,16 @@ func (l *lease) step(ctx context.Context) (leaseEvent, error) {
 	return l.acquire(ctx)
 }
 
+// renewAfter is how long after a renewal the next is due: half the TTL,
+// as DHCP renews, so a failed renewal leaves ticks to retry before the
+// acting window (TTL - margin) closes; sooner when half the TTL would not
+// leave two ticks of the window (one to renew, one to retry).
+func (l *lease) renewAfter() time.Duration {
+	return max(0, min(l.ttl/2, l.ttl-l.margin-2*l.interval))
+}
+
 func (l *lease) renew(ctx context.Context, etag string, renewedAt time.Time, rec leaseRecord) (leaseEvent, error) {
-	// Renew at the last tick before half the acting window has passed, so
-	// a failed renewal leaves ticks to retry before the leader must stop.
 	sent := l.clock.Now()
-	if sent.Sub(renewedAt)+l.interval <= (l.ttl-l.margin)/2 {
-		return leaseNone, nil
-	}
 	next := leaseRecord{Holder: l.self, Epoch: rec.Epoch, Expires: sent.Add(l.ttl)}
 	newTag, err := l.put(ctx, next, etag)
 	l.mu.Lock()
@@ -167,9 +194,17 @@ func (l *lease) put(ctx context.Context, rec leaseRecord, etag string) (string, 
 // canAct reports whether this node may act now: it holds the lease and is
 // inside renewedAt + TTL - margin.
 func (l *lease) canAct() bool {
+	until, ok := l.actUntil()
+	return ok && l.clock.Now().Before(until)
+}
+
+// actUntil is the end of this leader's acting window, renewedAt + TTL -
+// margin; ok is false when this node does not hold the lease. Every EC2
+// mutation runs under a context with this deadline.
+func (l *lease) actUntil() (until time.Time, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.leader && l.clock.Now().Before(l.renewedAt.Add(l.ttl-l.margin))
+	return l.renewedAt.Add(l.ttl - l.margin), l.leader
 }
 
 // release gives the lease up (holder "") so a contender need not wait a

@@ -219,7 +219,9 @@ func getObject(ctx context.Context, store ObjectStore, bucket, key string) ([]by
 }
 
 // putConditional writes an object If-Match etag, or If-None-Match "*" when
-// etag is "", and returns the new ETag. A lost condition is errFenced.
+// etag is "", and returns the new ETag. A lost condition is errFenced: 412
+// (or 409) from any server, and, for If-Match, a missing object, which AWS
+// and versitygw answer with 404 NoSuchKey (gofakes3 with 412).
 func putConditional(ctx context.Context, store ObjectStore, bucket, key string, body []byte, etag string) (string, error) {
 	in := &s3.PutObjectInput{
 		Bucket:      aws.String(bucket),
@@ -234,7 +236,7 @@ func putConditional(ctx context.Context, store ObjectStore, bucket, key string, 
 	}
 	out, err := store.PutObject(ctx, in)
 	if err != nil {
-		if awscall.Is(err, awscall.PreconditionLost) {
+		if awscall.Is(err, awscall.PreconditionLost) || (etag != "" && awscall.Is(err, awscall.NotFound)) {
 			return "", fmt.Errorf("%w: s3://%s/%s", errFenced, bucket, key)
 		}
 		return "", fmt.Errorf("coordinator: put s3://%s/%s: %w", bucket, key, err)

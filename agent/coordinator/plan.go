@@ -68,7 +68,28 @@ type planInput struct {
 	epoch   uint64
 	members []membership.Member
 	st      ledgerState
-	reader  ec2Reader
+	// observe gathers EC2's evidence on the candidates (see observer); it
+	// is called only when the leader has quorum.
+	observe func(ctx context.Context, candidates []string) (observation, error)
+}
+
+// candidates are the instances EC2 is asked about: dead members past
+// DeadGrace not yet handled, and those of the batches still pending.
+func candidates(cfg *Config, now time.Time, members []membership.Member, st *ledgerState) []string {
+	var ask []string
+	for _, g := range cfg.Groups {
+		for _, m := range groupMembers(members, g.role()) {
+			if m.Status == membership.StatusDead && !st.handled(m.Name) && now.Sub(m.Since) >= cfg.DeadGrace && instanceIDPattern.MatchString(m.Name) {
+				ask = append(ask, m.Name)
+			}
+		}
+	}
+	for _, b := range st.Batches {
+		if b.pending() {
+			ask = append(ask, b.Replaces...)
+		}
+	}
+	return ask
 }
 
 // makePlan judges every dead or left member, applies the gates and sizes
@@ -84,27 +105,16 @@ func makePlan(ctx context.Context, in planInput) (Plan, error) {
 
 	var cluster map[string]instanceInfo
 	if p.Quorum.OK {
-		var ask []string
-		for _, g := range cfg.Groups {
-			for _, m := range groupMembers(in.members, g.role()) {
-				if m.Status == membership.StatusDead && !in.st.handled(m.Name) && in.now.Sub(m.Since) >= cfg.DeadGrace && instanceIDPattern.MatchString(m.Name) {
-					ask = append(ask, m.Name)
-				}
-			}
-		}
 		for _, b := range in.st.Batches {
 			if b.pending() {
 				p.Resume = append(p.Resume, b)
-				ask = append(ask, b.Replaces...)
 			}
 		}
-		var err error
-		if cluster, err = in.reader.clusterInstances(ctx, cfg.Cluster); err != nil {
+		obs, err := in.observe(ctx, candidates(cfg, in.now, in.members, &in.st))
+		if err != nil {
 			return p, err
 		}
-		if p.witnesses, err = in.reader.witnesses(ctx, ask); err != nil {
-			return p, err
-		}
+		cluster, p.witnesses = obs.cluster, obs.witnesses
 	}
 
 	budget := cfg.MaxReplacements - in.st.launchesSince(in.now.Add(-cfg.ReplacementWindow))

@@ -14,6 +14,10 @@ import (
 type witness struct {
 	// Asked is set when EC2 answered for this instance this tick.
 	Asked bool
+	// Deferred is set when this round's one DescribeInstances did not cover
+	// the instance (not tagged with the cluster, gone from EC2, or a new
+	// candidate during a by-id round): EC2 is asked in the next round.
+	Deferred bool
 	// Found is set when EC2 returned the instance.
 	Found bool
 	// State is the instance state (pending, running, stopping, stopped,
@@ -166,6 +170,8 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 		return verdict{ActionSkip, CodeNoQuorum, fmt.Sprintf("leader sees only %d of %d members alive (needs more than half): it may be the one cut off", q.Alive, q.Total)}
 	case !instanceIDPattern.MatchString(m.Name):
 		return verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("member name %q is not an EC2 instance id", m.Name)}
+	case w.Deferred:
+		return verdict{ActionSkip, CodeEC2Unavailable, fmt.Sprintf("not in this round's answer (the scan of the instances tagged %s, or the by-id query): EC2 is asked about it in the next round, at most one DescribeInstances per interval", TagCluster)}
 	case !w.Asked:
 		return verdict{ActionSkip, CodeEC2Unavailable, "EC2 gave no answer for this instance"}
 	case !w.LaunchTime.IsZero() && now.Sub(w.LaunchTime) < cfg.NewInstanceGrace:

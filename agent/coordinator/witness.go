@@ -9,8 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/jonboulle/clockwork"
-
 	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
@@ -29,11 +27,10 @@ type instanceInfo struct {
 	Tags       map[string]string
 }
 
-// ec2Reader asks EC2 the read-only questions; every call is retried on
-// throttling.
+// ec2Reader asks EC2 the read-only questions (the SDK's retryer, EC2Retryer,
+// retries throttling inside each call).
 type ec2Reader struct {
-	api   EC2API
-	clock clockwork.Clock
+	api EC2API
 }
 
 // describe runs a paginated DescribeInstances with filters.
@@ -42,12 +39,7 @@ func (r ec2Reader) describe(ctx context.Context, filters []ec2types.Filter) (map
 	var next *string
 	for {
 		in := &ec2.DescribeInstancesInput{Filters: filters, NextToken: next}
-		var page *ec2.DescribeInstancesOutput
-		err := withThrottleRetry(ctx, r.clock, func(ctx context.Context) error {
-			var err error
-			page, err = r.api.DescribeInstances(ctx, in)
-			return err
-		})
+		page, err := r.api.DescribeInstances(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("coordinator: ec2 DescribeInstances: %w", err)
 		}
@@ -87,13 +79,26 @@ func (r ec2Reader) byIDs(ctx context.Context, ids []string) (map[string]instance
 	return out, nil
 }
 
-// clusterInstances describes the pending and running instances tagged with
-// the cluster: the launches that have not joined gossip yet are among them.
-func (r ec2Reader) clusterInstances(ctx context.Context, cluster string) (map[string]instanceInfo, error) {
-	return r.describe(ctx, []ec2types.Filter{
-		{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}},
-		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running"}},
-	})
+// InstanceStates returns the EC2 state of each of ids that EC2 knows
+// ("running", "terminated", ...); an unknown id is absent, not an error.
+// One paginated DescribeInstances (instance-id filter) per 199 ids.
+func InstanceStates(ctx context.Context, api EC2API, ids []string) (map[string]string, error) {
+	infos, err := ec2Reader{api: api}.byIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(infos))
+	for id, in := range infos {
+		out[id] = string(in.State)
+	}
+	return out, nil
+}
+
+// scanCluster describes every instance tagged with the cluster, in any
+// state: the launches that have not joined gossip yet, and the state of
+// every dead member whose instance carries the tag.
+func (r ec2Reader) scanCluster(ctx context.Context, cluster string) (map[string]instanceInfo, error) {
+	return r.describe(ctx, []ec2types.Filter{{Name: aws.String("tag:" + TagCluster), Values: []string{cluster}}})
 }
 
 // byClientToken returns the instances a RunInstances call with token launched.
@@ -118,12 +123,7 @@ func (r ec2Reader) statuses(ctx context.Context, ids []string) (map[string]strin
 	for chunk := range slices.Chunk(ids, statusChunk) {
 		in := &ec2.DescribeInstanceStatusInput{InstanceIds: chunk, IncludeAllInstances: aws.Bool(true)}
 		for {
-			var page *ec2.DescribeInstanceStatusOutput
-			err := withThrottleRetry(ctx, r.clock, func(ctx context.Context) error {
-				var err error
-				page, err = r.api.DescribeInstanceStatus(ctx, in)
-				return err
-			})
+			page, err := r.api.DescribeInstanceStatus(ctx, in)
 			if awscall.Is(err, awscall.InstanceNotFound) {
 				break
 			}
@@ -160,19 +160,13 @@ func worstStatus(checks ...*ec2types.InstanceStatusSummary) string {
 	return worst
 }
 
-// witnesses asks EC2 about ids: state and launch time for all, status
-// checks for those pending or running.
-func (r ec2Reader) witnesses(ctx context.Context, ids []string) (map[string]witness, error) {
-	out := make(map[string]witness, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	infos, err := r.byIDs(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
+// witnesses turns EC2's answers into the witnesses of asked, the ids
+// described this round (absent from infos: missing), with the status
+// checks of those pending or running (one DescribeInstanceStatus per 100).
+func (r ec2Reader) witnesses(ctx context.Context, asked []string, infos map[string]instanceInfo) (map[string]witness, error) {
+	out := make(map[string]witness, len(asked))
 	var live []string
-	for _, id := range ids {
+	for _, id := range asked {
 		info, ok := infos[id]
 		out[id] = witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime}
 		if ok && (info.State == ec2types.InstanceStateNameRunning || info.State == ec2types.InstanceStateNamePending) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/farmhand/farmhand/membership"
 )
@@ -59,13 +60,32 @@ func funcs() template.FuncMap {
 }
 
 // hostOf is the name Hadoop should use for m: its "hostname" tag, or else
-// its address.
+// its address. A tag Hadoop's host-file reader would misread (see
+// CheckHostname) is ignored: the address is always safe.
 func hostOf(m membership.Member) string {
-	if h := m.Tags[TagHostname]; h != "" {
+	if h := m.Tags[TagHostname]; h != "" && CheckHostname(h) == nil {
 		return h
 	}
 	return m.Addr
 }
+
+// CheckHostname reports why h cannot be a host in a Hadoop host file:
+// Hadoop's HostsFileReader splits lines on whitespace and cuts them at
+// "#", so "dn 7" would be two hosts and "dn#7" the host "dn".
+func CheckHostname(h string) error {
+	if i := strings.IndexFunc(h, func(r rune) bool { return unicode.IsSpace(r) || r == '#' }); i >= 0 {
+		return fmt.Errorf("%q contains %q: Hadoop's host files split names on whitespace and cut them at '#'", h, h[i:i+1])
+	}
+	return nil
+}
+
+// NoHost is the include-list entry written when a list would otherwise
+// admit every node: Hadoop treats an include list with no usable entry
+// (an empty dfs.hosts or YARN include file, or a dfs.hosts JSON without a
+// NORMAL entry) as "admit everyone". 0.0.0.0 resolves, so the list is not
+// empty, and no node ever registers from it. The built-in templates write
+// it literally.
+const NoHost = "0.0.0.0"
 
 func addrOf(m membership.Member) string { return m.Addr }
 

@@ -56,6 +56,12 @@ usage: farmhand-testbed VERB -dir DIR [args]
                          e.g. a terminated instance's, which EC2 reuses; -asg:
                          owned by that Auto Scaling group)
   clean                  clean up after a testbed that was killed
+
+With -s3-endpoint the agents use an S3 server of yours. Its credentials come
+from FARMHAND_TESTBED_AWS_ACCESS_KEY_ID and FARMHAND_TESTBED_AWS_SECRET_ACCESS_KEY
+(and FARMHAND_TESTBED_AWS_SESSION_TOKEN), or else from the standard
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN). up checks
+the endpoint, the bucket and the credentials before it launches anything.
 `
 
 // run dispatches args to a verb and returns the process exit code.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -11,12 +10,12 @@ import (
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
-// The leader dies in the middle of a replacement: it is frozen the moment
-// its RunInstances call reaches EC2, before it can record the launched
-// instance in the ledger, then SIGKILLed. Its successor finds the batch in
-// the ledger and reissues the identical call; the ClientToken makes EC2
-// answer with the first call's instance. Exactly one instance is launched
-// for the death.
+// The leader dies in the middle of a replacement: it is killed while its
+// RunInstances call is held by EC2, which has launched the instance but not
+// answered, so the leader has written the batch to the ledger and cannot
+// have recorded the launch. Its successor finds the batch in the ledger and
+// reissues the identical call; the ClientToken makes EC2 answer with the
+// first call's instance. Exactly one instance is launched for the death.
 func TestLeaderKilledMidReplacementLaunchesOnce(t *testing.T) {
 	t.Parallel()
 	f := startFarm(t, farmOpts{nodes: 5, hcl: fastHCL + "\nlease_ttl = \"4s\""})
@@ -26,43 +25,34 @@ func TestLeaderKilledMidReplacementLaunchesOnce(t *testing.T) {
 	// The replacement stays pending through the failover.
 	ec.SetLaunchDelay(3 * time.Second)
 	before := ec.CallCount("RunInstances")
+	held, release := ec.HoldRunResponse()
+	defer release()
 
-	paused := make(chan error, 1)
-	go func() {
-		tick := time.NewTicker(200 * time.Microsecond)
-		defer tick.Stop()
-		deadline := time.Now().Add(healTimeout)
-		for ec.CallCount("RunInstances") == before {
-			if time.Now().After(deadline) {
-				paused <- errors.New("the leader never called RunInstances")
-				return
-			}
-			<-tick.C
-		}
-		paused <- f.tb.Pause(leader.ID)
-	}()
 	if err := f.tb.Crash(victim); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-paused; err != nil {
-		t.Fatal(err)
+	select {
+	case <-held:
+	case <-time.After(healTimeout):
+		t.Fatal("the leader never called RunInstances")
 	}
 
-	// Decide before you act: the batch is in the ledger before the call.
+	// Decide before you act: the batch is in the ledger before the call,
+	// and the launch is not, since the call has not returned.
 	var batch coordinator.Batch
 	for _, b := range f.ledger().Batches {
 		if slices.Equal(b.Replaces, []string{victim}) {
 			batch = b
 		}
 	}
-	if batch.ID == "" {
-		t.Fatalf("the leader called RunInstances for %s without a batch in the ledger: %+v", victim, f.ledger())
+	if batch.ID == "" || len(batch.Launched) != 0 {
+		t.Fatalf("the leader is inside RunInstances for %s; want its batch in the ledger, not yet launched: %+v", victim, f.ledger())
 	}
-	midCall := len(batch.Launched) == 0
-	t.Logf("leader %s frozen with batch %s launched=%v (mid-call: %v)", leader.ID, batch.ID, batch.Launched, midCall)
 	if err := f.tb.KillAgent(leader.ID); err != nil {
 		t.Fatal(err)
 	}
+	release() // the answer goes to a dead process
+	t.Logf("leader %s killed inside RunInstances for batch %s", leader.ID, batch.ID)
 
 	var next string
 	f.eventually(healTimeout, func(r *testutil.R) {
@@ -106,23 +96,14 @@ func TestLeaderKilledMidReplacementLaunchesOnce(t *testing.T) {
 		t.Logf("successor on the old leader: %s", d.Reason)
 	}
 
+	// The successor reissued the call and adopted the same instance.
 	calls := ec.CallCount("RunInstances") - before
+	if calls != 2 {
+		t.Errorf("RunInstances called %d times, want 2 (the interrupted call and the successor's reissue)", calls)
+	}
 	launch, adopted := findDecision(f.history(next), coordinator.ActionLaunch, coordinator.CodeOK, "")
-	switch {
-	case midCall:
-		// The successor reissued the call and adopted the same instance.
-		if calls != 2 {
-			t.Errorf("RunInstances called %d times, want 2 (the interrupted call and the successor's reissue)", calls)
-		}
-		if !adopted || launch.Batch != batch.ID || !slices.Equal(launch.Instances, []string{replacement}) {
-			t.Errorf("successor's launch decision %+v (found %v), want batch %s adopting %s", launch, adopted, batch.ID, replacement)
-		}
-	default:
-		// The leader recorded the launch before it froze: nothing to reissue.
-		t.Logf("the leader recorded the launch before it was frozen; the successor had nothing to reissue")
-		if calls != 1 || adopted {
-			t.Errorf("RunInstances called %d times, successor launch decision found %v; want 1 and none", calls, adopted)
-		}
+	if !adopted || launch.Batch != batch.ID || !slices.Equal(launch.Instances, []string{replacement}) {
+		t.Errorf("successor's launch decision %+v (found %v), want batch %s adopting %s", launch, adopted, batch.ID, replacement)
 	}
 	t.Logf("successor %s, RunInstances calls %d, replacement %s", next, calls, replacement)
 }

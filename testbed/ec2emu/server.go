@@ -42,6 +42,7 @@ type Server struct {
 	pools map[string]*subnetPool
 	calls map[string]int
 	errs  map[string]int
+	hold  runHold
 
 	// http serves the API between Listen and Close (see SetDown).
 	http emuhttp.Listener
@@ -197,6 +198,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aerr != nil {
 		s.fail(w, requestID, aerr)
 		return
+	}
+	if action == "RunInstances" {
+		s.holdRun(r)
 	}
 	writeXML(w, http.StatusOK, body)
 }
