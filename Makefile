@@ -77,7 +77,7 @@ PKG_MAINTAINER ?= farmhand developers
 PKG_DIR        := $(CURDIR)/build/packages/$(PKG_ARCH)
 PKG_STAGE      := $(PKG_DIR)/stage
 
-.PHONY: package
+.PHONY: package package-test
 tools: $(TOOLS_BIN)/nfpm
 
 $(TOOLS_BIN)/nfpm:
@@ -95,3 +95,7 @@ package: $(TOOLS_BIN)/nfpm ## build the .deb and .rpm into build/packages/ARCH
 		SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
 		$(TOOLS_BIN)/nfpm package --config dist/packaging/nfpm.yaml --packager $$f --target $(PKG_DIR)/; \
 	done
+
+package-test: package ## install, upgrade, remove and purge the .deb (root; off CI, in a throwaway sandbox)
+	dist/packaging/test-deb.sh $(PKG_DIR)/farmhand_*.deb
+	dist/packaging/test-rpm.sh $(PKG_DIR)/farmhand-*.rpm $(PKG_DIR)/farmhand_*.deb
