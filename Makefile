@@ -75,3 +75,37 @@ soak: build ## 20 agents under random chaos for 10 minutes; writes SOAK.md (not 
 
 clean:
 	rm -rf $(BIN) $(CURDIR)/demo
+
+# Native packages: a .deb and an .rpm built with nfpm into
+# build/packages/$(PKG_ARCH) (ignored). PKG_ARCH (amd64, arm64) picks the
+# architecture; the binary is built for it with the flags of `build`. See
+# dist/packaging and docs/ami.md.
+NFPM_VERSION   := v2.48.0
+PKG_ARCH       ?= $(shell $(GO) env GOARCH)
+PKG_VERSION    ?= $(shell dist/packaging/version.sh)
+PKG_MAINTAINER ?= farmhand developers
+PKG_DIR        := $(CURDIR)/build/packages/$(PKG_ARCH)
+PKG_STAGE      := $(PKG_DIR)/stage
+
+.PHONY: package package-test
+tools: $(TOOLS_BIN)/nfpm
+
+$(TOOLS_BIN)/nfpm:
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
+package: $(TOOLS_BIN)/nfpm ## build the .deb and .rpm into build/packages/ARCH
+	rm -rf $(PKG_DIR) && mkdir -p $(PKG_STAGE)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -ldflags "$(LDFLAGS)" -o $(PKG_STAGE)/farmhand ./cmd/farmhand
+	sed -e 's|/usr/local/bin/farmhand|/usr/bin/farmhand|g' \
+	    -e 's|^# Install to /etc/systemd/system/.*|# Installed by the farmhand package; change it with "systemctl edit farmhand".|' \
+	    dist/systemd/farmhand.service > $(PKG_STAGE)/farmhand.service
+	grep -q '^ExecStart=/usr/bin/farmhand agent ' $(PKG_STAGE)/farmhand.service
+	@set -e; for f in deb rpm; do \
+		PKG_VERSION='$(PKG_VERSION)' PKG_ARCH='$(PKG_ARCH)' PKG_MAINTAINER='$(PKG_MAINTAINER)' PKG_STAGE='$(PKG_STAGE)' \
+		SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		$(TOOLS_BIN)/nfpm package --config dist/packaging/nfpm.yaml --packager $$f --target $(PKG_DIR)/; \
+	done
+
+package-test: package ## install, upgrade, remove and purge the .deb (root; off CI, in a throwaway sandbox)
+	dist/packaging/test-deb.sh $(PKG_DIR)/farmhand_*.deb
+	dist/packaging/test-rpm.sh $(PKG_DIR)/farmhand-*.rpm $(PKG_DIR)/farmhand_*.deb
