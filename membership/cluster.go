@@ -38,6 +38,12 @@ type Cluster struct {
 	// ctx is canceled by Shutdown; the loops and join attempts watch it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// settleKick asks settleLoop for a sync series after a join; settling
+	// is true while one runs.
+	settleKick chan struct{}
+	settling   atomic.Bool
+	// ping checks that a member answers (pingMember; a seam for tests).
+	ping func(Member) error
 
 	// lifecycle serializes the calls that change this node's own state:
 	// UpdateTags, SetKeys, Leave and Shutdown.
@@ -61,7 +67,7 @@ func Create(cfg *Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: *cfg, clock: cfg.Clock, logger: cfg.Logger, hub: newHub()}
+	c := &Cluster{cfg: *cfg, clock: cfg.Clock, logger: cfg.Logger, hub: newHub(), settleKick: make(chan struct{}, 1)}
 	if c.clock == nil {
 		c.clock = clockwork.NewRealClock()
 	}
@@ -86,6 +92,7 @@ func Create(cfg *Config) (*Cluster, error) {
 		return nil, fmt.Errorf("membership: start gossip on %s:%d: %w (is the port in use or the address not local?)", cfg.BindAddr, cfg.BindPort, err)
 	}
 	c.ml = ml
+	c.ping = c.pingMember
 	c.startLoops()
 	return c, nil
 }
@@ -109,8 +116,8 @@ func (c *Cluster) createMemberlist(mlc *memberlist.Config) (*memberlist.Memberli
 	}
 	ml, err := memberlist.Create(mlc)
 	if err != nil {
-		if trans.netDial {
-			_ = trans.Shutdown()
+		if trans.own != nil {
+			_ = trans.own.Shutdown()
 		}
 		return nil, err
 	}

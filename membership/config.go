@@ -74,6 +74,16 @@ type Config struct {
 	// Join stops starting new attempts once one has succeeded.
 	JoinFanout int
 
+	// JoinSyncDelay is how long after a successful Join this member pushes
+	// and pulls state again with one random alive member, so that members
+	// that joined at the same moment learn of each other without waiting
+	// for memberlist's periodic push/pull (see settle.go). Later syncs
+	// follow at doubling delays while the view keeps growing. 0 disables.
+	JoinSyncDelay time.Duration
+
+	// JoinSyncs caps the syncs that follow one Join. 0 disables them.
+	JoinSyncs int
+
 	// BroadcastTimeout bounds how long UpdateTags waits for the new tags to
 	// be gossiped before it reports a timeout (the tags still spread).
 	BroadcastTimeout time.Duration
@@ -146,6 +156,12 @@ func DefaultLANConfig() *Config {
 	// Cold starts of a whole fleet arrive as a burst of alive messages;
 	// a deeper handoff queue drops fewer of them. It costs only pointers.
 	ml.HandoffQueueDepth = 4096
+	// No compression. memberlist compresses each packet after filling it
+	// to UDPBufferSize, so it never fits more gossip in a packet; it only
+	// saves VPC bandwidth, which is plentiful, and costs CPU and garbage,
+	// which are not: LZW allocates a 32 KiB table for every ping and ack.
+	// Receivers accept both forms, so a mixed cluster works.
+	ml.EnableCompression = false
 	// UDPBufferSize stays at 1400: VPC supports jumbo frames, but peering,
 	// transit gateways and VPNs cap the MTU at 1500 or less.
 	return &Config{
@@ -166,7 +182,12 @@ func DefaultLANConfig() *Config {
 		IsolationBackoffMax:    10 * time.Minute,
 		// Three concurrent candidates: a cold fleet's registry has many
 		// stale records, and one answer is enough to get the full view.
-		JoinFanout:       3,
+		JoinFanout: 3,
+		// A rumour reaches 1,000 members in about 0.7 s at these timers;
+		// a second later most of the cluster knows every member that joined
+		// alongside this one. Syncs at 1, 3 and 7 s cover a cold start.
+		JoinSyncDelay:    time.Second,
+		JoinSyncs:        3,
 		BroadcastTimeout: 5 * time.Second,
 		Memberlist:       ml,
 	}
@@ -194,6 +215,7 @@ func DefaultLocalConfig() *Config {
 	c.IsolationCheckInterval = 500 * time.Millisecond
 	c.IsolationBackoffMax = 4 * time.Second
 	c.BroadcastTimeout = 2 * time.Second
+	c.JoinSyncDelay = 500 * time.Millisecond
 	return c
 }
 
@@ -226,6 +248,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("membership: Config.IsolationBackoffMax %s is below IsolationCheckInterval %s", c.IsolationBackoffMax, c.IsolationCheckInterval)
 	case c.JoinFanout < 1:
 		return fmt.Errorf("membership: Config.JoinFanout is %d: set at least 1", c.JoinFanout)
+	case c.JoinSyncDelay < 0:
+		return fmt.Errorf("membership: Config.JoinSyncDelay is %s: set a positive duration, or 0 to disable", c.JoinSyncDelay)
+	case c.JoinSyncs < 0:
+		return fmt.Errorf("membership: Config.JoinSyncs is %d: set 0 or more", c.JoinSyncs)
 	case c.BroadcastTimeout <= 0:
 		return fmt.Errorf("membership: Config.BroadcastTimeout is %s: set a positive duration", c.BroadcastTimeout)
 	case c.Memberlist == nil:

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // memberlist alone never heals a partition: once both sides have declared
@@ -23,19 +25,32 @@ func (c *Cluster) startLoops() {
 	if c.cfg.IsolationCheckInterval > 0 && c.cfg.Discover != nil {
 		c.goTracked(c.isolationLoop)
 	}
+	c.goTracked(c.settleLoop)
+	c.goTracked(c.recheckLoop)
 }
 
-// maintainLoop lapses suspicions and reaps old dead and left members.
+// maintainLoop lapses suspicions and reaps old dead and left members, each
+// when it falls due: it sleeps until the view's next deadline, so an idle
+// agent is not woken for nothing.
 func (c *Cluster) maintainLoop() {
-	every := min(c.cfg.ReapTime/4, c.mlConf.ProbeInterval, time.Second)
-	t := c.clock.NewTicker(max(every, 10*time.Millisecond))
-	defer t.Stop()
 	for {
+		var t clockwork.Timer
+		var due <-chan time.Time
+		if at, ok := c.view.nextDeadline(); ok {
+			t = c.clock.NewTimer(max(c.clock.Until(at), 0))
+			due = t.Chan()
+		}
 		select {
 		case <-c.ctx.Done():
-			return
-		case <-t.Chan():
+		case <-c.view.wake:
+		case <-due:
 			c.view.tick()
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if c.ctx.Err() != nil {
+			return
 		}
 	}
 }
@@ -140,6 +155,7 @@ func (c *Cluster) rejoinOnce() bool {
 		return false
 	}
 	c.stats.rejoins.Add(1)
+	c.kickSettle()
 	c.logger.Info("rejoined after isolation", "contacted", n)
 	return true
 }

@@ -17,6 +17,8 @@ type Stats struct {
 	RejoinAttempts uint64 `json:"rejoin_attempts"`
 	// Rejoins counts rejoin attempts that reached at least one member.
 	Rejoins uint64 `json:"rejoins"`
+	// JoinSyncs counts the push/pulls made after a join (see settle.go).
+	JoinSyncs uint64 `json:"join_syncs"`
 	// EventsDropped counts events not delivered to a full subscriber.
 	EventsDropped uint64 `json:"events_dropped"`
 	// Alive, Suspect, Dead and Left count the view's members by status.
@@ -30,6 +32,7 @@ type counters struct {
 	joins, joinFailures           atomic.Uint64
 	reconnectAttempts, reconnects atomic.Uint64
 	rejoinAttempts, rejoins       atomic.Uint64
+	joinSyncs                     atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -42,6 +45,7 @@ func (c *Cluster) Stats() Stats {
 		Reconnects:        c.stats.reconnects.Load(),
 		RejoinAttempts:    c.stats.rejoinAttempts.Load(),
 		Rejoins:           c.stats.rejoins.Load(),
+		JoinSyncs:         c.stats.joinSyncs.Load(),
 		EventsDropped:     c.hub.numDropped(),
 		Alive:             n[StatusAlive],
 		Suspect:           n[StatusSuspect],
