@@ -144,10 +144,17 @@ func DefaultLANConfig() *Config {
 	ml.SuspicionMult = 3
 	ml.SuspicionMaxTimeoutMult = 6
 	// Gossip drains the broadcast queue every GossipInterval to
-	// GossipNodes (3) members and sends nothing when it is empty, so a
-	// shorter interval spreads news faster (a verdict reaches 1,000 members
-	// in about 0.7 s instead of 1.5 s) without more packets in total.
-	ml.GossipInterval = 100 * time.Millisecond
+	// GossipNodes members and sends nothing when it is empty. A rumour
+	// reaches about (1+GossipNodes)^r members in r rounds, so 8 members
+	// every 200 ms spread a verdict to 1,000 members in about 0.8 s, as fast
+	// as 3 every 100 ms (stock LAN: 3 every 200 ms, 1.5 s), and in the same
+	// number of packets: each member still sends a rumour at most
+	// RetransmitMult * log10(N) times. What the longer interval saves is
+	// the wake-ups of an idle agent: memberlist runs the gossip round on
+	// its ticker whether or not there is anything to say, and those rounds
+	// were a third of an idle agent's CPU.
+	ml.GossipInterval = 200 * time.Millisecond
+	ml.GossipNodes = 8
 	// A terminated instance's IP does not answer at all inside a VPC
 	// (security groups drop, no RST), so each stale join candidate costs a
 	// full TCPTimeout; 5 s is still ample for a push/pull of 1,000 members
