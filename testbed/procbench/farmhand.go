@@ -112,6 +112,10 @@ func (f *farmhandFarm) launched() int { return len(f.tb.Instances()) - f.initial
 
 func (f *farmhandFarm) close() error {
 	err := f.tb.Close()
-	os.RemoveAll(f.dir)
+	if os.Getenv("PROCBENCH_KEEP") == "" {
+		os.RemoveAll(f.dir)
+	} else {
+		logf("  kept %s", f.dir)
+	}
 	return err
 }

@@ -64,6 +64,8 @@ func run() error {
 	sizes := flag.String("n", "", "override the mode's sizes, comma-separated (no probing)")
 	repeats := flag.Int("repeats", 0, "override the mode's repeats")
 	only := flag.String("only", "", "run only the sizes (\"sizes\") or only the loss runs (\"loss\")")
+	lossWindow := flag.Duration("loss-window", 0, "override the mode's loss window")
+	lossLevels := flag.String("loss", "", "override the mode's loss percentages, comma-separated")
 	flag.Parse()
 
 	p, ok := plans[*mode]
@@ -79,6 +81,19 @@ func run() error {
 	}
 	if *repeats > 0 {
 		p.Repeats = *repeats
+	}
+	if *lossWindow > 0 {
+		p.LossWindow = *lossWindow
+	}
+	if *lossLevels != "" {
+		p.Loss = nil
+		for _, f := range strings.Split(*lossLevels, ",") {
+			pct, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || pct < 1 || pct > 100 {
+				return fmt.Errorf("-loss %q: want percentages from 1 to 100, comma-separated", *lossLevels)
+			}
+			p.Loss = append(p.Loss, pct)
+		}
 	}
 	switch *only {
 	case "":
