@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"syscall"
+	"time"
 )
 
 // Crash kills the machine: the agent gets SIGKILL and EC2 reports the
@@ -32,12 +33,81 @@ func (tb *Testbed) KillAgent(id string) error {
 	return tb.saveState()
 }
 
-// Stop stops the instance through the EC2 API, as a user would.
+// Stop stops the instance as StopInstances does, as a user would: its
+// agent stops gracefully; it keeps its id, address and data directory.
+// It returns once the instance is stopped.
 func (tb *Testbed) Stop(ctx context.Context, id string) error {
 	if _, err := tb.instance(id); err != nil {
 		return err
 	}
 	return tb.ec2.StopInstance(ctx, id)
+}
+
+// Start starts a stopped instance as StartInstances does: after the boot
+// delay its agent runs again, with the same id, address and data
+// directory. It returns once the instance has booted.
+func (tb *Testbed) Start(ctx context.Context, id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	return tb.ec2.StartInstance(ctx, id)
+}
+
+// Reboot reboots the instance as RebootInstances does: its agent stops
+// gracefully and starts again; EC2 says running throughout. It returns
+// once the agent has been started again.
+func (tb *Testbed) Reboot(ctx context.Context, id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	return tb.ec2.RebootInstance(ctx, id)
+}
+
+// Interrupt posts a Spot Instance interruption notice: IMDS's
+// spot/instance-action says action (terminate, stop or hibernate; "" for
+// the instance's interruption behaviour) at now + notice, and EC2 carries
+// it out then (the agent stops gracefully, as in a shutdown). It returns
+// the time the action falls due.
+func (tb *Testbed) Interrupt(id, action string, notice time.Duration) (time.Time, error) {
+	if _, err := tb.instance(id); err != nil {
+		return time.Time{}, err
+	}
+	due, err := tb.ec2.Interrupt(id, action, notice)
+	if err != nil {
+		return time.Time{}, err
+	}
+	tb.logger.Info("spot interruption notice posted", "id", id, "at", due.UTC().Format(time.RFC3339))
+	return due, tb.saveState()
+}
+
+// Rebalance posts a rebalance recommendation for a Spot Instance: IMDS's
+// events/recommendations/rebalance answers from now on.
+func (tb *Testbed) Rebalance(id string) error {
+	if _, err := tb.instance(id); err != nil {
+		return err
+	}
+	if _, err := tb.ec2.Rebalance(id); err != nil {
+		return err
+	}
+	tb.logger.Info("rebalance recommendation posted", "id", id)
+	return tb.saveState()
+}
+
+// AutoScalingTerminate terminates an instance of an Auto Scaling group as
+// the group does behind a lifecycle hook: IMDS's
+// autoscaling/target-lifecycle-state says Terminated at once, and the
+// instance is terminated when hookTimeout is up (its agent stops
+// gracefully). It returns the time the termination falls due.
+func (tb *Testbed) AutoScalingTerminate(id string, hookTimeout time.Duration) (time.Time, error) {
+	if _, err := tb.instance(id); err != nil {
+		return time.Time{}, err
+	}
+	due, err := tb.ec2.AutoScalingTerminate(id, hookTimeout)
+	if err != nil {
+		return time.Time{}, err
+	}
+	tb.logger.Info("auto scaling termination posted", "id", id, "at", due.UTC().Format(time.RFC3339))
+	return due, tb.saveState()
 }
 
 // Pause freezes the agent (SIGSTOP); Resume thaws it (SIGCONT).

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/farmhand/farmhand/testbed/ec2emu"
 )
 
 // Config describes a farm.
@@ -35,8 +36,9 @@ type Config struct {
 	// RegistryHCL overrides the registry block's settings (HCL attributes
 	// placed inside `registry { ... }`), e.g. signing_key.
 	RegistryHCL string
-	// Netns runs each instance in its own network namespace (root only);
-	// otherwise instances get 127.x.y.z addresses.
+	// Netns runs each instance in its own network namespace (root only)
+	// with an address in 198.19.0.0/16; otherwise instances get addresses
+	// in 127.20.0.0/15 (see the address plan in addrplan.go).
 	Netns bool
 	// S3Endpoint and S3Bucket select an external S3-compatible server
 	// (credentials from the standard AWS environment). Empty: embedded S3.
@@ -52,8 +54,16 @@ type Config struct {
 	// ExtraHCL is appended to the instances' shared ("AMI") config, for
 	// render blocks and the like.
 	ExtraHCL string
-	// LaunchDelay is how long RunInstances takes before an instance boots.
-	LaunchDelay time.Duration
+	// Spot launches the farm's instances as Spot Instances, with the
+	// interruption behaviour SpotInterruption (terminate when empty; stop
+	// or hibernate make persistent requests).
+	Spot             bool
+	SpotInterruption string
+	// BootDelay is how long an instance stays pending after RunInstances
+	// or StartInstances before its agent starts: fixed or, as on EC2, a
+	// spread ("5s-15s"). Zero (the default) boots at once, which tests
+	// that need speed keep.
+	BootDelay ec2emu.Delay
 	// Logger receives the testbed's own log.
 	Logger hclog.Logger
 }
@@ -74,8 +84,8 @@ func (c *Config) Validate() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("-dir is required: the testbed keeps its state and instance folders there"))
 	}
-	if c.Nodes < 0 || c.Nodes > 200 {
-		errs = append(errs, fmt.Errorf("-nodes %d: want 0 to 200", c.Nodes))
+	if c.Nodes < 0 || c.Nodes > MaxInstances {
+		errs = append(errs, fmt.Errorf("-nodes %d: want 0 to %d (the addresses of the testbed's three /25 subnets)", c.Nodes, MaxInstances))
 	}
 	if (c.S3Endpoint == "") != (c.S3Bucket == "") {
 		errs = append(errs, errors.New("-s3-endpoint and -s3-bucket go together"))

@@ -27,6 +27,19 @@ type Request struct {
 	On bool `json:"on,omitempty"`
 	// Count is how many instances launch starts.
 	Count int `json:"count,omitempty"`
+	// Subnet is the subnet launch uses (empty: EC2 picks).
+	Subnet string `json:"subnet,omitempty"`
+	// IP is the private address launch asks for.
+	IP string `json:"ip,omitempty"`
+	// Spot makes launch start Spot Instances.
+	Spot bool `json:"spot,omitempty"`
+	// Action is the interruption's action (interrupt), or the Spot
+	// Instances' interruption behaviour (launch).
+	Action string `json:"action,omitempty"`
+	// Notice is how long before its action a notice comes, e.g. "2m".
+	Notice string `json:"notice,omitempty"`
+	// ASG is the Auto Scaling group launch starts instances for.
+	ASG string `json:"asg,omitempty"`
 }
 
 // Response is the answer of a control call.
@@ -50,6 +63,8 @@ func (tb *Testbed) startControl() error {
 		"crash":      tb.eachID(func(_ context.Context, id string) error { return tb.Crash(id) }),
 		"kill-agent": tb.eachID(func(_ context.Context, id string) error { return tb.KillAgent(id) }),
 		"stop":       tb.eachID(tb.Stop),
+		"start":      tb.eachID(tb.Start),
+		"reboot":     tb.eachID(tb.Reboot),
 		"pause":      tb.eachID(func(_ context.Context, id string) error { return tb.Pause(id) }),
 		"resume":     tb.eachID(func(_ context.Context, id string) error { return tb.Resume(id) }),
 		"partition": func(ctx context.Context, r Request) ([]string, error) {
@@ -62,10 +77,28 @@ func (tb *Testbed) startControl() error {
 			return nil, nil
 		},
 		"launch": func(ctx context.Context, r Request) ([]string, error) {
-			if r.Count < 1 {
-				return nil, errors.New("launch: count must be at least 1")
+			return tb.LaunchWith(ctx, LaunchOptions{Count: r.Count, Subnet: r.Subnet, PrivateIP: r.IP, Spot: r.Spot, Interruption: r.Action, ASG: r.ASG})
+		},
+		"interrupt": func(ctx context.Context, r Request) ([]string, error) {
+			notice, err := noticeOf(r)
+			if err != nil {
+				return nil, err
 			}
-			return tb.Launch(ctx, r.Count)
+			return tb.eachID(func(_ context.Context, id string) error {
+				_, err := tb.Interrupt(id, r.Action, notice)
+				return err
+			})(ctx, r)
+		},
+		"rebalance": tb.eachID(func(_ context.Context, id string) error { return tb.Rebalance(id) }),
+		"asg-terminate": func(ctx context.Context, r Request) ([]string, error) {
+			notice, err := noticeOf(r)
+			if err != nil {
+				return nil, err
+			}
+			return tb.eachID(func(_ context.Context, id string) error {
+				_, err := tb.AutoScalingTerminate(id, notice)
+				return err
+			})(ctx, r)
 		},
 	}
 	mux := http.NewServeMux()
@@ -117,6 +150,23 @@ func (tb *Testbed) eachID(f func(ctx context.Context, id string) error) func(con
 		}
 		return r.IDs, nil
 	}
+}
+
+// DefaultNotice is how long before its action a notice comes when the
+// request does not say: EC2's two minutes for a Spot interruption (and,
+// for an Auto Scaling termination, the lifecycle hook's timeout).
+const DefaultNotice = 2 * time.Minute
+
+// noticeOf reads the request's Notice (DefaultNotice when empty).
+func noticeOf(r Request) (time.Duration, error) {
+	if r.Notice == "" {
+		return DefaultNotice, nil
+	}
+	d, err := time.ParseDuration(r.Notice)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("notice %q: want a duration such as 2m", r.Notice)
+	}
+	return d, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

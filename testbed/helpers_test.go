@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/testutil"
@@ -58,6 +60,7 @@ func startFarm(t *testing.T, nodes int, mutate func(*Config)) *Testbed {
 	cfg.Dir = shortDir(t)
 	cfg.Nodes = nodes
 	cfg.Bin = testutil.FarmhandBinary(t)
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "testbed", Level: hclog.Warn, Output: testutil.LogWriter(t)})
 	if mutate != nil {
 		mutate(&cfg)
 	}

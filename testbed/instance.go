@@ -24,6 +24,7 @@ type instance struct {
 	tb       *Testbed
 	id       string
 	ip       string
+	subnet   string
 	dir      string
 	netns    string
 	imds     *imdsemu.Server
@@ -49,22 +50,44 @@ const (
 // Socket is the agent's local API socket.
 func (in *instance) socket() string { return filepath.Join(in.dir, "farmhand.sock") }
 
-func (in *instance) stateLocked() InstanceState {
+func (in *instance) stateLocked(ei ec2emu.Instance) InstanceState {
 	return InstanceState{
+		Spot:        ei.InstanceLifecycle == "spot",
+		ASG:         ei.Tags[ec2emu.TagAutoScalingGroup],
+		Notices:     notices(ei),
 		ID:          in.id,
 		IP:          in.ip,
+		Subnet:      in.subnet,
 		Socket:      in.socket(),
 		PID:         in.pid,
 		State:       in.ec2State,
 		Agent:       in.agent,
 		Netns:       in.netns,
+		IMDS:        in.imdsURL(),
 		Log:         filepath.Join(in.dir, "agent.log"),
 		Coordinator: in.tb.cfg.Coordinator,
 	}
 }
 
+// notices describes what IMDS announces to the instance.
+func notices(ei ec2emu.Instance) []string {
+	var out []string
+	if ei.SpotAction != "" {
+		out = append(out, fmt.Sprintf("spot interruption: %s at %s", ei.SpotAction, ei.SpotActionTime.UTC().Format(time.RFC3339)))
+	}
+	if !ei.RebalanceTime.IsZero() {
+		out = append(out, "rebalance recommended at "+ei.RebalanceTime.UTC().Format(time.RFC3339))
+	}
+	if ei.TargetLifecycleState == ec2emu.LifecycleTerminated {
+		out = append(out, "auto scaling: target lifecycle state Terminated")
+	}
+	return out
+}
+
 // onLaunch is the EC2 emulator's hook: the machine boots. It gets an IMDS
-// with its identity, a namespace in netns mode, and its agent process.
+// with its identity, a namespace in netns mode, and its agent process. A
+// stopped machine that starts again keeps all three: its IMDS, its
+// namespace and address, and its data directory.
 func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 	tb.mu.Lock()
 	if tb.closed {
@@ -73,7 +96,7 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 	}
 	in := tb.instances[ei.ID]
 	if in == nil {
-		in = &instance{tb: tb, id: ei.ID, ip: ei.PrivateIP, dir: filepath.Join(tb.cfg.Dir, "instances", ei.ID), agent: agentNone}
+		in = &instance{tb: tb, id: ei.ID, ip: ei.PrivateIP, subnet: ei.SubnetID, dir: filepath.Join(tb.cfg.Dir, "instances", ei.ID), agent: agentNone}
 		tb.instances[ei.ID] = in
 		tb.order = append(tb.order, ei.ID)
 	}
@@ -84,19 +107,17 @@ func (tb *Testbed) onLaunch(ctx context.Context, ei ec2emu.Instance) error {
 	if err := os.MkdirAll(filepath.Join(in.dir, "data"), 0o755); err != nil {
 		return err
 	}
-	if in.imds == nil {
-		srv, err := imdsemu.Start(net.JoinHostPort(tb.hostIP, "0"), bootstrap.Identity{
-			InstanceID:       ei.ID,
-			PrivateIP:        ei.PrivateIP,
-			AvailabilityZone: ei.AvailabilityZone,
-			Region:           Region,
-			InstanceType:     ei.InstanceType,
-			AMI:              ei.ImageID,
-		})
+	tb.mu.Lock()
+	haveIMDS := in.imds != nil
+	tb.mu.Unlock()
+	if !haveIMDS {
+		srv, err := tb.startIMDS(ei)
 		if err != nil {
 			return fmt.Errorf("IMDS for %s: %w", ei.ID, err)
 		}
+		tb.mu.Lock()
 		in.imds = srv
+		tb.mu.Unlock()
 	}
 	if tb.cfg.Netns && in.netns == "" {
 		ns := tb.net.nsName(idx)
@@ -124,7 +145,70 @@ func (tb *Testbed) onStop(ctx context.Context, ei ec2emu.Instance) error {
 	return tb.endInstance(ei.ID, "stopped", stopGraceful)
 }
 
-// onTerminate is the hook for TerminateInstances.
+// startIMDS serves the instance's metadata: its identity, and its market
+// and notices as the EC2 emulator has them at each request.
+func (tb *Testbed) startIMDS(ei ec2emu.Instance) (*imdsemu.Server, error) {
+	cfg := imdsemu.DefaultConfig()
+	cfg.Identity = bootstrap.Identity{
+		InstanceID:       ei.ID,
+		PrivateIP:        ei.PrivateIP,
+		AvailabilityZone: ei.AvailabilityZone,
+		Region:           Region,
+		InstanceType:     ei.InstanceType,
+		AMI:              ei.ImageID,
+	}
+	cfg.Logger = tb.logger.Named("imds")
+	cfg.Events = func() imdsemu.Events {
+		in, ok := tb.ec2.Instance(ei.ID)
+		if !ok {
+			return imdsemu.Events{}
+		}
+		return imdsEvents(in)
+	}
+	srv, err := imdsemu.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(net.JoinHostPort(tb.hostIP, "0")); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// imdsEvents is what IMDS says of an instance the EC2 emulator holds.
+func imdsEvents(in ec2emu.Instance) imdsemu.Events {
+	return imdsemu.Events{
+		Spot:           in.InstanceLifecycle == "spot",
+		SpotAction:     in.SpotAction,
+		SpotActionTime: in.SpotActionTime,
+		RebalanceTime:  in.RebalanceTime,
+		PendingTime:    in.LaunchTime,
+
+		TargetLifecycleState: in.TargetLifecycleState,
+	}
+}
+
+// onReboot is the hook for RebootInstances: the OS restarts, so systemd
+// stops the agent gracefully and starts it again; EC2 says running
+// throughout.
+func (tb *Testbed) onReboot(ctx context.Context, ei ec2emu.Instance) error {
+	tb.mu.Lock()
+	in := tb.instances[ei.ID]
+	tb.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("reboot: the testbed has no machine for %s", ei.ID)
+	}
+	in.stopProcess(stopGraceful)
+	if err := in.startProcess(); err != nil {
+		return err
+	}
+	tb.logger.Info("instance rebooted", "id", ei.ID, "pid", in.pid)
+	return tb.saveState()
+}
+
+// onTerminate is the hook for TerminateInstances: the OS shuts down for
+// good. The machine's namespace and IMDS go with it, so that its address,
+// which EC2 takes back, can serve another instance.
 func (tb *Testbed) onTerminate(ctx context.Context, ei ec2emu.Instance) error {
 	return tb.endInstance(ei.ID, "terminated", stopGraceful)
 }
@@ -137,10 +221,32 @@ func (tb *Testbed) endInstance(id, state string, how stopMode) error {
 		return nil
 	}
 	in.stopProcess(how)
+	var err error
+	if state == "terminated" {
+		err = in.dismantle()
+	}
 	tb.mu.Lock()
 	in.ec2State = state
 	tb.saveStateLocked()
 	tb.mu.Unlock()
+	return err
+}
+
+// dismantle removes what a terminated machine leaves: its namespace (in
+// netns mode, where it holds the address on the bridge) and its IMDS.
+func (in *instance) dismantle() error {
+	tb := in.tb
+	in.closeIMDS()
+	tb.mu.Lock()
+	ns := in.netns
+	in.netns = ""
+	tb.mu.Unlock()
+	if ns == "" {
+		return nil
+	}
+	if err := delHost(context.Background(), ns); err != nil {
+		return fmt.Errorf("instance %s terminated, but its namespace stays: %w", in.id, err)
+	}
 	return nil
 }
 
@@ -264,6 +370,14 @@ func (in *instance) stopProcess(how stopMode) {
 		in.agent = agentKilled
 	}
 	tb.mu.Unlock()
+}
+
+// imdsURL is the IMDS endpoint while the machine has one.
+func (in *instance) imdsURL() string {
+	if in.imds == nil || in.imds.Closed() {
+		return ""
+	}
+	return in.imds.URL()
 }
 
 func (in *instance) closeIMDS() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,48 +14,47 @@ import (
 )
 
 // Network namespaces (root only): each instance gets a namespace with one
-// veth into a bridge on the host. Addresses come from 198.18.0.0/15, the
-// range reserved for benchmarking (RFC 2544), so nothing here can collide
-// with a real network. Each testbed takes its own /24 (198.18.K.0/24, K
-// held by a lock file so concurrent testbeds never collide); the host side
-// of its bridge is 198.18.K.1 and the emulators listen there.
+// veth into a bridge on the host. Addresses follow the address plan
+// (addrplan.go): the testbed's /23 of 198.19.0.0/16, whose three /25
+// subnets all sit on the one bridge (EC2 routes between the subnets of a
+// VPC); the host side of the bridge is the /23's .1 and the emulators
+// listen there.
 
 const (
 	netnsPrefix  = "fh"
 	bridgePrefix = "fhbr"
-	bridgeCIDR   = "/24"
+	bridgeCIDR   = "/23"       // planBits
 	subnetLocks  = "/run/lock" // world-writable and sticky on Debian
 	subnetLockFn = "farmhand-testbed-subnet-%d.lock"
 )
 
 // netnsOps shells out to iproute2 and nftables.
 type netnsOps struct {
-	subnet   int      // K in 198.18.K.0/24
-	bridge   string   // bridge device name, fhbrK
-	bridgeUp bool     // setupBridge created the bridge
-	lock     *os.File // holds subnet K while the testbed runs
+	subnet   int          // K, the testbed's number
+	block    netip.Prefix // the testbed's /23 (planBlock)
+	bridge   string       // bridge device name, fhbrK
+	bridgeUp bool         // setupBridge created the bridge
+	lock     *os.File     // holds K while the testbed runs
 }
 
 // hostIP is the host's address on the bridge.
-func (n *netnsOps) hostIP() string { return fmt.Sprintf("198.18.%d.1", n.subnet) }
-
-// hostAddr is instance i's address (i >= 0).
-func (n *netnsOps) instanceIP(i int) string { return fmt.Sprintf("198.18.%d.%d", n.subnet, i+2) }
+func (n *netnsOps) hostIP() string { return planHost(n.block) }
 
 // nsName is the namespace of instance i; it embeds K so testbeds never
 // share namespace names.
 func (n *netnsOps) nsName(i int) string { return fmt.Sprintf("%s%d-%d", netnsPrefix, n.subnet, i) }
 
-// claimSubnet takes the first free K in 1..250 by flock on a lock file.
-// Every user's testbeds share the lock files (loopback addresses are
-// shared too), so they are opened read-only: flock needs no write access,
-// and a file another user created stays usable.
-func claimSubnet() (*netnsOps, error) {
+// claimSubnet takes the first free K (1 to planMaxK) by flock on a lock
+// file, and with it the /23 of the address plan (in 198.19.0.0/16 for
+// netns, 127.20.0.0/15 on loopback). Every user's testbeds share the lock files
+// (loopback addresses are shared too), so they are opened read-only: flock
+// needs no write access, and a file another user created stays usable.
+func claimSubnet(netns bool) (*netnsOps, error) {
 	dir := subnetLocks
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		dir = os.TempDir()
 	}
-	for k := 1; k <= 250; k++ {
+	for k := 1; k <= planMaxK(netns); k++ {
 		path := filepath.Join(dir, fmt.Sprintf(subnetLockFn, k))
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
 		if err != nil {
@@ -64,9 +64,9 @@ func claimSubnet() (*netnsOps, error) {
 			f.Close()
 			continue
 		}
-		return &netnsOps{subnet: k, bridge: fmt.Sprintf("%s%d", bridgePrefix, k), lock: f}, nil
+		return &netnsOps{subnet: k, block: planBlock(k, netns), bridge: fmt.Sprintf("%s%d", bridgePrefix, k), lock: f}, nil
 	}
-	return nil, fmt.Errorf("all 250 testbed subnets are in use (lock files farmhand-testbed-subnet-*.lock in %s); stop some testbeds", dir)
+	return nil, fmt.Errorf("all %d testbed subnets are in use (lock files farmhand-testbed-subnet-*.lock in %s); stop some testbeds", planMaxK(netns), dir)
 }
 
 // release gives the subnet back.
@@ -81,7 +81,7 @@ func (n *netnsOps) release() {
 // if not, why not (a one-line reason for users).
 func CanUseNetns() error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("network namespaces need root (run as root, or drop -netns to use 127.0.x.y addresses)")
+		return fmt.Errorf("network namespaces need root (run as root, or drop -netns to use 127.20.x.y addresses)")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		return fmt.Errorf("network namespaces need the ip command: apt-get install iproute2")
@@ -131,7 +131,7 @@ func (n *netnsOps) setupBridge(ctx context.Context) error {
 
 // addHost creates namespace ns with address ip on the bridge.
 func (n *netnsOps) addHost(ctx context.Context, ns, ip string) error {
-	_ = run(ctx, "ip", "netns", "del", ns)
+	_ = delHost(ctx, ns) // left over from a killed run
 	hostIf, nsIf := vethNames(ns)
 	steps := [][]string{
 		{"netns", "add", ns},
@@ -146,7 +146,6 @@ func (n *netnsOps) addHost(ctx context.Context, ns, ip string) error {
 	for _, s := range steps {
 		if err := run(ctx, "ip", s...); err != nil {
 			_ = delHost(context.Background(), ns) // its veth goes with it
-			_ = run(context.Background(), "ip", "link", "del", hostIf)
 			return err
 		}
 	}
@@ -160,8 +159,13 @@ func vethNames(ns string) (host, inNS string) {
 	return "vh" + id, "vn" + id
 }
 
-// delHost removes a namespace; its veth goes with it.
+// delHost removes a namespace and its veth. The host end goes first: that
+// removes the pair at once, whereas a deleted namespace's interfaces go
+// only when the kernel gets round to it, and a testbed that takes the same
+// K right after would find its veth names taken.
 func delHost(ctx context.Context, ns string) error {
+	hostIf, _ := vethNames(ns)
+	_ = run(ctx, "ip", "link", "del", hostIf) // gone already if the namespace went first
 	return run(ctx, "ip", "netns", "del", ns)
 }
 

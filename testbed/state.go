@@ -52,12 +52,20 @@ type EC2State struct {
 	Endpoint string `json:"endpoint"`
 	Region   string `json:"region"`
 	ImageID  string `json:"image_id"`
+	// AutoScalingAccessKeyID is the access key id whose requests act as
+	// Auto Scaling: they may set the aws:autoscaling:groupName tag (any
+	// secret key works).
+	AutoScalingAccessKeyID string `json:"autoscaling_access_key_id"`
 }
 
 // InstanceState is one instance as the testbed sees it.
 type InstanceState struct {
-	ID     string `json:"id"`
-	IP     string `json:"ip"`
+	ID string `json:"id"`
+	// IP is the private address. EC2 takes a terminated instance's back
+	// and may give it to a later instance.
+	IP string `json:"ip"`
+	// Subnet is the subnet id (and so the zone) the instance is in.
+	Subnet string `json:"subnet"`
 	Socket string `json:"socket"`
 	PID    int    `json:"pid"`
 	// State is the EC2 state (pending, running, stopped, terminated) or, for
@@ -67,10 +75,20 @@ type InstanceState struct {
 	Agent string `json:"agent"`
 	// Netns is the instance's network namespace in netns mode.
 	Netns string `json:"netns,omitempty"`
+	// IMDS is the instance's metadata endpoint (IMDSv2: PUT
+	// /latest/api/token first), "" once it is terminated.
+	IMDS string `json:"imds,omitempty"`
 	// Log is the agent's log file.
 	Log string `json:"log"`
 	// Coordinator says the instance runs the coordinator.
 	Coordinator bool `json:"coordinator,omitempty"`
+	// Spot says the instance is a Spot Instance.
+	Spot bool `json:"spot,omitempty"`
+	// ASG is the Auto Scaling group that owns the instance, if any.
+	ASG string `json:"asg,omitempty"`
+	// Notices are what IMDS announces to the instance, e.g. "spot
+	// interruption: terminate at 2026-03-01T12:02:00Z".
+	Notices []string `json:"notices,omitempty"`
 }
 
 // ReadState reads DIR/testbed.json.

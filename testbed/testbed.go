@@ -52,7 +52,6 @@ type Testbed struct {
 	ctlCtx   context.Context
 	ctlStop  context.CancelFunc
 	ctlDone  chan struct{}
-	ipNext   int
 	closeErr error
 
 	mu        sync.Mutex
@@ -84,8 +83,8 @@ func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 		}
 	}()
 
-	// Addresses: a /24 of our own so concurrent testbeds never collide.
-	nops, err := claimSubnet()
+	// Addresses: a /23 of our own so concurrent testbeds never collide.
+	nops, err := claimSubnet(cfg.Netns)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 		return nil, err
 	}
 	if cfg.Nodes > 0 {
-		if _, err := tb.Launch(ctx, cfg.Nodes); err != nil {
+		if _, err := tb.LaunchWith(ctx, LaunchOptions{Count: cfg.Nodes, Spot: cfg.Spot, Interruption: cfg.SpotInterruption}); err != nil {
 			return nil, err
 		}
 	}
@@ -139,11 +138,13 @@ func (tb *Testbed) startS3(ctx context.Context) error {
 func (tb *Testbed) startEC2() error {
 	ec := ec2emu.DefaultConfig()
 	ec.Region = Region
-	ec.LaunchDelay = tb.cfg.LaunchDelay
+	ec.Subnets = planEC2Subnets(tb.net.block)
+	ec.BootDelay = tb.cfg.BootDelay
 	ec.Logger = tb.logger.Named("ec2")
 	ec.Hooks = ec2emu.Hooks{
-		AllocateIP:  tb.allocateIP,
 		OnLaunch:    tb.onLaunch,
+		OnStart:     tb.onLaunch, // the same machine boots again
+		OnReboot:    tb.onReboot,
 		OnStop:      tb.onStop,
 		OnTerminate: tb.onTerminate,
 	}
@@ -156,13 +157,38 @@ func (tb *Testbed) startEC2() error {
 }
 
 // ec2Client returns an aws-sdk-go-v2 EC2 client for the emulator.
-func (tb *Testbed) ec2Client() *ec2.Client {
+func (tb *Testbed) ec2Client() *ec2.Client { return tb.ec2ClientAs(accessKey) }
+
+// ec2ClientAs is ec2Client signing with access key id key (e.g. the Auto
+// Scaling principal's).
+func (tb *Testbed) ec2ClientAs(key string) *ec2.Client {
 	return ec2.New(ec2.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(tb.ec2URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secretKey, ""),
 		HTTPClient:   bootstrap.NewAWSHTTPClient(""),
 	})
+}
+
+// LaunchOptions describe one RunInstances call of the testbed.
+type LaunchOptions struct {
+	// Count is how many instances to launch (at least 1).
+	Count int
+	// Subnet is the subnet id to launch into; empty lets EC2 pick.
+	Subnet string
+	// PrivateIP asks for this address (PrivateIpAddress; Count must be 1).
+	PrivateIP string
+	// Spot launches Spot Instances (InstanceMarketOptions), which
+	// 'testbed interrupt' and 'testbed rebalance' can then act on.
+	Spot bool
+	// Interruption is the Spot Instances' interruption behaviour:
+	// terminate (the default, a one-time request), stop or hibernate (a
+	// persistent request, as EC2 requires).
+	Interruption string
+	// ASG launches the instances as the Auto Scaling group of that name
+	// does: tagged aws:autoscaling:groupName, a tag only the Auto Scaling
+	// principal may set. The group owns them.
+	ASG string
 }
 
 // Launch starts n instances through RunInstances, tagged as the
@@ -170,11 +196,40 @@ func (tb *Testbed) ec2Client() *ec2.Client {
 // (its agent process started) or left pending otherwise (stopped or
 // terminated meanwhile). An instance whose boot failed is an error.
 func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
-	out, err := tb.ec2Client().RunInstances(ctx, &ec2.RunInstancesInput{
+	return tb.LaunchWith(ctx, LaunchOptions{Count: n})
+}
+
+// LaunchWith is Launch with the options of o. One RunInstances call puts
+// all its instances in one subnet, as on EC2, so more instances than a
+// subnet holds (and no subnet or address named) go in several calls, each
+// to the next subnet with room.
+func (tb *Testbed) LaunchWith(ctx context.Context, o LaunchOptions) ([]string, error) {
+	if o.Count < 1 {
+		return nil, errors.New("launch: count must be at least 1")
+	}
+	var ids []string
+	for left := o.Count; left > 0; {
+		call := o
+		if o.Subnet == "" && o.PrivateIP == "" {
+			call.Count = min(left, subnetSize)
+		}
+		got, err := tb.runInstances(ctx, call)
+		ids = append(ids, got...)
+		if err != nil {
+			return ids, err
+		}
+		left -= call.Count
+	}
+	return ids, tb.waitBooted(ctx, ids)
+}
+
+// runInstances makes one RunInstances call for o.
+func (tb *Testbed) runInstances(ctx context.Context, o LaunchOptions) ([]string, error) {
+	in := &ec2.RunInstancesInput{
 		ImageId:      aws.String(ImageID),
 		InstanceType: ec2types.InstanceType(InstanceType),
-		MinCount:     aws.Int32(int32(n)),
-		MaxCount:     aws.Int32(int32(n)),
+		MinCount:     aws.Int32(int32(o.Count)),
+		MaxCount:     aws.Int32(int32(o.Count)),
 		TagSpecifications: []ec2types.TagSpecification{{
 			ResourceType: ec2types.ResourceTypeInstance,
 			Tags: []ec2types.Tag{
@@ -183,7 +238,30 @@ func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
 				{Key: aws.String("Name"), Value: aws.String(tb.cfg.Cluster + "-" + Group)},
 			},
 		}},
-	})
+	}
+	if o.Subnet != "" {
+		in.SubnetId = aws.String(o.Subnet)
+	}
+	if o.PrivateIP != "" {
+		in.PrivateIpAddress = aws.String(o.PrivateIP)
+	}
+	switch {
+	case o.Spot:
+		opts := &ec2types.SpotMarketOptions{InstanceInterruptionBehavior: ec2types.InstanceInterruptionBehavior(o.Interruption)}
+		if o.Interruption != "" && o.Interruption != ec2emu.SpotTerminate {
+			opts.SpotInstanceType = ec2types.SpotInstanceTypePersistent
+		}
+		in.InstanceMarketOptions = &ec2types.InstanceMarketOptionsRequest{MarketType: ec2types.MarketTypeSpot, SpotOptions: opts}
+	case o.Interruption != "":
+		return nil, errors.New("launch: an interruption behaviour is for Spot Instances: add -spot")
+	}
+	client := tb.ec2Client()
+	if o.ASG != "" {
+		tags := &in.TagSpecifications[0].Tags
+		*tags = append(*tags, ec2types.Tag{Key: aws.String(ec2emu.TagAutoScalingGroup), Value: aws.String(o.ASG)})
+		client = tb.ec2ClientAs(ec2emu.DefaultAutoScalingAccessKeyID)
+	}
+	out, err := client.RunInstances(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("RunInstances: %w", err)
 	}
@@ -191,7 +269,7 @@ func (tb *Testbed) Launch(ctx context.Context, n int) ([]string, error) {
 	for _, in := range out.Instances {
 		ids = append(ids, aws.ToString(in.InstanceId))
 	}
-	return ids, tb.waitBooted(ctx, ids)
+	return ids, nil
 }
 
 // waitBooted waits until none of ids is pending in the EC2 emulator, which
@@ -202,12 +280,16 @@ func (tb *Testbed) waitBooted(ctx context.Context, ids []string) error {
 	defer tick.Stop()
 	for {
 		pending := 0
+		now := map[string]ec2emu.Instance{}
+		for _, in := range tb.ec2.Instances() {
+			now[in.ID] = in
+		}
 		for _, id := range ids {
-			in, ok := tb.ec2.Instance(id)
+			in, ok := now[id]
 			switch {
 			case !ok:
 				return fmt.Errorf("instance %s vanished from the EC2 emulator while booting", id)
-			case in.State == ec2emu.StateTerminated && strings.HasPrefix(in.StateReason, "Server."):
+			case in.State == ec2emu.StateTerminated && strings.HasPrefix(in.StateReason, "Server.InternalError"):
 				return fmt.Errorf("instance %s failed to boot (%s); see the testbed log and %s",
 					id, in.StateReason, filepath.Join(tb.cfg.Dir, "instances", id, "agent.log"))
 			case in.State == ec2emu.StatePending:
@@ -223,21 +305,6 @@ func (tb *Testbed) waitBooted(ctx context.Context, ids []string) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// allocateIP hands the EC2 emulator the next private address.
-func (tb *Testbed) allocateIP() (string, error) {
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	if tb.ipNext >= 250 {
-		return "", errors.New("testbed address pool exhausted (250 instances)")
-	}
-	i := tb.ipNext
-	tb.ipNext++
-	if tb.cfg.Netns {
-		return tb.net.instanceIP(i), nil
-	}
-	return fmt.Sprintf("127.18.%d.%d", tb.net.subnet, i+2), nil
 }
 
 // S3 returns the embedded S3 server, or nil with an external one.
@@ -263,13 +330,19 @@ func (tb *Testbed) stateLocked() *State {
 		Netns:   tb.cfg.Netns,
 		Control: filepath.Join(tb.cfg.Dir, ControlSocket),
 		S3:      S3State{Endpoint: tb.s3URL, Bucket: tb.bucket, Prefix: registryPfx, Region: Region, Embedded: tb.s3 != nil},
-		EC2:     EC2State{Endpoint: tb.ec2URL, Region: Region, ImageID: ImageID},
+		EC2:     EC2State{Endpoint: tb.ec2URL, Region: Region, ImageID: ImageID, AutoScalingAccessKeyID: ec2emu.DefaultAutoScalingAccessKeyID},
 	}
 	if tb.cfg.Netns && tb.net != nil {
 		s.Bridge = tb.net.bridge
 	}
+	ec := map[string]ec2emu.Instance{}
+	if tb.ec2 != nil {
+		for _, ei := range tb.ec2.Instances() {
+			ec[ei.ID] = ei
+		}
+	}
 	for _, id := range tb.order {
-		s.Instances = append(s.Instances, tb.instances[id].stateLocked())
+		s.Instances = append(s.Instances, tb.instances[id].stateLocked(ec[id]))
 	}
 	return s
 }

@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		Name:     "testbed",
 		Synopsis: "run a whole EC2 farm on this machine (S3, EC2 and IMDS emulators, real agents)",
-		Usage:    "up|demo|status|crash|stop|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
+		Usage:    "up|demo|status|crash|stop|start|reboot|interrupt|rebalance|asg-terminate|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
 		Run:      runTestbed,
 	})
 }
@@ -30,18 +30,33 @@ func init() {
 const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
 
   up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME]
+     [-boot-delay 5s-15s] [-spot [-interruption stop]]
                          start a farm; runs in the foreground until Ctrl-C
   demo -nodes N          up, plus a live view of the membership as it forms
   status [-format table|json]
   crash ID...            the machine dies: agent SIGKILLed, EC2 status impaired
-  stop ID...             StopInstances (the agent stops gracefully)
+  stop ID...             StopInstances (the agent stops gracefully; the instance
+                         keeps its id, address and data directory)
+  start ID...            StartInstances: the same instance boots again
+  reboot ID...           RebootInstances: the agent restarts, EC2 says running
+  interrupt ID... [-action terminate|stop|hibernate] [-notice 2m]
+                         Spot interruption: IMDS spot/instance-action says so at
+                         once, EC2 carries the action out when the notice is up
+  rebalance ID...        IMDS events/recommendations/rebalance for a Spot Instance
+  asg-terminate ID... [-notice 2m]
+                         the instance's Auto Scaling group terminates it: IMDS
+                         autoscaling/target-lifecycle-state says Terminated at
+                         once, the instance is terminated when the notice is up
   kill-agent ID...       only the agent dies; EC2 says the machine is healthy
   pause ID... / resume ID...   SIGSTOP / SIGCONT the agent
   partition IDS... -- IDS...   cut the two sides apart (needs -netns)
   heal                   remove all partitions
   s3 down|up             the embedded S3 answers 503 SlowDown / recovers
   ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
-  launch [-count N]      RunInstances N more instances
+  launch [-count N] [-subnet ID] [-ip ADDR] [-spot [-interruption stop]] [-asg NAME]
+                         RunInstances N more instances (-ip: at that address,
+                         e.g. a terminated instance's, which EC2 reuses; -asg:
+                         owned by that Auto Scaling group)
   clean                  clean up after a testbed that was killed
 `
 
@@ -79,7 +94,18 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		fmt.Fprintf(env.Stdout, "clean: %d things removed\n", len(done))
 		return 0
-	case "crash", "stop", "kill-agent", "pause", "resume":
+	case "crash", "stop", "start", "reboot", "kill-agent", "pause", "resume", "rebalance", "interrupt", "asg-terminate":
+		var r testbed.Request
+		if verb == "interrupt" {
+			fs.StringVar(&r.Action, "action", "", "terminate, stop or hibernate (default: the instance's interruption behaviour)")
+		}
+		if verb == "interrupt" || verb == "asg-terminate" {
+			fs.Func("notice", "how long before the action its notice comes (default 2m)", func(v string) error {
+				r.Notice = v
+				_, err := time.ParseDuration(v)
+				return err
+			})
+		}
 		ids, code, ok := parseTestbedFlags(env, fs, dir, rest)
 		if !ok {
 			return code
@@ -88,7 +114,8 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 			errorf(env, "testbed "+verb, "name at least one instance id (see 'farmhand testbed status -dir %s')", *dir)
 			return exitUsage
 		}
-		return testbedControl(ctx, env, *dir, verb, testbed.Request{IDs: ids})
+		r.IDs = ids
+		return testbedControl(ctx, env, *dir, verb, r)
 	case "partition":
 		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
 		if !ok {
@@ -127,10 +154,15 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 		return testbedControl(ctx, env, *dir, "ec2-throttle", testbed.Request{On: pos[1] == "on"})
 	case "launch":
 		count := fs.Int("count", 1, "how many instances")
+		subnet := fs.String("subnet", "", "subnet id (default: EC2 picks)")
+		ip := fs.String("ip", "", "private address to ask for (-count 1)")
+		spot := fs.Bool("spot", false, "launch Spot Instances")
+		interruption := fs.String("interruption", "", "Spot interruption behaviour: terminate (default), stop or hibernate")
+		asg := fs.String("asg", "", "launch as this Auto Scaling group (tag aws:autoscaling:groupName)")
 		if _, code, ok := parseTestbedFlags(env, fs, dir, rest); !ok {
 			return code
 		}
-		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count})
+		return testbedControl(ctx, env, *dir, "launch", testbed.Request{Count: *count, Subnet: *subnet, IP: *ip, Spot: *spot, Action: *interruption, ASG: *asg})
 	default:
 		errorf(env, "testbed", "unknown verb %q\n%s", verb, testbedUsage)
 		return exitUsage
@@ -205,6 +237,9 @@ func testbedUp(ctx context.Context, env *cmdEnv, fs *flag.FlagSet, dir *string, 
 	fs.StringVar(&cfg.Cluster, "cluster", cfg.Cluster, "cluster name")
 	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "agents' gossip profile: local (fast) or lan")
 	fs.StringVar(&cfg.LogLevel, "agent-log-level", cfg.LogLevel, "agents' log level")
+	fs.BoolVar(&cfg.Spot, "spot", false, "launch the farm as Spot Instances")
+	fs.StringVar(&cfg.SpotInterruption, "interruption", "", "Spot interruption behaviour: terminate (default), stop or hibernate")
+	fs.Var(&cfg.BootDelay, "boot-delay", "pending time of each boot: 10s, or a uniform spread 5s-15s (default 0)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -357,13 +392,13 @@ func testbedStatus(ctx context.Context, env *cmdEnv, dir, format string) int {
 	}
 	fmt.Fprintf(env.Stdout, "cluster %s  S3 %s (bucket %s)  EC2 %s\n\n", st.Cluster, st.S3.Endpoint, st.S3.Bucket, st.EC2.Endpoint)
 	tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tIP\tEC2 STATE\tAGENT\tPID\tSEES ALIVE\tSOCKET")
+	fmt.Fprintln(tw, "ID\tIP\tEC2 STATE\tAGENT\tPID\tSEES ALIVE\tSOCKET\tNOTICES")
 	for _, in := range st.Instances {
 		sees := "-"
 		if in.Agent == "running" {
 			sees = countText(aliveSeen(ctx, in.Socket))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", in.ID, in.IP, in.State, in.Agent, in.PID, sees, in.Socket)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", in.ID, in.IP, in.State, in.Agent, in.PID, sees, in.Socket, strings.Join(in.Notices, "; "))
 	}
 	tw.Flush()
 	return 0

@@ -59,6 +59,10 @@ func errIncorrectState(id, verb string) *apiError {
 		fmt.Sprintf("The instance '%s' is not in a state from which it can be %s.", id, verb)}
 }
 
+func errAddressInUse(ip string) *apiError {
+	return &apiError{http.StatusBadRequest, "InvalidIPAddress.InUse", fmt.Sprintf("Address %s is in use.", ip)}
+}
+
 var (
 	errThrottled = &apiError{http.StatusServiceUnavailable, "RequestLimitExceeded",
 		"Request limit exceeded."}

@@ -14,12 +14,16 @@ func (s *Server) SetThrottle(on bool) {
 	s.throttle = on
 }
 
-// SetLaunchDelay sets how long later launches stay pending before OnLaunch.
-func (s *Server) SetLaunchDelay(d time.Duration) {
+// SetBootDelay sets how long later boots stay pending before OnLaunch or
+// OnStart.
+func (s *Server) SetBootDelay(d Delay) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.launchDelay = d
+	s.bootDelay = d
 }
+
+// SetLaunchDelay sets a fixed boot delay d (SetBootDelay of d to d).
+func (s *Server) SetLaunchDelay(d time.Duration) { s.SetBootDelay(Delay{Min: d, Max: d}) }
 
 // SetImpaired makes DescribeInstanceStatus report the instance's instance
 // and system status impaired (or ok again) while it runs.
@@ -36,7 +40,9 @@ func (s *Server) SetImpaired(id string, impaired bool) error {
 
 // SetState forces an instance into state, for chaos: no hook runs and no
 // process is touched; the caller does that. Setting terminated starts the
-// TerminatedTTL clock.
+// TerminatedTTL clock and returns the address to the pool; setting a
+// terminated instance to another state takes its address back, which
+// fails if another instance has it now.
 func (s *Server) SetState(id string, state State) error {
 	if state.Code() < 0 {
 		return fmt.Errorf("ec2emu: SetState: unknown state %q (want pending, running, shutting-down, terminated, stopping or stopped)", state)
@@ -47,10 +53,17 @@ func (s *Server) SetState(id string, state State) error {
 	if in == nil {
 		return fmt.Errorf("ec2emu: SetState: no instance %q (see Instances())", id)
 	}
+	if state != StateTerminated && !in.holdsIP {
+		if aerr := s.pools[in.SubnetID].claim(in.PrivateIP, in.ID); aerr != nil {
+			return fmt.Errorf("ec2emu: SetState %s %s: its address: %s (%s)", id, state, aerr.message, aerr.code)
+		}
+		in.holdsIP = true
+	}
 	in.State = state
 	in.TerminatedAt = time.Time{}
 	if state == StateTerminated {
 		in.TerminatedAt = s.clock.Now()
+		s.releaseLocked(in)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 // createTags implements CreateTags for instances: ResourceId.N and
 // Tag.N.Key/Value. Ids of other resource types are rejected as InvalidID.
-func (s *Server) createTags(requestID string, p params) (any, *apiError) {
+func (s *Server) createTags(requestID string, p params, as principal) (any, *apiError) {
 	ids := p.list("ResourceId")
 	if len(ids) == 0 {
 		return nil, errMissingParameter("ResourceId")
@@ -20,6 +20,9 @@ func (s *Server) createTags(requestID string, p params) (any, *apiError) {
 	}
 	if len(tags) == 0 {
 		return nil, errMissingParameter("Tag")
+	}
+	if aerr := s.reservedTags(tags, as, true); aerr != nil {
+		return nil, aerr
 	}
 	for _, id := range ids {
 		if !strings.HasPrefix(id, "i-") {
@@ -40,6 +43,7 @@ func (s *Server) createTags(requestID string, p params) (any, *apiError) {
 		for k, v := range tags {
 			in.Tags[k] = v
 		}
+		joinGroupLocked(in)
 	}
 	return xmlReturnResponse{XMLName: xml.Name{Local: "CreateTagsResponse"}, Xmlns: namespace,
 		RequestID: requestID, Return: true}, nil

@@ -3,7 +3,7 @@ package ec2emu
 // describeInstanceStatus implements DescribeInstanceStatus: running
 // instances only unless IncludeAllInstances, InstanceId.N, Filter.N (see
 // statusFields), MaxResults and NextToken.
-func (s *Server) describeInstanceStatus(requestID string, p params) (any, *apiError) {
+func (s *Server) describeInstanceStatus(requestID string, p params, _ principal) (any, *apiError) {
 	all, aerr := p.boolean("IncludeAllInstances")
 	if aerr != nil {
 		return nil, aerr

@@ -31,7 +31,7 @@ func parseDescribe(p params, fields map[string]field, tags bool) (describeQuery,
 
 // describeInstances implements DescribeInstances: InstanceId.N, Filter.N
 // (see instanceFields and tag:KEY), MaxResults and NextToken.
-func (s *Server) describeInstances(requestID string, p params) (any, *apiError) {
+func (s *Server) describeInstances(requestID string, p params, _ principal) (any, *apiError) {
 	q, aerr := parseDescribe(p, instanceFields, true)
 	if aerr != nil {
 		return nil, aerr

@@ -41,11 +41,9 @@ func (s *Server) SetCapacityError(where string, on bool) {
 	}
 }
 
-// noCapacity returns InsufficientInstanceCapacity when sn or its zone is
-// out of capacity.
-func (s *Server) noCapacity(sn Subnet) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// noCapacityLocked returns InsufficientInstanceCapacity when sn or its
+// zone is out of capacity.
+func (s *Server) noCapacityLocked(sn Subnet) *apiError {
 	if s.faults.noCapacity[sn.ID] || s.faults.noCapacity[sn.AvailabilityZone] {
 		return errNoCapacity
 	}

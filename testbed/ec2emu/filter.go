@@ -18,12 +18,29 @@ var instanceFields = map[string]field{
 	"instance-state-code": func(in *instance) []string { return []string{strconv.Itoa(in.State.Code())} },
 	"instance-type":       func(in *instance) []string { return []string{in.InstanceType} },
 	"image-id":            func(in *instance) []string { return []string{in.ImageID} },
-	"private-ip-address":  func(in *instance) []string { return []string{in.PrivateIP} },
-	"subnet-id":           func(in *instance) []string { return []string{in.SubnetID} },
-	"vpc-id":              func(in *instance) []string { return []string{in.VpcID} },
-	"availability-zone":   func(in *instance) []string { return []string{in.AvailabilityZone} },
-	"reservation-id":      func(in *instance) []string { return []string{in.ReservationID} },
-	"client-token":        func(in *instance) []string { return []string{in.ClientToken} },
+	"private-ip-address": func(in *instance) []string {
+		if !in.holdsIP {
+			return nil // a terminated instance has no address any more
+		}
+		return []string{in.PrivateIP}
+	},
+	"subnet-id":         func(in *instance) []string { return []string{in.SubnetID} },
+	"vpc-id":            func(in *instance) []string { return []string{in.VpcID} },
+	"availability-zone": func(in *instance) []string { return []string{in.AvailabilityZone} },
+	"reservation-id":    func(in *instance) []string { return []string{in.ReservationID} },
+	"client-token":      func(in *instance) []string { return []string{in.ClientToken} },
+	"instance-lifecycle": func(in *instance) []string {
+		if in.InstanceLifecycle == "" {
+			return nil // on demand: EC2 leaves it out
+		}
+		return []string{in.InstanceLifecycle}
+	},
+	"spot-instance-request-id": func(in *instance) []string {
+		if in.SpotInstanceRequestID == "" {
+			return nil
+		}
+		return []string{in.SpotInstanceRequestID}
+	},
 	"tag-key": func(in *instance) []string {
 		out := make([]string, 0, len(in.Tags))
 		for k := range in.Tags {

@@ -148,6 +148,47 @@ func run(t *testing.T, c *ec2.Client, n int32, tags map[string]string) []string 
 	return ids
 }
 
+// blockUntil is a hook that returns once release is closed (or the
+// emulator closes).
+func blockUntil(release <-chan struct{}) func(context.Context, Instance) error {
+	return func(ctx context.Context, _ Instance) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+}
+
+// stopStart stops id and starts it again through the Go methods.
+func stopStart(t *testing.T, e *Server, id string) {
+	t.Helper()
+	if err := e.StopInstance(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartInstance(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runAt launches one instance at the private address ip through the SDK.
+func runAt(t *testing.T, c *ec2.Client, ip string) (string, error) {
+	t.Helper()
+	out, err := c.RunInstances(ctx(t), &ec2.RunInstancesInput{
+		ImageId:          aws.String("ami-0123456789abcdef0"),
+		MinCount:         aws.Int32(1),
+		MaxCount:         aws.Int32(1),
+		PrivateIpAddress: aws.String(ip),
+	})
+	if err != nil {
+		return "", err
+	}
+	if got := aws.ToString(out.Instances[0].PrivateIpAddress); got != ip {
+		t.Errorf("RunInstances with PrivateIpAddress %s launched at %s", ip, got)
+	}
+	return aws.ToString(out.Instances[0].InstanceId), nil
+}
+
 func toTags(m map[string]string) []ec2types.Tag {
 	var out []ec2types.Tag
 	for k, v := range m {

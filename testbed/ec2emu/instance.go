@@ -57,7 +57,10 @@ type Instance struct {
 	VpcID string
 	// AvailabilityZone is the zone of the subnet.
 	AvailabilityZone string
-	// PrivateIP is the address AllocateIP gave.
+	// PrivateIP is the address from the subnet's pool: the instance has it
+	// until it is terminated, keeps it while stopped, and a terminated
+	// instance keeps it here only as a record (the address is back in the
+	// pool, EC2 no longer reports it, and another instance may have it).
 	PrivateIP string
 	// PrivateDNSName is "ip-a-b-c-d.<region domain>".
 	PrivateDNSName string
@@ -78,14 +81,44 @@ type Instance struct {
 	Tags map[string]string
 	// State is the current state.
 	State State
-	// StateReason is set when the instance left running, e.g.
-	// "Client.UserInitiatedShutdown".
+	// StateReason is "Code: Message" of EC2's StateReason, set when the
+	// instance left running (e.g. "Client.UserInitiatedShutdown: User
+	// initiated shutdown") and cleared when it is started again.
 	StateReason string
+	// StateTransitionReason is EC2's free-form reason of the latest state
+	// change, e.g. "User initiated (2026-01-05 10:00:00 GMT)"; empty while
+	// the instance runs.
+	StateTransitionReason string
 	// Impaired makes DescribeInstanceStatus report it impaired.
 	Impaired bool
+	// InstanceLifecycle is "spot" for a Spot Instance, "" on demand.
+	InstanceLifecycle string
+	// SpotInstanceRequestID is the "sir-..." request of a Spot Instance.
+	SpotInstanceRequestID string
+	// SpotInstanceType is "one-time" or "persistent" for a Spot Instance.
+	SpotInstanceType string
+	// InterruptionBehavior is what an interruption does to a Spot Instance:
+	// "terminate", "stop" or "hibernate".
+	InterruptionBehavior string
+	// SpotAction is the interruption EC2 has scheduled (see Interrupt):
+	// "terminate", "stop" or "hibernate"; "" when none. SpotActionTime is
+	// when it falls due. Both clear when the instance starts again.
+	SpotAction     string
+	SpotActionTime time.Time
+	// RebalanceTime is when EC2 recommended rebalancing (see Rebalance);
+	// zero when it has not.
+	RebalanceTime time.Time
+	// TargetLifecycleState is Auto Scaling's target lifecycle state of an
+	// instance of a group (tagged aws:autoscaling:groupName): "InService",
+	// then "Terminated" (see AutoScalingTerminate); "" outside a group.
+	TargetLifecycleState string
+	// BootDelay is how long the latest boot (launch or start) stays
+	// pending, drawn from Config.BootDelay.
+	BootDelay time.Duration
 	// LaunchIndex is the position within its reservation.
 	LaunchIndex int
-	// LaunchTime is when RunInstances created it.
+	// LaunchTime is when RunInstances created it, or when StartInstances
+	// last started it (EC2 resets it on every start).
 	LaunchTime time.Time
 	// TerminatedAt is when it reached terminated (zero before).
 	TerminatedAt time.Time
@@ -97,11 +130,16 @@ type instance struct {
 	Instance
 	// seq orders instances by creation, for listing and pagination.
 	seq uint64
-	// launched is true from a successful OnLaunch until OnStop or
-	// OnTerminate has been called.
+	// launched is true from a successful OnLaunch or OnStart until OnStop
+	// or OnTerminate has been called.
 	launched bool
-	// settled is closed when the latest stop or termination has finished
-	// (nil before the first).
+	// booted is true once the instance has reached running.
+	booted bool
+	// holdsIP is true while PrivateIP belongs to the instance in its
+	// subnet's pool: from RunInstances until terminated.
+	holdsIP bool
+	// settled is closed when the latest boot, stop, reboot or termination
+	// has finished.
 	settled chan struct{}
 	// hookMu serializes the hooks of this instance.
 	hookMu sync.Mutex

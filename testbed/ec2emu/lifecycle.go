@@ -1,17 +1,26 @@
 package ec2emu
 
-// launch takes a new instance from pending to running: it waits out the
-// launch delay, then calls OnLaunch. It runs in a goroutine owned by s.
-func (s *Server) launch(in *instance) {
-	s.mu.Lock()
-	delay := s.launchDelay
-	s.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-s.clock.After(delay):
-		case <-s.ctx.Done():
-			return
-		}
+import "time"
+
+// bootLocked starts the goroutine that takes a pending instance to
+// running: after the boot delay it calls OnLaunch (the first boot) or
+// OnStart (a start after a stop). in.settled is closed once it is done.
+func (s *Server) bootLocked(in *instance) {
+	done := make(chan struct{})
+	in.settled = done
+	restart := in.booted
+	in.BootDelay = s.bootDelay.pick()
+	delay := in.BootDelay
+	if !s.goLocked(func() { s.boot(in, restart, delay, done) }) {
+		close(done)
+	}
+}
+
+// boot runs in a goroutine owned by s; see bootLocked.
+func (s *Server) boot(in *instance, restart bool, delay time.Duration, done chan struct{}) {
+	defer close(done)
+	if !s.wait(delay) {
+		return
 	}
 
 	in.hookMu.Lock()
@@ -19,36 +28,63 @@ func (s *Server) launch(in *instance) {
 	s.mu.Lock()
 	if in.State != StatePending {
 		s.mu.Unlock()
-		return // stopped or terminated before it started
+		return // terminated before it booted
 	}
 	snap := in.snapshotLocked()
 	s.mu.Unlock()
 
+	hook := s.cfg.Hooks.OnLaunch
+	if restart && s.cfg.Hooks.OnStart != nil {
+		hook = s.cfg.Hooks.OnStart
+	}
 	var err error
-	if s.cfg.Hooks.OnLaunch != nil {
-		err = s.cfg.Hooks.OnLaunch(s.ctx, snap)
+	if hook != nil {
+		err = hook(s.ctx, snap)
 	}
 
 	s.mu.Lock()
-	var release string
+	defer s.mu.Unlock()
 	switch {
+	case err != nil && restart:
+		// A start that fails leaves the instance stopped, as EC2 does
+		// when it cannot start it.
+		s.log.Error("start hook failed; instance stopped", "id", in.ID, "error", err)
+		in.State = StateStopped
+		in.StateReason, in.StateTransitionReason = internalErrorReason.state, internalErrorReason.transition
 	case err != nil:
 		s.log.Error("launch hook failed; instance terminated", "id", in.ID, "error", err)
 		in.State = StateTerminated
-		in.StateReason = "Server.InternalError: Internal error on launch"
+		in.StateReason, in.StateTransitionReason = internalErrorReason.state, internalErrorReason.transition
 		in.TerminatedAt = s.clock.Now()
-		release, in.PrivateIP = in.PrivateIP, ""
+		s.releaseLocked(in)
 	default:
 		in.launched = true
+		in.booted = true
 		if in.State == StatePending {
 			in.State = StateRunning
 		}
 		s.log.Info("instance running", "id", in.ID, "ip", in.PrivateIP)
 	}
+}
+
+// reboot calls OnReboot for a launched, running instance and closes done.
+// It runs in a goroutine owned by s.
+func (s *Server) reboot(in *instance, done chan struct{}) {
+	defer close(done)
+	in.hookMu.Lock()
+	defer in.hookMu.Unlock()
+	s.mu.Lock()
+	up := in.launched && in.State == StateRunning
+	snap := in.snapshotLocked()
 	s.mu.Unlock()
-	if release != "" {
-		s.releaseIPs([]string{release})
+	if !up || s.cfg.Hooks.OnReboot == nil {
+		return
 	}
+	if err := s.cfg.Hooks.OnReboot(s.ctx, snap); err != nil {
+		s.log.Error("reboot hook failed", "id", in.ID, "error", err)
+		return
+	}
+	s.log.Info("instance rebooted", "id", in.ID)
 }
 
 // finish completes a stop (stopping -> stopped) or a termination
@@ -81,26 +117,23 @@ func (s *Server) finish(in *instance, terminate bool, done chan struct{}) {
 		in.State = to
 		if to == StateTerminated {
 			in.TerminatedAt = s.clock.Now()
+			s.releaseLocked(in)
 		}
 		s.log.Info("instance "+string(to), "id", in.ID)
 	}
 }
 
-// reap removes terminated instances older than TerminatedTTL and gives
-// their addresses back through ReleaseIP.
+// reap removes terminated instances older than TerminatedTTL (their
+// addresses went back to the pool when they were terminated).
 func (s *Server) reap() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.clock.Now()
-	var released []string
 	for id, in := range s.instances {
 		if in.State == StateTerminated && !in.TerminatedAt.IsZero() && now.Sub(in.TerminatedAt) >= s.cfg.TerminatedTTL {
+			s.releaseLocked(in) // already released unless set terminated oddly
 			delete(s.instances, id)
-			if in.PrivateIP != "" {
-				released = append(released, in.PrivateIP)
-			}
 			s.log.Debug("terminated instance vanished", "id", id)
 		}
 	}
-	s.mu.Unlock()
-	s.releaseIPs(released)
 }

@@ -21,10 +21,12 @@ import (
 type hookLog struct {
 	mu        sync.Mutex
 	launched  []Instance
+	started   []Instance
+	rebooted  []string
 	stopped   []string
 	killed    []string
-	released  []string
 	launchErr error
+	startErr  error
 }
 
 func (h *hookLog) hooks() Hooks {
@@ -34,6 +36,18 @@ func (h *hookLog) hooks() Hooks {
 			defer h.mu.Unlock()
 			h.launched = append(h.launched, inst)
 			return h.launchErr
+		},
+		OnStart: func(_ context.Context, inst Instance) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.started = append(h.started, inst)
+			return h.startErr
+		},
+		OnReboot: func(_ context.Context, inst Instance) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.rebooted = append(h.rebooted, inst.ID)
+			return nil
 		},
 		OnStop: func(_ context.Context, inst Instance) error {
 			h.mu.Lock()
@@ -47,18 +61,13 @@ func (h *hookLog) hooks() Hooks {
 			h.killed = append(h.killed, inst.ID)
 			return nil
 		},
-		ReleaseIP: func(ip string) {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.released = append(h.released, ip)
-		},
 	}
 }
 
-func (h *hookLog) counts() (launched, stopped, killed, released int) {
+func (h *hookLog) counts() (launched, stopped, killed int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.launched), len(h.stopped), len(h.killed), len(h.released)
+	return len(h.launched), len(h.stopped), len(h.killed)
 }
 
 func waitState(t *testing.T, c *ec2.Client, id string, want ec2types.InstanceStateName) {
@@ -127,7 +136,7 @@ func TestLifecycleRunStopTerminate(t *testing.T) {
 	_, err = c.StopInstances(ctx(t), &ec2.StopInstancesInput{InstanceIds: []string{"bogus"}})
 	wantAPIError(t, err, "InvalidInstanceID.Malformed", http.StatusBadRequest)
 
-	launched, stopped, killed, _ := h.counts()
+	launched, stopped, killed := h.counts()
 	if launched != 2 || stopped != 1 || killed != 1 {
 		t.Errorf("hooks: %d launches, %d stops, %d terminations; want 2, 1, 1 (a stopped instance has no process to kill)", launched, stopped, killed)
 	}
@@ -149,7 +158,7 @@ func TestLaunchDelayAndTerminatedTTL(t *testing.T) {
 	h := &hookLog{}
 	e := startServer(t, func(c *Config) {
 		c.Clock = clock
-		c.LaunchDelay = 30 * time.Second
+		c.BootDelay = Delay{Min: 30 * time.Second}
 		c.TerminatedTTL = 10 * time.Minute
 		c.Hooks = h.hooks()
 	})
@@ -162,13 +171,12 @@ func TestLaunchDelayAndTerminatedTTL(t *testing.T) {
 	if got := stateOf(t, c, ids[0]); got != ec2types.InstanceStateNamePending {
 		t.Fatalf("before the launch delay the instance is %s", got)
 	}
-	if n, _, _, _ := h.counts(); n != 0 {
+	if n, _, _ := h.counts(); n != 0 {
 		t.Fatalf("OnLaunch ran before the launch delay")
 	}
 	clock.Advance(time.Second)
 	waitState(t, c, ids[0], ec2types.InstanceStateNameRunning)
 
-	ip := e.Instances()[0].PrivateIP
 	if _, err := c.TerminateInstances(ctx(t), &ec2.TerminateInstancesInput{InstanceIds: ids}); err != nil {
 		t.Fatal(err)
 	}
@@ -183,11 +191,6 @@ func TestLaunchDelayAndTerminatedTTL(t *testing.T) {
 	if len(e.Instances()) != 0 {
 		t.Errorf("Instances() still lists the vanished instance")
 	}
-	h.mu.Lock()
-	if len(h.released) != 1 || h.released[0] != ip {
-		t.Errorf("ReleaseIP got %v, want [%s]", h.released, ip)
-	}
-	h.mu.Unlock()
 }
 
 func TestTerminateWhilePendingSkipsHooks(t *testing.T) {
@@ -195,7 +198,7 @@ func TestTerminateWhilePendingSkipsHooks(t *testing.T) {
 	h := &hookLog{}
 	e := startServer(t, func(c *Config) {
 		c.Clock = clock
-		c.LaunchDelay = time.Minute
+		c.BootDelay = Delay{Min: time.Minute}
 		c.Hooks = h.hooks()
 	})
 	c := sdkClient(t, e)
@@ -217,7 +220,7 @@ func TestTerminateWhilePendingSkipsHooks(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if launched, _, killed, _ := h.counts(); launched != 0 || killed != 0 {
+	if launched, _, killed := h.counts(); launched != 0 || killed != 0 {
 		t.Errorf("hooks ran for an instance terminated while pending: %d launches, %d kills", launched, killed)
 	}
 	if got, _ := e.Instance(ids[0]); got.State != StateTerminated {
@@ -235,8 +238,12 @@ func TestLaunchFailureTerminates(t *testing.T) {
 	if got.StateReason == nil || aws.ToString(got.StateReason.Code) != "Server.InternalError" {
 		t.Errorf("state reason = %+v, want Server.InternalError", got.StateReason)
 	}
-	if _, _, killed, released := h.counts(); killed != 0 || released != 1 {
-		t.Errorf("after a failed launch: %d kills, %d released addresses; want 0, 1", killed, released)
+	if _, _, killed := h.counts(); killed != 0 {
+		t.Errorf("after a failed launch: %d kills, want 0", killed)
+	}
+	ip := e.Instances()[0].PrivateIP
+	if _, err := runAt(t, c, ip); err != nil {
+		t.Errorf("the address %s of the instance whose launch failed did not return to the pool: %v", ip, err)
 	}
 }
 
@@ -397,7 +404,7 @@ func TestStopAndTerminateInstanceWait(t *testing.T) {
 	if inst, _ := e.Instance(ids[1]); inst.State != StateTerminated {
 		t.Errorf("after TerminateInstance returned the instance is %s", inst.State)
 	}
-	if _, stopped, killed, _ := h.counts(); stopped != 1 || killed != 1 {
+	if _, stopped, killed := h.counts(); stopped != 1 || killed != 1 {
 		t.Errorf("hooks: %d stops, %d terminations; want 1 each", stopped, killed)
 	}
 	if err := e.StopInstance(ctx(t), ids[1]); err == nil || !strings.Contains(err.Error(), "IncorrectInstanceState") {
@@ -414,13 +421,7 @@ func TestStopAndTerminateInstanceWait(t *testing.T) {
 func TestStopInstanceHonoursContext(t *testing.T) {
 	release := make(chan struct{})
 	e := startServer(t, func(c *Config) {
-		c.Hooks.OnStop = func(ctx context.Context, _ Instance) error {
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return nil
-		}
+		c.Hooks.OnStop = blockUntil(release)
 	})
 	defer close(release)
 	c := sdkClient(t, e)

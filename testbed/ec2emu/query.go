@@ -79,7 +79,7 @@ func (p params) list(prefix string) []string {
 }
 
 // tags reads prefix.N.Key / prefix.N.Value pairs. A missing Key is a
-// MissingParameter; "aws:" keys are reserved, as in EC2.
+// MissingParameter. "aws:" keys are the caller's to refuse (reservedTags).
 func (p params) tags(prefix string) (map[string]string, *apiError) {
 	out := map[string]string{}
 	for _, n := range p.indices(prefix) {
@@ -87,9 +87,6 @@ func (p params) tags(prefix string) (map[string]string, *apiError) {
 		key := p.str(base + ".Key")
 		if key == "" {
 			return nil, errMissingParameter(base + ".Key")
-		}
-		if strings.HasPrefix(strings.ToLower(key), "aws:") {
-			return nil, errInvalidParameterValue(base+".Key", key)
 		}
 		out[key] = p.str(base + ".Value")
 	}

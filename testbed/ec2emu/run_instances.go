@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,7 +23,9 @@ type launchSpec struct {
 	minCount, maxCount int
 	imageID            string
 	instanceType       string
-	subnet             Subnet
+	subnet             *Subnet // nil: none named, the emulator picks
+	privateIP          string
+	spot               *spotSpec // nil: on demand
 	securityGroupIDs   []string
 	keyName            string
 	profileArn         string
@@ -33,67 +36,65 @@ type launchSpec struct {
 }
 
 // runInstances implements RunInstances.
-func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
-	spec, aerr := s.parseRunInstances(p)
+func (s *Server) runInstances(requestID string, p params, as principal) (any, *apiError) {
+	spec, aerr := s.parseRunInstances(p, as)
 	if aerr != nil {
 		return nil, aerr
 	}
 	if aerr := dryRun(p); aerr != nil {
 		return nil, aerr
 	}
-	s.runMu.Lock()
-	defer s.runMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 
 	fingerprint := p.fingerprint("ClientToken")
 	if spec.clientToken != "" {
-		s.mu.Lock()
-		rec, seen := s.tokens[spec.clientToken]
-		var body any
-		lost := false
-		if seen && rec.fingerprint == fingerprint {
-			body = s.replayLocked(requestID, rec)
-			lost = s.loseRunLocked()
-		}
-		s.mu.Unlock()
-		switch {
-		case seen && rec.fingerprint != fingerprint:
-			return nil, errIdempotentMismatch
-		case seen && lost:
-			return nil, errInternal
-		case seen:
+		if rec, seen := s.tokens[spec.clientToken]; seen {
+			if rec.fingerprint != fingerprint {
+				return nil, errIdempotentMismatch
+			}
+			body := s.replayLocked(requestID, rec)
+			if s.loseRunLocked() {
+				return nil, errInternal
+			}
 			return body, nil
 		}
 	}
-	if aerr := s.noCapacity(spec.subnet); aerr != nil {
+	sn := spec.subnet
+	if sn == nil {
+		sn = s.nextSubnetLocked(spec.minCount)
+	}
+	if aerr := s.noCapacityLocked(*sn); aerr != nil {
 		return nil, aerr
 	}
-
-	ips, aerr := s.allocateIPs(spec.minCount, spec.maxCount)
+	ids := make([]string, 0, spec.maxCount)
+	for len(ids) < spec.maxCount {
+		id := newID("i-")
+		if s.instances[id] == nil && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	ips, aerr := s.allocateLocked(sn.ID, spec, ids)
 	if aerr != nil {
 		return nil, aerr
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.clock.Now()
 	resID := newID("r-")
 	res := xmlRunInstancesResponse{Xmlns: namespace, RequestID: requestID,
 		xmlReservationBody: xmlReservationBody{ReservationID: resID, OwnerID: s.cfg.AccountID}}
 	rec := idempotencyRecord{fingerprint: fingerprint, reservationID: resID}
 	for i, ip := range ips {
-		id := newID("i-")
-		for s.instances[id] != nil {
-			id = newID("i-")
-		}
+		id := ids[i]
 		s.seq++
 		in := &instance{seq: s.seq, Instance: Instance{
 			ID:                    id,
 			ReservationID:         resID,
 			ImageID:               spec.imageID,
 			InstanceType:          spec.instanceType,
-			SubnetID:              spec.subnet.ID,
+			SubnetID:              sn.ID,
 			VpcID:                 s.cfg.VpcID,
-			AvailabilityZone:      spec.subnet.AvailabilityZone,
+			AvailabilityZone:      sn.AvailabilityZone,
 			PrivateIP:             ip,
 			PrivateDNSName:        s.privateDNSName(ip),
 			SecurityGroupIDs:      spec.securityGroupIDs,
@@ -106,12 +107,19 @@ func (s *Server) runInstances(requestID string, p params) (any, *apiError) {
 			State:                 StatePending,
 			LaunchIndex:           i,
 			LaunchTime:            now,
-		}}
+		}, holdsIP: true}
+		if spec.spot != nil {
+			in.InstanceLifecycle = lifecycleSpot
+			in.SpotInstanceRequestID = newSpotRequestID()
+			in.SpotInstanceType = spec.spot.requestType
+			in.InterruptionBehavior = spec.spot.behaviour
+		}
+		joinGroupLocked(in)
 		s.instances[id] = in
 		rec.instanceIDs = append(rec.instanceIDs, id)
 		res.Instances = append(res.Instances, s.instanceXML(in))
 		s.log.Info("instance created", "id", id, "ip", ip, "az", in.AvailabilityZone, "token", spec.clientToken)
-		s.goLocked(func() { s.launch(in) })
+		s.bootLocked(in)
 	}
 	if spec.clientToken != "" {
 		s.tokens[spec.clientToken] = rec
@@ -138,7 +146,7 @@ func (s *Server) replayLocked(requestID string, rec idempotencyRecord) xmlRunIns
 
 // parseRunInstances validates a RunInstances request and merges its launch
 // template.
-func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
+func (s *Server) parseRunInstances(p params, as principal) (*launchSpec, *apiError) {
 	spec := &launchSpec{tags: map[string]string{}}
 	tmpl, aerr := s.template(p)
 	if aerr != nil {
@@ -192,8 +200,17 @@ func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
 		return nil, errInvalidParameterValue("MaxCount", strconv.Itoa(spec.maxCount))
 	}
 
-	if spec.subnet, aerr = s.subnet(p.str("SubnetId"), tmplSubnet, p.str("Placement.AvailabilityZone")); aerr != nil {
+	spec.privateIP = p.str("PrivateIpAddress")
+	if spec.privateIP != "" && spec.maxCount > 1 {
+		return nil, errInvalidParameterCombination("Cannot specify a private IP address when launching more than one instance")
+	}
+	if spec.subnet, aerr = s.subnet(p.str("SubnetId"), tmplSubnet, p.str("Placement.AvailabilityZone"), spec.privateIP); aerr != nil {
 		return nil, aerr
+	}
+	if spec.privateIP != "" {
+		if _, aerr := s.pools[spec.subnet.ID].check(spec.privateIP); aerr != nil {
+			return nil, aerr
+		}
 	}
 	spec.securityGroupIDs = p.list("SecurityGroupId")
 	if len(spec.securityGroupIDs) == 0 {
@@ -237,12 +254,19 @@ func (s *Server) parseRunInstances(p params) (*launchSpec, *apiError) {
 		if aerr != nil {
 			return nil, aerr
 		}
+		if aerr := s.reservedTags(tags, as, false); aerr != nil {
+			return nil, aerr
+		}
 		if rt != "instance" {
 			continue // volumes, interfaces: not modelled
 		}
 		for k, v := range tags {
 			spec.tags[k] = v
 		}
+	}
+
+	if spec.spot, aerr = parseMarket(p); aerr != nil {
+		return nil, aerr
 	}
 
 	spec.clientToken = p.str("ClientToken")
@@ -275,77 +299,103 @@ func (s *Server) template(p params) (*LaunchTemplate, *apiError) {
 		fmt.Sprintf("The specified launch template, with template name %s, does not exist.", name)}
 }
 
-// subnet picks the subnet of a launch: the request's, the template's, one
-// in the requested zone, or the next one in turn.
-func (s *Server) subnet(requested, fromTemplate, zone string) (Subnet, *apiError) {
+// subnet resolves the subnet a launch names: the request's, the
+// template's, or one in the requested zone (the one holding ip, when an
+// address was asked for). nil means none was named; nextSubnetLocked then
+// picks one, or the subnet holding ip does.
+func (s *Server) subnet(requested, fromTemplate, zone, ip string) (*Subnet, *apiError) {
 	id := requested
 	if id == "" {
 		id = fromTemplate
 	}
 	if id != "" {
-		for _, sn := range s.cfg.Subnets {
+		for i, sn := range s.cfg.Subnets {
 			if sn.ID == id {
-				return sn, nil
+				return &s.cfg.Subnets[i], nil
 			}
 		}
-		return Subnet{}, &apiError{http.StatusBadRequest, "InvalidSubnetID.NotFound",
+		return nil, &apiError{http.StatusBadRequest, "InvalidSubnetID.NotFound",
 			fmt.Sprintf("The subnet ID '%s' does not exist", id)}
 	}
-	if zone != "" {
-		for _, sn := range s.cfg.Subnets {
-			if sn.AvailabilityZone == zone {
-				return sn, nil
-			}
+	var inZone *Subnet
+	for i, sn := range s.cfg.Subnets {
+		if zone != "" && sn.AvailabilityZone != zone {
+			continue
 		}
-		return Subnet{}, &apiError{http.StatusBadRequest, "InvalidParameterValue",
-			fmt.Sprintf("Invalid availability zone: [%s]", zone)}
+		if ip != "" && s.pools[sn.ID].contains(ip) {
+			return &s.cfg.Subnets[i], nil
+		}
+		if inZone == nil {
+			inZone = &s.cfg.Subnets[i]
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sn := s.cfg.Subnets[s.nextSubnet%len(s.cfg.Subnets)]
-	s.nextSubnet++
-	return sn, nil
+	switch {
+	case zone != "" && inZone == nil:
+		return nil, &apiError{http.StatusBadRequest, "InvalidParameterValue",
+			fmt.Sprintf("Invalid availability zone: [%s]", zone)}
+	case zone != "":
+		return inZone, nil // ip, if any, is outside it: parseRunInstances says so
+	case ip != "":
+		// EC2 would pick a default subnet the address is then not in.
+		return nil, &apiError{http.StatusBadRequest, "InvalidParameterValue",
+			fmt.Sprintf("Address %s does not fall within the subnet's address range", ip)}
+	}
+	return nil, nil
 }
 
-// allocateIPs gets up to max addresses, failing unless at least min are
-// available. It runs the AllocateIP hook without holding s.mu.
-func (s *Server) allocateIPs(min, max int) ([]string, *apiError) {
+// nextSubnetLocked picks the subnet of a launch that names none: the next
+// one in turn with at least min free addresses, or the next one in turn
+// when none has (the launch then fails there).
+func (s *Server) nextSubnetLocked(min int) *Subnet {
+	n := len(s.cfg.Subnets)
+	start := s.nextSubnet % n
+	s.nextSubnet++
+	for i := range n {
+		sn := &s.cfg.Subnets[(start+i)%n]
+		if s.pools[sn.ID].free() >= min {
+			s.nextSubnet = start + i + 1
+			return sn
+		}
+	}
+	return &s.cfg.Subnets[start]
+}
+
+// allocateLocked gives ids (one per instance, up to MaxCount) addresses
+// from the subnet's pool: the requested one, or up to MaxCount free ones
+// by the address policy, failing unless MinCount are free.
+func (s *Server) allocateLocked(subnetID string, spec *launchSpec, ids []string) ([]string, *apiError) {
+	pool := s.pools[subnetID]
+	if spec.privateIP != "" {
+		if aerr := pool.claim(spec.privateIP, ids[0]); aerr != nil {
+			return nil, aerr
+		}
+		return []string{spec.privateIP}, nil
+	}
+	if pool.free() < spec.minCount {
+		return nil, &apiError{http.StatusBadRequest, "InsufficientFreeAddressesInSubnet",
+			fmt.Sprintf("There are not enough free addresses in subnet '%s' to satisfy the requested number of instances.", subnetID)}
+	}
 	var ips []string
-	for len(ips) < max {
-		ip, err := s.allocateIP()
-		if err != nil {
-			if len(ips) >= min {
-				break
-			}
-			s.releaseIPs(ips)
-			return nil, &apiError{http.StatusBadRequest, "InsufficientFreeAddressesInSubnet",
-				fmt.Sprintf("There are not enough free addresses in subnet to satisfy the requested number of instances: %v", err)}
+	for _, id := range ids {
+		ip, ok := pool.take(id, s.cfg.AddressPolicy)
+		if !ok {
+			break
 		}
 		ips = append(ips, ip)
 	}
 	return ips, nil
 }
 
-func (s *Server) allocateIP() (string, error) {
-	if s.cfg.Hooks.AllocateIP != nil {
-		return s.cfg.Hooks.AllocateIP()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.nextIP
-	if n >= 250*256 {
-		return "", fmt.Errorf("the default 10.0.0.0/16 pool is used up")
-	}
-	s.nextIP++
-	return fmt.Sprintf("10.0.%d.%d", n/250, 4+n%250), nil
-}
-
-func (s *Server) releaseIPs(ips []string) {
-	if s.cfg.Hooks.ReleaseIP == nil {
+// releaseLocked returns the instance's address to its subnet's pool, as
+// EC2 does once an instance is terminated. The instance keeps PrivateIP
+// as a record of the address it had.
+func (s *Server) releaseLocked(in *instance) {
+	if !in.holdsIP {
 		return
 	}
-	for _, ip := range ips {
-		s.cfg.Hooks.ReleaseIP(ip)
+	in.holdsIP = false
+	if pool := s.pools[in.SubnetID]; pool != nil {
+		pool.release(in.PrivateIP, in.ID)
 	}
 }
 

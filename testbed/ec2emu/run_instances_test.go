@@ -2,7 +2,6 @@ package ec2emu
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -197,7 +196,7 @@ func TestRunInstancesClientTokenIdempotency(t *testing.T) {
 
 func TestRunInstancesErrorsThroughSDK(t *testing.T) {
 	e := startServer(t, func(c *Config) {
-		c.Hooks.AllocateIP = func() (string, error) { return "", errors.New("pool empty") }
+		c.Subnets[0].CIDR = "10.0.0.0/28" // 11 addresses
 	})
 	c := sdkClient(t, e)
 	base := func(mut func(*ec2.RunInstancesInput)) *ec2.RunInstancesInput {
@@ -228,7 +227,19 @@ func TestRunInstancesErrorsThroughSDK(t *testing.T) {
 			in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: toTags(map[string]string{"aws:x": "b"})}}
 		}), "InvalidParameterValue", 400},
 		{"dry run", base(func(in *ec2.RunInstancesInput) { in.DryRun = aws.Bool(true) }), "DryRunOperation", 412},
-		{"no addresses", base(func(*ec2.RunInstancesInput) {}), "InsufficientFreeAddressesInSubnet", 400},
+		{"no addresses", base(func(in *ec2.RunInstancesInput) {
+			in.SubnetId, in.MinCount, in.MaxCount = aws.String("subnet-0a0000000000000a1"), aws.Int32(12), aws.Int32(12)
+		}), "InsufficientFreeAddressesInSubnet", 400},
+		{"address outside the subnet", base(func(in *ec2.RunInstancesInput) {
+			in.SubnetId, in.PrivateIpAddress = aws.String("subnet-0a0000000000000a1"), aws.String("10.0.16.9")
+		}), "InvalidParameterValue", 400},
+		{"address in no subnet", base(func(in *ec2.RunInstancesInput) { in.PrivateIpAddress = aws.String("192.0.2.7") }), "InvalidParameterValue", 400},
+		{"reserved address", base(func(in *ec2.RunInstancesInput) { in.PrivateIpAddress = aws.String("10.0.16.1") }), "InvalidParameterValue", 400},
+		{"broadcast address", base(func(in *ec2.RunInstancesInput) { in.PrivateIpAddress = aws.String("10.0.0.15") }), "InvalidParameterValue", 400},
+		{"not an address", base(func(in *ec2.RunInstancesInput) { in.PrivateIpAddress = aws.String("10.0.0.x") }), "InvalidParameterValue", 400},
+		{"address for two", base(func(in *ec2.RunInstancesInput) {
+			in.PrivateIpAddress, in.MaxCount = aws.String("10.0.0.5"), aws.Int32(2)
+		}), "InvalidParameterCombination", 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.RunInstances(ctx(t), tc.in)
@@ -241,17 +252,10 @@ func TestRunInstancesErrorsThroughSDK(t *testing.T) {
 }
 
 func TestRunInstancesPartialCapacity(t *testing.T) {
-	left := 2
-	e := startServer(t, func(c *Config) {
-		c.Hooks.AllocateIP = func() (string, error) {
-			if left == 0 {
-				return "", errors.New("pool empty")
-			}
-			left--
-			return "127.0.9." + string(rune('1'+left)), nil
-		}
-	})
-	out, err := sdkClient(t, e).RunInstances(ctx(t), &ec2.RunInstancesInput{
+	e := startServer(t, func(c *Config) { c.Subnets = c.Subnets[:1]; c.Subnets[0].CIDR = "10.0.0.0/28" })
+	c := sdkClient(t, e)
+	run(t, c, 9, nil)
+	out, err := c.RunInstances(ctx(t), &ec2.RunInstancesInput{
 		ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(5)})
 	if err != nil {
 		t.Fatal(err)

@@ -29,23 +29,19 @@ type Server struct {
 	// wg counts launch and shutdown goroutines.
 	wg sync.WaitGroup
 
-	// runMu serializes RunInstances so that the idempotency check, the
-	// AllocateIP hook and the creation are one step, without holding mu
-	// across the hook.
-	runMu sync.Mutex
-
-	mu          sync.Mutex
-	closed      bool
-	instances   map[string]*instance
-	seq         uint64
-	tokens      map[string]idempotencyRecord
-	throttle    bool
-	faults      faults
-	launchDelay time.Duration
-	nextSubnet  int
-	nextIP      int
-	calls       map[string]int
-	errs        map[string]int
+	mu         sync.Mutex
+	closed     bool
+	instances  map[string]*instance
+	seq        uint64
+	tokens     map[string]idempotencyRecord
+	throttle   bool
+	faults     faults
+	bootDelay  Delay
+	nextSubnet int
+	// pools are the subnets' address pools, by subnet id.
+	pools map[string]*subnetPool
+	calls map[string]int
+	errs  map[string]int
 
 	// http serves the API between Listen and Close (see SetDown).
 	http emuhttp.Listener
@@ -67,10 +63,19 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Subnets) == 0 {
 		return nil, errors.New("ec2emu: Config.Subnets is empty: give at least one subnet with its zone (DefaultConfig does)")
 	}
-	for i, s := range cfg.Subnets {
-		if s.ID == "" || s.AvailabilityZone == "" {
-			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] needs both ID and AvailabilityZone", i)
-		}
+	pools, err := subnetPools(cfg.Subnets)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.AddressPolicy {
+	case "":
+		cfg.AddressPolicy = AddressLowest
+	case AddressLowest, AddressRandom:
+	default:
+		return nil, fmt.Errorf("ec2emu: Config.AddressPolicy %q: want %q or %q", cfg.AddressPolicy, AddressLowest, AddressRandom)
+	}
+	if err := cfg.BootDelay.validate(cfg.BootDelay.String()); err != nil {
+		return nil, fmt.Errorf("ec2emu: Config.BootDelay: %w", err)
 	}
 	if cfg.AccountID == "" {
 		cfg.AccountID = DefaultConfig().AccountID
@@ -83,17 +88,42 @@ func New(cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		clock:       cfg.Clock,
-		ctx:         ctx,
-		cancel:      cancel,
-		instances:   map[string]*instance{},
-		tokens:      map[string]idempotencyRecord{},
-		launchDelay: cfg.LaunchDelay,
-		calls:       map[string]int{},
-		errs:        map[string]int{},
+		cfg:       cfg,
+		log:       cfg.Logger,
+		clock:     cfg.Clock,
+		ctx:       ctx,
+		cancel:    cancel,
+		instances: map[string]*instance{},
+		tokens:    map[string]idempotencyRecord{},
+		bootDelay: cfg.BootDelay,
+		pools:     pools,
+		calls:     map[string]int{},
+		errs:      map[string]int{},
 	}, nil
+}
+
+// subnetPools checks the subnets and makes their address pools.
+func subnetPools(subnets []Subnet) (map[string]*subnetPool, error) {
+	pools := make(map[string]*subnetPool, len(subnets))
+	for i, sn := range subnets {
+		if sn.ID == "" || sn.AvailabilityZone == "" || sn.CIDR == "" {
+			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] needs ID, AvailabilityZone and CIDR", i)
+		}
+		if pools[sn.ID] != nil {
+			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d]: subnet id %s given twice", i, sn.ID)
+		}
+		pool, err := newSubnetPool(sn.CIDR)
+		if err != nil {
+			return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] (%s): %w", i, sn.ID, err)
+		}
+		for id, other := range pools {
+			if other.prefix.Overlaps(pool.prefix) {
+				return nil, fmt.Errorf("ec2emu: Config.Subnets[%d] (%s): CIDR %s overlaps subnet %s (%s)", i, sn.ID, sn.CIDR, id, other.prefix)
+			}
+		}
+		pools[sn.ID] = pool
+	}
+	return pools, nil
 }
 
 // Start is New followed by Listen: an emulator for cfg serving on addr
@@ -111,7 +141,7 @@ func Start(addr string, cfg Config) (*Server, error) {
 }
 
 // handler serves one action; it returns the response body or an error.
-type handler func(s *Server, requestID string, p params) (any, *apiError)
+type handler func(s *Server, requestID string, p params, as principal) (any, *apiError)
 
 // actions are the EC2 actions the emulator implements.
 var actions = map[string]handler{
@@ -120,6 +150,8 @@ var actions = map[string]handler{
 	"DescribeInstanceStatus": (*Server).describeInstanceStatus,
 	"TerminateInstances":     (*Server).terminateInstances,
 	"StopInstances":          (*Server).stopInstances,
+	"StartInstances":         (*Server).startInstances,
+	"RebootInstances":        (*Server).rebootInstances,
 	"CreateTags":             (*Server).createTags,
 }
 
@@ -161,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reap()
-	body, aerr := h(s, requestID, p)
+	body, aerr := h(s, requestID, p, principalOf(r))
 	if aerr != nil {
 		s.fail(w, requestID, aerr)
 		return
@@ -209,6 +241,33 @@ func (s *Server) goLocked(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// wait blocks for d on the emulator's clock; false if the emulator closed
+// first.
+func (s *Server) wait(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-s.clock.After(d):
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// afterLocked runs f with s.mu held once d has passed, in a goroutine
+// owned by s, unless the emulator closes first. s.mu must be held.
+func (s *Server) afterLocked(d time.Duration, f func()) {
+	s.goLocked(func() {
+		if !s.wait(d) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f()
+	})
 }
 
 // Listen serves on addr ("" means 127.0.0.1:0) until Close.

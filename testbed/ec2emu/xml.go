@@ -81,6 +81,8 @@ type xmlInstance struct {
 	Hypervisor         string          `xml:"hypervisor"`
 	IamInstanceProfile *xmlProfile     `xml:"iamInstanceProfile,omitempty"`
 	EbsOptimized       bool            `xml:"ebsOptimized"`
+	InstanceLifecycle  string          `xml:"instanceLifecycle,omitempty"`
+	SpotRequestID      string          `xml:"spotInstanceRequestId,omitempty"`
 	PlatformDetails    string          `xml:"platformDetails"`
 }
 
@@ -140,8 +142,8 @@ type xmlStateChange struct {
 	PreviousState xmlState `xml:"previousState"`
 }
 
-// xmlStateChangeResponse serves TerminateInstances and StopInstances; the
-// element name is set per action.
+// xmlStateChangeResponse serves TerminateInstances, StopInstances and
+// StartInstances; the element name is set per action.
 type xmlStateChangeResponse struct {
 	XMLName   xml.Name
 	Xmlns     string           `xml:"xmlns,attr"`
@@ -176,7 +178,7 @@ func (s *Server) instanceXML(in *instance) xmlInstance {
 		InstanceID:         in.ID,
 		ImageID:            in.ImageID,
 		State:              stateXML(in.State),
-		Reason:             in.StateReason,
+		Reason:             in.StateTransitionReason,
 		KeyName:            in.KeyName,
 		AmiLaunchIndex:     in.LaunchIndex,
 		InstanceType:       in.InstanceType,
@@ -191,6 +193,8 @@ func (s *Server) instanceXML(in *instance) xmlInstance {
 		RootDeviceName:     "/dev/xvda",
 		VirtualizationType: "hvm",
 		ClientToken:        in.ClientToken,
+		InstanceLifecycle:  in.InstanceLifecycle,
+		SpotRequestID:      in.SpotInstanceRequestID,
 		Hypervisor:         "xen",
 		PlatformDetails:    "Linux/UNIX",
 	}

@@ -14,6 +14,11 @@ type Config struct {
 	Identity bootstrap.Identity
 	// AccountID appears in the identity document.
 	AccountID string
+	// Events, when set, is called on every request for the instance's
+	// market and notices (spot interruption, rebalance recommendation,
+	// Auto Scaling lifecycle state). Nil: an on-demand instance that never
+	// gets a notice.
+	Events func() Events
 	// Clock times token expiry, the response delay and pendingTime.
 	Clock clockwork.Clock
 	// Logger receives a line per rejected request.

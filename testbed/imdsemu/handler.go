@@ -102,9 +102,23 @@ func (s *Server) validToken(tok string) bool {
 // lookup returns the metadata at path.
 func (s *Server) lookup(path string) (string, bool) {
 	id := s.cfg.Identity
-	switch strings.TrimSuffix(path, "/") {
+	path = strings.TrimSuffix(path, "/")
+	if strings.HasPrefix(path, "/latest/meta-data/") {
+		if body, ok := lookupEvents(s.events(), path); ok {
+			return body, true
+		}
+	}
+	switch path {
 	case "/latest/meta-data":
-		return "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/", true
+		ev := s.events()
+		list := "ami-id\nevents/\nhostname\ninstance-id\ninstance-life-cycle\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/"
+		if ev.TargetLifecycleState != "" {
+			list = "autoscaling/\n" + list
+		}
+		if ev.SpotAction != "" {
+			list += "\nspot/"
+		}
+		return list, true
 	case "/latest/meta-data/ami-id":
 		return id.AMI, true
 	case "/latest/meta-data/instance-id":
@@ -168,7 +182,7 @@ func (s *Server) document() string {
 		ImageID:          id.AMI,
 		InstanceID:       id.InstanceID,
 		InstanceType:     id.InstanceType,
-		PendingTime:      s.pending.Format(time.RFC3339),
+		PendingTime:      s.pendingTime().Format(time.RFC3339),
 		PrivateIP:        id.PrivateIP,
 		Region:           id.Region,
 		Version:          "2017-09-30",
@@ -177,6 +191,14 @@ func (s *Server) document() string {
 		panic("imdsemu: encoding the identity document: " + err.Error())
 	}
 	return string(b)
+}
+
+// pendingTime is when the instance last entered pending.
+func (s *Server) pendingTime() time.Time {
+	if t := s.events().PendingTime; !t.IsZero() {
+		return t.UTC().Truncate(time.Second)
+	}
+	return s.pending
 }
 
 // plain writes a text/plain answer.

@@ -123,6 +123,9 @@ func (s *Server) Listen(addr string) error { return s.http.Listen("imdsemu", add
 // Listen.
 func (s *Server) URL() string { return s.http.URL() }
 
+// Closed reports whether Close was called.
+func (s *Server) Closed() bool { return s.http.Closed() }
+
 // Close stops serving; requests in flight are cut off.
 func (s *Server) Close() error { return s.http.Close() }
 
