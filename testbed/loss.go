@@ -68,7 +68,7 @@ func (tb *Testbed) SetLoss(ctx context.Context, percent int) error {
 }
 
 // Lab is a set of network namespaces on a bridge of their own, laid out as
-// a -netns testbed lays out its instances (198.18.K.0/24), for processes
+// a -netns testbed lays out its instances (a /23 of 198.19.0.0/16), for processes
 // that are not farmhand agents: the benchmark runs Serf agents in one, so
 // that both face the same network and the same loss rules.
 type Lab struct {
@@ -83,7 +83,7 @@ func NewLab(ctx context.Context) (*Lab, error) {
 	if err := CanPartition(); err != nil {
 		return nil, err
 	}
-	ops, err := claimSubnet()
+	ops, err := claimSubnet(true)
 	if err != nil {
 		return nil, err
 	}
@@ -94,9 +94,17 @@ func NewLab(ctx context.Context) (*Lab, error) {
 	return &Lab{ops: ops}, nil
 }
 
-// Host creates host i's namespace and returns its name and address.
+// Host creates host i's namespace and returns its name and address, the
+// (i+2)th of the lab's block (the first two are the network and the host).
 func (l *Lab) Host(ctx context.Context, i int) (ns, ip string, err error) {
-	ns, ip = l.ops.nsName(i), l.ops.instanceIP(i)
+	a := l.ops.block.Addr().Next().Next()
+	for range i {
+		a = a.Next()
+	}
+	if !l.ops.block.Contains(a) {
+		return "", "", fmt.Errorf("lab host %d: the lab's block %s is full", i, l.ops.block)
+	}
+	ns, ip = l.ops.nsName(i), a.String()
 	if err := l.ops.addHost(ctx, ns, ip); err != nil {
 		return "", "", err
 	}
