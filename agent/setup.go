@@ -109,7 +109,6 @@ func (a *Agent) membershipConfig(cfg *config.Config) (*membership.Config, error)
 	mc.Clock = a.clock
 	mc.Logger = a.logger.Named("membership")
 	mc.Discover = a.discoverOnceJoined
-	mc.ExpectedMembers = a.expectedMembers
 	return mc, nil
 }
 
@@ -174,15 +173,4 @@ func (a *Agent) discoverOnceJoined(ctx context.Context) ([]string, error) {
 	default:
 		return nil, nil
 	}
-}
-
-// expectedMembers is how many members this node expects to see alive: the
-// larger of what the registry listed at the last discovery and how many
-// members the view holds that have not left. The second keeps isolation
-// detection honest on nodes that booted first (and listed few records):
-// a node that saw 5 members and now sees itself alone among 4 dead ones is
-// isolated, whatever the registry said at boot. Costs no S3 request.
-func (a *Agent) expectedMembers() int {
-	ms := a.cluster.Stats()
-	return max(ms.Alive+ms.Suspect+ms.Dead, a.registry.LastListed())
 }

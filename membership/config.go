@@ -61,9 +61,10 @@ type Config struct {
 	ReconnectTimeout time.Duration
 
 	// IsolationCheckInterval is the mean interval (jittered) between checks
-	// whether this member looks isolated: alone, or with fewer than half of
-	// ExpectedMembers alive. An isolated member calls Discover and joins
-	// what it returns. 0 disables the check.
+	// whether this member is isolated: no other member alive in its view.
+	// An isolated member calls Discover and joins what it returns. 0
+	// disables the check. (See isolated in heal.go for why the registry's
+	// count of records plays no part.)
 	IsolationCheckInterval time.Duration
 
 	// IsolationBackoffMax caps the exponential backoff between failed
@@ -108,15 +109,10 @@ type Config struct {
 	// inferred from memberlist's "[DEBUG]"-style prefixes). nil discards.
 	Logger hclog.Logger
 
-	// Discover returns join candidates ("ip:port") when this member looks
+	// Discover returns join candidates ("ip:port") when this member is
 	// isolated, normally by re-listing the S3 registry. nil disables
 	// isolation rejoin.
 	Discover func(ctx context.Context) ([]string, error)
-
-	// ExpectedMembers returns how many members there should be (the
-	// registry's count). Optional: without it, only a member that is alone
-	// counts as isolated.
-	ExpectedMembers func() int
 }
 
 // DefaultLANConfig returns settings for agents on EC2 instances in one
