@@ -28,10 +28,14 @@ func setLoss(ctx context.Context, ns string, percent int) error {
 	if percent == 0 {
 		return nil
 	}
+	rule := fmt.Sprintf("numgen random mod 100 < %d drop", percent)
+	if percent == 100 {
+		rule = "drop" // numgen's range ends at 99
+	}
 	script := fmt.Sprintf(`table inet %s {
-	chain output { type filter hook output priority 0; oifname "lo" accept; numgen random mod 100 < %d drop; }
+	chain output { type filter hook output priority 0; oifname "lo" accept; %s; }
 }
-`, lossTable, percent)
+`, lossTable, rule)
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,7 +23,7 @@ func init() {
 	register(&command{
 		Name:     "testbed",
 		Synopsis: "run a whole EC2 farm on this machine (S3, EC2 and IMDS emulators, real agents)",
-		Usage:    "up|demo|status|crash|stop|start|reboot|interrupt|rebalance|asg-terminate|kill-agent|pause|resume|partition|heal|s3|ec2|launch|clean -dir DIR ...",
+		Usage:    "up|demo|status|crash|stop|start|reboot|interrupt|rebalance|asg-terminate|kill-agent|pause|resume|partition|heal|loss|s3|ec2|launch|clean -dir DIR ...",
 		Run:      runTestbed,
 	})
 }
@@ -51,6 +52,8 @@ const testbedUsage = `usage: farmhand testbed VERB -dir DIR [args]
   pause ID... / resume ID...   SIGSTOP / SIGCONT the agent
   partition IDS... -- IDS...   cut the two sides apart (needs -netns)
   heal                   remove all partitions
+  loss PERCENT           drop PERCENT% of every instance's outgoing packets,
+                         UDP and TCP (needs -netns; 0 ends it)
   s3 down|up             the embedded S3 answers 503 SlowDown / recovers
   ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
   launch [-count N] [-subnet ID] [-ip ADDR] [-spot [-interruption stop]] [-asg NAME]
@@ -132,6 +135,17 @@ func runTestbed(ctx context.Context, env *cmdEnv, args []string) int {
 			return code
 		}
 		return testbedControl(ctx, env, *dir, verb, testbed.Request{})
+	case "loss":
+		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
+		if !ok {
+			return code
+		}
+		pct, err := strconv.Atoi(strings.TrimSuffix(strings.Join(pos, ""), "%"))
+		if len(pos) != 1 || err != nil || pct < 0 || pct > 100 {
+			errorf(env, "testbed loss", "want: loss PERCENT (0 to 100; 0 ends the loss)")
+			return exitUsage
+		}
+		return testbedControl(ctx, env, *dir, verb, testbed.Request{Percent: pct})
 	case "s3":
 		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
 		if !ok {
