@@ -7,11 +7,28 @@ type Status string
 
 // Member states. Dead and left members stay in the view for the reap time.
 const (
-	StatusAlive   Status = "alive"
-	StatusSuspect Status = "suspect"
-	StatusDead    Status = "dead"
-	StatusLeft    Status = "left"
+	StatusAlive Status = "alive"
+	// StatusDraining is an alive member that announced it is going away
+	// (Cluster.SetDraining): it still answers, but work should move off it.
+	StatusDraining Status = "draining"
+	StatusSuspect  Status = "suspect"
+	StatusDead     Status = "dead"
+	StatusLeft     Status = "left"
 )
+
+// up reports whether a member in this status is in the cluster: alive,
+// draining, or suspect (a local probe result, not a verdict).
+func (s Status) up() bool {
+	return s == StatusAlive || s == StatusDraining || s == StatusSuspect
+}
+
+// upStatus is the status of a member memberlist holds alive.
+func upStatus(draining bool) Status {
+	if draining {
+		return StatusDraining
+	}
+	return StatusAlive
+}
 
 // Member is one entry of the member view.
 type Member struct {

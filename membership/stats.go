@@ -21,11 +21,13 @@ type Stats struct {
 	JoinSyncs uint64 `json:"join_syncs"`
 	// EventsDropped counts events not delivered to a full subscriber.
 	EventsDropped uint64 `json:"events_dropped"`
-	// Alive, Suspect, Dead and Left count the view's members by status.
-	Alive   int `json:"alive"`
-	Suspect int `json:"suspect"`
-	Dead    int `json:"dead"`
-	Left    int `json:"left"`
+	// Alive, Draining, Suspect, Dead and Left count the view's members by
+	// status.
+	Alive    int `json:"alive"`
+	Draining int `json:"draining"`
+	Suspect  int `json:"suspect"`
+	Dead     int `json:"dead"`
+	Left     int `json:"left"`
 }
 
 type counters struct {
@@ -48,6 +50,7 @@ func (c *Cluster) Stats() Stats {
 		JoinSyncs:         c.stats.joinSyncs.Load(),
 		EventsDropped:     c.hub.numDropped(),
 		Alive:             n[StatusAlive],
+		Draining:          n[StatusDraining],
 		Suspect:           n[StatusSuspect],
 		Dead:              n[StatusDead],
 		Left:              n[StatusLeft],

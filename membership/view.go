@@ -47,6 +47,8 @@ type entry struct {
 	Member
 	// leaving is the member's metaLeaving flag: it announced a Leave.
 	leaving bool
+	// draining is the member's metaDraining flag.
+	draining bool
 	// suspectUntil is when a local suspicion lapses back to alive.
 	suspectUntil time.Time
 	// recheckedAt is when this node last pinged the suspected member again
@@ -77,16 +79,17 @@ func (v *view) observeAlive(n *memberlist.Node) {
 	defer v.mu.Unlock()
 	now := v.clock.Now()
 	e, ok := v.members[n.Name]
+	draining := flags&metaDraining != 0
 	if !ok {
-		e = v.addLocked(n, tags, StatusAlive, now)
-		e.leaving = flags&metaLeaving != 0
+		e = v.addLocked(n, tags, upStatus(draining), now)
+		e.leaving, e.draining = flags&metaLeaving != 0, draining
 		v.emitLocked(now, Event{Type: EventJoin, Member: e.copy()})
 		return
 	}
-	e.leaving = flags&metaLeaving != 0
+	e.leaving, e.draining = flags&metaLeaving != 0, draining
 	changed := e.setNode(n, tags)
-	if e.Status != StatusAlive {
-		v.setStatusLocked(e, StatusAlive, now)
+	if up := upStatus(draining); e.Status != up {
+		v.setStatusLocked(e, up, now)
 		return
 	}
 	if changed {
@@ -125,13 +128,13 @@ func (v *view) suspect(name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	e, ok := v.members[name]
-	if !ok || name == v.self || (e.Status != StatusAlive && e.Status != StatusSuspect) {
+	if !ok || name == v.self || !e.Status.up() {
 		return
 	}
 	now := v.clock.Now()
 	e.suspectUntil = now.Add(v.suspectTTL(v.numLiveLocked()))
 	e.recheckedAt = now
-	if e.Status == StatusAlive {
+	if e.Status != StatusSuspect {
 		v.setStatusLocked(e, StatusSuspect, now)
 	}
 	v.wakeLocked()
@@ -146,7 +149,7 @@ func (v *view) probeOK(name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if e, ok := v.members[name]; ok && e.Status == StatusSuspect {
-		v.setStatusLocked(e, StatusAlive, v.clock.Now())
+		v.setStatusLocked(e, upStatus(e.draining), v.clock.Now())
 	}
 }
 
@@ -160,11 +163,26 @@ func (v *view) tick() {
 		switch {
 		case e.Status == StatusSuspect && !now.Before(e.suspectUntil):
 			v.logger.Debug("suspicion lapsed without a death verdict", "member", name)
-			v.setStatusLocked(e, StatusAlive, now)
+			v.setStatusLocked(e, upStatus(e.draining), now)
 		case (e.Status == StatusDead || e.Status == StatusLeft) && name != v.self && now.Sub(e.Since) >= v.reapTime:
 			delete(v.members, name)
 			v.emitLocked(now, Event{Type: EventReap, Member: e.copy()})
 		}
+	}
+}
+
+// setSelfDraining shows this node's own draining mark at once, before
+// memberlist's update of its own node comes back through NotifyUpdate.
+func (v *view) setSelfDraining(draining bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.members[v.self]
+	if !ok {
+		return
+	}
+	e.draining = draining
+	if up := upStatus(draining); e.Status.up() && e.Status != up {
+		v.setStatusLocked(e, up, v.clock.Now())
 	}
 }
 
@@ -324,7 +342,7 @@ func (v *view) setStatusLocked(e *entry, s Status, now time.Time) {
 	e.Status = s
 	e.Since = now
 	v.emitLocked(now, Event{Type: EventStatus, Member: e.copy(), Prev: prev})
-	if s != StatusAlive {
+	if !s.up() || s == StatusSuspect {
 		v.wakeLocked()
 	}
 }
@@ -345,7 +363,7 @@ func (v *view) emitLocked(now time.Time, ev Event) {
 func (v *view) numLiveLocked() int {
 	n := 0
 	for _, e := range v.members {
-		if e.Status == StatusAlive || e.Status == StatusSuspect {
+		if e.Status.up() {
 			n++
 		}
 	}
