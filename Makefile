@@ -6,6 +6,9 @@ BIN       := $(CURDIR)/bin
 TOOLS_BIN := $(CURDIR)/.tools/bin
 VERSITYGW_VERSION := v1.8.0
 STATICCHECK_VERSION := v0.8.2
+# Serf is the peer farmhand is measured against (make bench), not a test
+# dependency: tools-bench installs it, tools does not.
+SERF_VERSION      := v0.10.2
 
 # Tests find the tools and the binary through these.
 export FARMHAND_VERSITYGW := $(TOOLS_BIN)/versitygw
@@ -14,7 +17,7 @@ export FARMHAND_TESTBED_BIN := $(BIN)/farmhand-testbed
 
 LDFLAGS := -X github.com/farmhand/farmhand/agent.Version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test test-race test-short lint tools bench bench-full demo soak fuzz clean
+.PHONY: all build test test-race test-short lint tools tools-bench bench bench-full demo soak fuzz clean
 
 all: build
 
@@ -28,6 +31,11 @@ $(TOOLS_BIN)/versitygw:
 
 $(TOOLS_BIN)/staticcheck:
 	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+tools-bench: $(TOOLS_BIN)/serf ## install the benchmark's peer (Serf) into .tools/bin
+
+$(TOOLS_BIN)/serf:
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/hashicorp/serf/cmd/serf@$(SERF_VERSION)
 
 test: tools build ## unit, integration and end-to-end tests (what CI runs)
 	$(GO) test -count=1 -timeout 25m ./...
@@ -44,11 +52,13 @@ lint: $(TOOLS_BIN)/staticcheck ## go vet, gofmt, staticcheck, and no binaries tr
 	$(TOOLS_BIN)/staticcheck ./...
 	@bash .ci/tracked-files
 
-bench: build ## quick benchmarks (a few minutes), writes BENCHMARKS.md
-	$(GO) run ./testbed/bench -mode quick -out BENCHMARKS.md
+bench: build tools-bench ## quick benchmarks: real processes beside Serf, then the in-process harness; writes BENCHMARKS.md
+	$(GO) run ./testbed/procbench -mode quick -farmhand $(BIN)/farmhand -serf $(TOOLS_BIN)/serf -out .bench/procbench.md
+	$(GO) run ./testbed/bench -mode quick -real .bench/procbench.md -out BENCHMARKS.md
 
-bench-full: build ## full benchmarks up to the largest honest N (about an hour), writes BENCHMARKS.md
-	$(GO) run ./testbed/bench -mode full -out BENCHMARKS.md
+bench-full: build tools-bench ## full benchmarks (the committed BENCHMARKS.md; a few hours), writes BENCHMARKS.md
+	$(GO) run ./testbed/procbench -mode full -farmhand $(BIN)/farmhand -serf $(TOOLS_BIN)/serf -out .bench/procbench.md
+	$(GO) run ./testbed/bench -mode full -real .bench/procbench.md -out BENCHMARKS.md
 
 # Each fuzz target runs for FUZZTIME (CI: 10s each); a crasher fails the
 # target and is saved under the package's testdata/fuzz for a regression test.

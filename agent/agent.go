@@ -205,7 +205,7 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 
 	// 6. Memberlist. The boot loop is made first: membership asks it for
-	// rediscovery and the expected member count.
+	// rediscovery.
 	a.boot = &bootLoop{
 		registry: reg, record: a.node.record, identity: id, clusterName: cfg.Cluster, dataDir: cfg.DataDir,
 		joinFanout: cfg.Gossip.JoinFanout, clock: a.clock, ready: a.ready, logger: a.log.Named("bootstrap"),
@@ -216,7 +216,6 @@ func (a *Agent) start(ctx context.Context) error {
 		return err
 	}
 	mc.Discover = a.boot.discoverOnceJoined
-	mc.ExpectedMembers = a.boot.expectedMembers
 	if a.cluster, err = membership.Create(mc); err != nil {
 		return fmt.Errorf("gossip on %s:%d: %w", mc.BindAddr, mc.BindPort, err)
 	}

@@ -46,7 +46,7 @@ type bootLoop struct {
 	retryJoin func() []string
 
 	// cluster is set by attach once memberlist is up; membership may call
-	// expectedMembers from its own goroutines from then on.
+	// discoverOnceJoined from its own goroutines from then on.
 	cluster atomic.Pointer[membership.Cluster]
 	// joined is closed once the loop has joined a peer or found itself the
 	// first member; until then it does the discovering.
@@ -198,20 +198,4 @@ func (b *bootLoop) discoverOnceJoined(ctx context.Context) ([]string, error) {
 	default:
 		return nil, nil
 	}
-}
-
-// expectedMembers is how many members this node expects to see alive: the
-// larger of what the registry listed at the last discovery and how many
-// members the view holds that have not left. The second keeps isolation
-// detection honest on nodes that booted first (and listed few records):
-// a node that saw 5 members and now sees itself alone among 4 dead ones is
-// isolated, whatever the registry said at boot. Costs no S3 request.
-func (b *bootLoop) expectedMembers() int {
-	listed := b.registry.LastListed()
-	c := b.cluster.Load()
-	if c == nil {
-		return listed
-	}
-	ms := c.Stats()
-	return max(ms.Alive+ms.Suspect+ms.Dead, listed)
 }

@@ -56,8 +56,7 @@ func registryConfig(cfg *config.Config, clock clockwork.Clock, logger hclog.Logg
 	return rc
 }
 
-// membershipConfig translates the gossip block. The caller sets Discover
-// and ExpectedMembers.
+// membershipConfig translates the gossip block. The caller sets Discover.
 func membershipConfig(cfg *config.Config, n *node, clock clockwork.Clock, logger hclog.Logger) (*membership.Config, error) {
 	var mc *membership.Config
 	switch cfg.Gossip.Profile {

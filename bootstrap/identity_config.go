@@ -5,8 +5,13 @@ import "time"
 const (
 	// DefaultIMDSEndpoint is the EC2 instance metadata service address.
 	DefaultIMDSEndpoint = "http://169.254.169.254"
-	// DefaultIdentityTimeout bounds the whole identity read, retries included.
-	DefaultIdentityTimeout = 2 * time.Second
+	// DefaultIdentityTimeout bounds the whole identity read, retries
+	// included. IMDS answers in milliseconds, but an instance booting
+	// under load (a burst of services, a burstable type out of credits)
+	// can take seconds to be scheduled; the agent cannot start without
+	// its identity, so it keeps asking for this long before giving up to
+	// systemd's restart.
+	DefaultIdentityTimeout = 10 * time.Second
 )
 
 // IdentityConfig says where LoadIdentity reads the instance identity from

@@ -8,24 +8,40 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
-// IMDS client limits. They keep a whole identity read, retries included,
-// inside IdentityConfig.Timeout even when the endpoint drops packets.
+// IMDS client limits. Each attempt is short, so a dropped packet costs
+// little; attempts go on (see imdsAttempts) until IdentityConfig.Timeout,
+// so a slow IMDS is waited for, while a refused connection, which means
+// there is no IMDS to wait for, fails at once.
 const (
 	imdsDialTimeout    = 250 * time.Millisecond
 	imdsHeaderTimeout  = 500 * time.Millisecond
-	imdsMaxAttempts    = 3
 	imdsMaxBackoff     = 200 * time.Millisecond
 	imdsMaxValueLength = 1024
 )
+
+// imdsAttempts is how many attempts fit in timeout, at least 3.
+func imdsAttempts(timeout time.Duration) int {
+	return max(3, int(timeout/(imdsHeaderTimeout+imdsMaxBackoff))+1)
+}
+
+// notRetryingRefused stops retries of a refused connection.
+var notRetryingRefused = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+})
 
 // identityField is one Identity field and the IMDS meta-data path it is
 // read from.
@@ -51,7 +67,7 @@ var identityFields = []identityField{
 
 // LoadIdentity returns this instance's identity: cfg.Override's non-empty
 // fields, the rest read from IMDSv2 at cfg.Endpoint. IMDSv1 fallback is
-// disabled. It returns within cfg.Timeout (default 2s) whether IMDS is
+// disabled. It returns within cfg.Timeout (default 10s) whether IMDS is
 // down, hangs or refuses; the error is one line naming the endpoint and the
 // config fields that avoid IMDS. With every field overridden (the region may
 // be left out when the AZ is given) IMDS is not contacted.
@@ -96,8 +112,12 @@ func readIMDS(ctx context.Context, cfg IdentityConfig, id *Identity, missing []i
 		// Our MaxBackoff below, not the client's default 1s cap.
 		DisableDefaultMaxBackoff: true,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = imdsMaxAttempts
+			o.MaxAttempts = imdsAttempts(cfg.Timeout)
 			o.MaxBackoff = imdsMaxBackoff
+			o.Retryables = append([]retry.IsErrorRetryable{notRetryingRefused}, o.Retryables...)
+			// Retries here wait for a slow local endpoint; no token
+			// bucket is needed to protect it from this one client.
+			o.RateLimiter = ratelimit.None
 		}),
 	})
 

@@ -26,6 +26,9 @@ type fakeIMDS struct {
 	hang bool
 	// noRegion answers 404 for placement/region, as old IMDS versions do.
 	noRegion bool
+	// stalls is how many requests, the first ones, block until the
+	// client gives up: an IMDS on a machine too busy to answer in time.
+	stalls int64
 
 	mu       sync.Mutex
 	tokens   map[string]bool
@@ -54,8 +57,8 @@ func newFakeIMDS(t *testing.T, edit func(*fakeIMDS)) *fakeIMDS {
 }
 
 func (f *fakeIMDS) serve(w http.ResponseWriter, r *http.Request) {
-	f.requests.Add(1)
-	if f.hang {
+	n := f.requests.Add(1)
+	if f.hang || n <= f.stalls {
 		<-r.Context().Done()
 		return
 	}
@@ -205,8 +208,44 @@ func TestLoadIdentityIMDSDown(t *testing.T) {
 
 func TestLoadIdentityIMDSHangs(t *testing.T) {
 	f := newFakeIMDS(t, func(f *fakeIMDS) { f.hang = true })
-	_, err := loadBounded(t, IdentityConfig{Endpoint: f.srv.URL})
+	start := time.Now()
+	_, err := loadBounded(t, IdentityConfig{Endpoint: f.srv.URL, Timeout: time.Second})
 	assertIdentityError(t, err, f.srv.URL, "")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("a hanging IMDS held LoadIdentity for %s with a 1s timeout", d)
+	}
+}
+
+// TestLoadIdentityWaitsForASlowIMDS stalls the first requests, as an IMDS
+// on a starved machine does: attempts go on until the timeout, not for a
+// fixed three.
+func TestLoadIdentityWaitsForASlowIMDS(t *testing.T) {
+	f := newFakeIMDS(t, func(f *fakeIMDS) { f.stalls = 5 })
+	id, err := loadBounded(t, IdentityConfig{Endpoint: f.srv.URL, Timeout: 8 * time.Second})
+	if err != nil {
+		t.Fatalf("LoadIdentity gave up on an IMDS that answers after %d stalled requests: %v", f.stalls, err)
+	}
+	if id.InstanceID != "i-0123456789abcdef0" {
+		t.Errorf("InstanceID = %q", id.InstanceID)
+	}
+}
+
+// TestLoadIdentityRefusedFailsAtOnce: a refused connection means there is
+// no IMDS (not on EC2, or the endpoint is disabled); waiting the whole
+// timeout for it would only delay the error.
+func TestLoadIdentityRefusedFailsAtOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	l.Close()
+	start := time.Now()
+	_, err = loadBounded(t, IdentityConfig{Endpoint: endpoint, Timeout: 10 * time.Second})
+	assertIdentityError(t, err, endpoint, "connection refused")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("a refused IMDS took %s to report", d)
+	}
 }
 
 func TestLoadIdentityIMDSv1Only(t *testing.T) {

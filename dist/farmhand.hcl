@@ -46,7 +46,7 @@ retry_join = []
 # override it (off EC2, or in tests).
 identity {
   imds_endpoint     = "" # default http://169.254.169.254
-  imds_timeout      = "2s"
+  imds_timeout      = "10s"
   instance_id       = ""
   private_ip        = ""
   availability_zone = ""

@@ -38,6 +38,12 @@ type Cluster struct {
 	// ctx is canceled by Shutdown; the loops and join attempts watch it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// settleKick asks settleLoop for a sync series after a join; settling
+	// is true while one runs.
+	settleKick chan struct{}
+	settling   atomic.Bool
+	// ping checks that a member answers (pingMember; a seam for tests).
+	ping func(Member) error
 
 	// lifecycle serializes the calls that change this node's own state:
 	// UpdateTags, SetKeys, Leave and Shutdown.
@@ -45,11 +51,12 @@ type Cluster struct {
 
 	// mu guards the fields below, and orders wg.Add against Shutdown's
 	// wg.Wait.
-	mu      sync.Mutex
-	tags    map[string]string
-	leaving bool
-	stopped bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	tags     map[string]string
+	draining bool
+	leaving  bool
+	stopped  bool
+	wg       sync.WaitGroup
 }
 
 // Create starts memberlist with cfg and the loops that maintain the view
@@ -61,7 +68,7 @@ func Create(cfg *Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: *cfg, clock: cfg.Clock, logger: cfg.Logger, hub: newHub()}
+	c := &Cluster{cfg: *cfg, clock: cfg.Clock, logger: cfg.Logger, hub: newHub(), settleKick: make(chan struct{}, 1)}
 	if c.clock == nil {
 		c.clock = clockwork.NewRealClock()
 	}
@@ -86,6 +93,7 @@ func Create(cfg *Config) (*Cluster, error) {
 		return nil, fmt.Errorf("membership: start gossip on %s:%d: %w (is the port in use or the address not local?)", cfg.BindAddr, cfg.BindPort, err)
 	}
 	c.ml = ml
+	c.ping = c.pingMember
 	c.startLoops()
 	return c, nil
 }
@@ -109,8 +117,8 @@ func (c *Cluster) createMemberlist(mlc *memberlist.Config) (*memberlist.Memberli
 	}
 	ml, err := memberlist.Create(mlc)
 	if err != nil {
-		if trans.netDial {
-			_ = trans.Shutdown()
+		if trans.own != nil {
+			_ = trans.own.Shutdown()
 		}
 		return nil, err
 	}
@@ -186,8 +194,12 @@ func (c *Cluster) Tags() map[string]string {
 	return maps.Clone(c.tags)
 }
 
-// NumAlive returns how many members, this node included, are alive.
-func (c *Cluster) NumAlive() int { return c.view.count()[StatusAlive] }
+// NumAlive returns how many members, this node included, are alive or
+// draining: in the cluster and answering.
+func (c *Cluster) NumAlive() int {
+	n := c.view.count()
+	return n[StatusAlive] + n[StatusDraining]
+}
 
 // LastChange returns when the view last changed (a join, status change,
 // tag update or reap); renderers and `farmhand wait -stable` use it.
@@ -218,18 +230,58 @@ func (c *Cluster) UpdateTags(tags map[string]string) error {
 	case leaving:
 		return errors.New("membership: UpdateTags after Leave: this node has left the cluster; restart the agent to rejoin")
 	}
-	meta, err := encodeMeta(tags, 0)
+	c.mu.Lock()
+	meta, err := encodeMeta(tags, c.flagsLocked())
+	if err == nil {
+		c.tags = maps.Clone(tags)
+	}
+	c.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("membership: UpdateTags: %w", err)
 	}
-	c.mu.Lock()
-	c.tags = maps.Clone(tags)
-	c.mu.Unlock()
 	c.meta.Store(&meta)
 	if err := c.ml.UpdateNode(c.cfg.BroadcastTimeout); err != nil {
 		return fmt.Errorf("membership: UpdateTags: tags set locally, but their broadcast was not confirmed within %s (Config.BroadcastTimeout); they still spread by gossip: %w", c.cfg.BroadcastTimeout, err)
 	}
 	return nil
+}
+
+// SetDraining marks this node as draining (going away soon, still serving)
+// or clears the mark, and gossips it like a tag change: every member's view
+// shows the node as draining until it leaves or dies. It waits up to
+// Config.BroadcastTimeout for the broadcast, as UpdateTags does.
+func (c *Cluster) SetDraining(draining bool) error {
+	c.lifecycle.Lock()
+	defer c.lifecycle.Unlock()
+	c.mu.Lock()
+	stopped, leaving := c.stopped, c.leaving
+	if !stopped && !leaving {
+		c.draining = draining
+	}
+	meta, err := encodeMeta(c.tags, c.flagsLocked())
+	c.mu.Unlock()
+	switch {
+	case stopped:
+		return fmt.Errorf("membership: SetDraining: %w", ErrShutdown)
+	case leaving:
+		return errors.New("membership: SetDraining after Leave: this node has already left")
+	case err != nil:
+		return fmt.Errorf("membership: SetDraining: %w", err)
+	}
+	c.meta.Store(&meta)
+	c.view.setSelfDraining(draining)
+	if err := c.ml.UpdateNode(c.cfg.BroadcastTimeout); err != nil {
+		return fmt.Errorf("membership: SetDraining: set locally, but the broadcast was not confirmed within %s; it still spreads by gossip: %w", c.cfg.BroadcastTimeout, err)
+	}
+	return nil
+}
+
+// flagsLocked returns the meta flags this node gossips (besides leaving).
+func (c *Cluster) flagsLocked() byte {
+	if c.draining {
+		return metaDraining
+	}
+	return 0
 }
 
 // Leave tells the cluster this node is leaving on purpose, so others show
@@ -246,7 +298,7 @@ func (c *Cluster) Leave(timeout time.Duration) error {
 	c.mu.Lock()
 	stopped, leaving := c.stopped, c.leaving
 	c.leaving = true
-	tags := c.tags
+	tags, flags := c.tags, c.flagsLocked()
 	c.mu.Unlock()
 	switch {
 	case stopped:
@@ -258,7 +310,7 @@ func (c *Cluster) Leave(timeout time.Duration) error {
 
 	// First gossip the leaving flag, so that the dead message memberlist
 	// sends next is read as "left" (see metaLeaving).
-	meta, err := encodeMeta(tags, metaLeaving)
+	meta, err := encodeMeta(tags, flags|metaLeaving)
 	if err != nil {
 		return fmt.Errorf("membership: Leave: %w", err)
 	}

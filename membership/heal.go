@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // memberlist alone never heals a partition: once both sides have declared
@@ -23,19 +25,32 @@ func (c *Cluster) startLoops() {
 	if c.cfg.IsolationCheckInterval > 0 && c.cfg.Discover != nil {
 		c.goTracked(c.isolationLoop)
 	}
+	c.goTracked(c.settleLoop)
+	c.goTracked(c.recheckLoop)
 }
 
-// maintainLoop lapses suspicions and reaps old dead and left members.
+// maintainLoop lapses suspicions and reaps old dead and left members, each
+// when it falls due: it sleeps until the view's next deadline, so an idle
+// agent is not woken for nothing.
 func (c *Cluster) maintainLoop() {
-	every := min(c.cfg.ReapTime/4, c.mlConf.ProbeInterval, time.Second)
-	t := c.clock.NewTicker(max(every, 10*time.Millisecond))
-	defer t.Stop()
 	for {
+		var t clockwork.Timer
+		var due <-chan time.Time
+		if at, ok := c.view.nextDeadline(); ok {
+			t = c.clock.NewTimer(max(c.clock.Until(at), 0))
+			due = t.Chan()
+		}
 		select {
 		case <-c.ctx.Done():
-			return
-		case <-t.Chan():
+		case <-c.view.wake:
+		case <-due:
 			c.view.tick()
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if c.ctx.Err() != nil {
+			return
 		}
 	}
 }
@@ -111,18 +126,18 @@ func (c *Cluster) checkIsolation(s *isolationState) {
 	s.notBefore = c.clock.Now().Add(backoff(c.cfg.IsolationCheckInterval, c.cfg.IsolationBackoffMax, s.failures))
 }
 
-// isolated reports whether this node is alone, or sees fewer than half of
-// ExpectedMembers alive.
-func (c *Cluster) isolated() bool {
-	alive := c.NumAlive()
-	if alive <= 1 {
-		return true
-	}
-	if c.cfg.ExpectedMembers == nil {
-		return false
-	}
-	return 2*alive < c.cfg.ExpectedMembers()
-}
+// isolated reports whether this node is alone: nobody else alive in its
+// view. Gossip is the judge, not the registry. The registry's count of
+// records once stood in for "how many members there should be", but stale
+// records (crashed agents, until they are pruned) made the survivors of a
+// partial failure look isolated for good: 3 survivors of 8 listed S3 every
+// few seconds forever, the opposite of zero S3 requests in steady state.
+// A node that still sees one live peer is not lost: memberlist keeps its
+// view whole through that peer, and the reconnect loop heals a partition
+// from either side by dialling the members it holds dead (a side that
+// learned new members meanwhile brings them in the push/pull). Only a node
+// that has nobody left needs the registry to find the cluster again.
+func (c *Cluster) isolated() bool { return c.NumAlive() <= 1 }
 
 // rejoinOnce calls Discover and joins its candidates.
 func (c *Cluster) rejoinOnce() bool {
@@ -140,6 +155,7 @@ func (c *Cluster) rejoinOnce() bool {
 		return false
 	}
 	c.stats.rejoins.Add(1)
+	c.kickSettle()
 	c.logger.Info("rejoined after isolation", "contacted", n)
 	return true
 }

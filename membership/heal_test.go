@@ -3,6 +3,7 @@ package membership
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ func TestRestartedNodeMergesBack(t *testing.T) {
 				// GossipToTheDeadTime, which would merge a quick restart
 				// on its own; turn that off to test only our healing.
 				c.Memberlist.GossipToTheDeadTime = 0
+				// The syncs after a join push/pull with a member this
+				// node still holds alive, which can be the restarted one.
+				c.JoinSyncs = 0
 				if mode == "discover" {
 					c.ReconnectInterval = 0
 				} else {
@@ -73,24 +77,57 @@ func TestRestartedNodeMergesBack(t *testing.T) {
 	}
 }
 
-func TestIsolationUsesExpectedMembers(t *testing.T) {
-	nodes := startN(t, "iso", 2, func(c *Config) { c.IsolationCheckInterval = 0 })
-	expected := 3
-	nodes[0].cfg.ExpectedMembers = func() int { return expected }
+func TestIsolationIsBeingAlone(t *testing.T) {
+	nodes := startN(t, "iso", 3, func(c *Config) { c.IsolationCheckInterval = 0 })
 	if nodes[0].isolated() {
-		t.Error("2 of 3 expected alive counts as isolated")
+		t.Error("a node that sees 2 others alive counts as isolated")
 	}
-	expected = 5
+	// Two of three crash: the survivor holds them dead and is alone.
+	for _, c := range nodes[1:] {
+		if err := c.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStatus(t, nodes[:1], "iso-1", StatusDead)
+	waitStatus(t, nodes[:1], "iso-2", StatusDead)
 	if !nodes[0].isolated() {
-		t.Error("2 of 5 expected alive does not count as isolated")
-	}
-	nodes[0].cfg.ExpectedMembers = nil
-	if nodes[0].isolated() {
-		t.Error("2 alive without ExpectedMembers counts as isolated")
+		t.Error("a node whose every peer is dead does not count as isolated")
 	}
 	alone := start(t, localConfig(t, "iso-alone"))
 	if !alone.isolated() {
 		t.Error("a node alone does not count as isolated")
+	}
+}
+
+// TestSurvivorsOfAPartialFailureStayQuiet crashes 5 of 8 members: the 3
+// survivors still see each other, so none of them asks Discover (the S3
+// registry) for anything, however long they run. Before isolation was
+// judged from gossip alone, the registry's stale records made them look
+// isolated and they re-listed S3 for good.
+func TestSurvivorsOfAPartialFailureStayQuiet(t *testing.T) {
+	var calls atomic.Int32
+	nodes := startN(t, "quiet", 8, func(c *Config) {
+		c.ReconnectInterval = 0
+		c.Discover = func(context.Context) ([]string, error) {
+			calls.Add(1)
+			return nil, nil
+		}
+	})
+	for _, c := range nodes[3:] {
+		if err := c.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 3; i < 8; i++ {
+		waitStatus(t, nodes[:3], "quiet-"+strconv.Itoa(i), StatusDead)
+	}
+	// Ten isolation checks' worth of time, and then some.
+	deadline := time.Now().Add(10 * nodes[0].cfg.IsolationCheckInterval)
+	for time.Now().Before(deadline) {
+		if n := calls.Load(); n != 0 {
+			t.Fatalf("survivors that see each other called Discover %d times", n)
+		}
+		time.Sleep(nodes[0].cfg.IsolationCheckInterval / 2)
 	}
 }
 

@@ -14,11 +14,13 @@ import (
 // stale candidate costs one attempt slot, not a serial timeout, and ctx
 // bounds the whole call. Candidates that are this node itself are skipped. Attempts still
 // in flight when Join returns finish in the background (each is bounded by
-// memberlist's TCPTimeout) and may merge more state.
+// memberlist's TCPTimeout) and may merge more state. A successful Join is
+// followed by a few state syncs in the background (see settle.go).
 func (c *Cluster) Join(ctx context.Context, addrs []string) (int, error) {
 	n, err := c.join(ctx, addrs)
 	if n > 0 {
 		c.stats.joins.Add(1)
+		c.kickSettle()
 	} else {
 		c.stats.joinFailures.Add(1)
 	}

@@ -11,6 +11,9 @@ const (
 	// StatusAlive is a member memberlist holds alive and this agent does
 	// not suspect.
 	StatusAlive Status = "alive"
+	// StatusDraining is an alive member that announced it is going away
+	// (Cluster.SetDraining): it still answers, but work should move off it.
+	StatusDraining Status = "draining"
 	// StatusSuspect means that this agent's own probe of the member failed
 	// (the direct ping and the indirect ones) and that no probe of it has
 	// been answered since, within the longest time memberlist may take to
@@ -31,6 +34,20 @@ const (
 	// StatusLeft is a member that left gracefully.
 	StatusLeft Status = "left"
 )
+
+// up reports whether a member in this status is in the cluster: alive,
+// draining, or suspect (a local probe result, not a verdict).
+func (s Status) up() bool {
+	return s == StatusAlive || s == StatusDraining || s == StatusSuspect
+}
+
+// upStatus is the status of a member memberlist holds alive.
+func upStatus(draining bool) Status {
+	if draining {
+		return StatusDraining
+	}
+	return StatusAlive
+}
 
 // Member is one entry of the member view.
 type Member struct {

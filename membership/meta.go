@@ -27,6 +27,12 @@ const (
 	// this flag; the view then reports "left" rather than "dead".
 	metaLeaving byte = 1 << 0
 
+	// metaDraining marks a member that is going away soon (a spot
+	// interruption, a rebalance recommendation, an Auto Scaling
+	// termination) and still serves until it leaves: views show it as
+	// "draining" (see Cluster.SetDraining).
+	metaDraining byte = 1 << 1
+
 	metaHeaderLen = 2
 )
 

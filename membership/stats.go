@@ -17,19 +17,24 @@ type Stats struct {
 	RejoinAttempts uint64 `json:"rejoin_attempts"`
 	// Rejoins counts rejoin attempts that reached at least one member.
 	Rejoins uint64 `json:"rejoins"`
+	// JoinSyncs counts the push/pulls made after a join (see settle.go).
+	JoinSyncs uint64 `json:"join_syncs"`
 	// EventsDropped counts events not delivered to a full subscriber.
 	EventsDropped uint64 `json:"events_dropped"`
-	// Alive, Suspect, Dead and Left count the view's members by status.
-	Alive   int `json:"alive"`
-	Suspect int `json:"suspect"`
-	Dead    int `json:"dead"`
-	Left    int `json:"left"`
+	// Alive, Draining, Suspect, Dead and Left count the view's members by
+	// status.
+	Alive    int `json:"alive"`
+	Draining int `json:"draining"`
+	Suspect  int `json:"suspect"`
+	Dead     int `json:"dead"`
+	Left     int `json:"left"`
 }
 
 type counters struct {
 	joins, joinFailures           atomic.Uint64
 	reconnectAttempts, reconnects atomic.Uint64
 	rejoinAttempts, rejoins       atomic.Uint64
+	joinSyncs                     atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -42,8 +47,10 @@ func (c *Cluster) Stats() Stats {
 		Reconnects:        c.stats.reconnects.Load(),
 		RejoinAttempts:    c.stats.rejoinAttempts.Load(),
 		Rejoins:           c.stats.rejoins.Load(),
+		JoinSyncs:         c.stats.joinSyncs.Load(),
 		EventsDropped:     c.hub.numDropped(),
 		Alive:             n[StatusAlive],
+		Draining:          n[StatusDraining],
 		Suspect:           n[StatusSuspect],
 		Dead:              n[StatusDead],
 		Left:              n[StatusLeft],

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -19,10 +19,9 @@ import (
 // Shutdown for up to twice TCPTimeout (a dial, then the exchange).
 type abortTransport struct {
 	memberlist.NodeAwareTransport
-	// ctx, canceled by Shutdown, cancels dials in progress when the inner
-	// transport is our own NetTransport (its dialer cannot take a context).
-	ctx     context.Context
-	netDial bool
+	// own says the inner transport is our netTransport, which the Cluster
+	// created and must shut down itself if memberlist never starts.
+	own *netTransport
 
 	mu     sync.Mutex
 	conns  map[*abortConn]struct{}
@@ -31,10 +30,11 @@ type abortTransport struct {
 
 var _ memberlist.NodeAwareTransport = (*abortTransport)(nil)
 
-// newTransport returns cfg.Transport, or a NetTransport on BindAddr:BindPort
-// (retrying a few times when BindPort 0 races another bind), wrapped.
+// newTransport returns cfg.Transport, or a netTransport on
+// BindAddr:BindPort (retrying a few times when BindPort 0 races another
+// bind), wrapped. ctx ends the netTransport's dials.
 func newTransport(ctx context.Context, cfg *Config, logger *log.Logger) (*abortTransport, error) {
-	t := &abortTransport{ctx: ctx, conns: map[*abortConn]struct{}{}}
+	t := &abortTransport{conns: map[*abortConn]struct{}{}}
 	if cfg.Transport != nil {
 		t.NodeAwareTransport = cfg.Transport
 		return t, nil
@@ -45,42 +45,30 @@ func newTransport(ctx context.Context, cfg *Config, logger *log.Logger) (*abortT
 	}
 	var err error
 	for range tries {
-		var nt *memberlist.NetTransport
-		nt, err = memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-			BindAddrs:    []string{cfg.BindAddr},
-			BindPort:     cfg.BindPort,
-			Logger:       logger,
-			MetricLabels: cfg.Memberlist.MetricLabels,
-		})
+		var nt *netTransport
+		nt, err = newNetTransport(ctx, cfg.BindAddr, cfg.BindPort, logger)
 		if err == nil {
-			t.NodeAwareTransport, t.netDial = nt, true
+			t.NodeAwareTransport, t.own = nt, nt
 			return t, nil
 		}
-		if !strings.Contains(err.Error(), "address already in use") {
+		if !errors.Is(err, syscall.EADDRINUSE) {
 			break
 		}
 	}
 	return nil, err
 }
 
-// boundPort returns the port our own NetTransport bound, or 0.
+// boundPort returns the port our own netTransport bound, or 0.
 func (t *abortTransport) boundPort() int {
-	if nt, ok := t.NodeAwareTransport.(*memberlist.NetTransport); ok {
-		return nt.GetAutoBindPort()
+	if t.own != nil {
+		return t.own.port()
 	}
 	return 0
 }
 
 // DialAddressTimeout dials like the inner transport and tracks the stream.
 func (t *abortTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
-	var conn net.Conn
-	var err error
-	if t.netDial {
-		d := net.Dialer{Timeout: timeout}
-		conn, err = d.DialContext(t.ctx, "tcp", a.Addr)
-	} else {
-		conn, err = t.NodeAwareTransport.DialAddressTimeout(a, timeout)
-	}
+	conn, err := t.NodeAwareTransport.DialAddressTimeout(a, timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"maps"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -28,17 +29,31 @@ type view struct {
 	// members before memberlist either declares death or the member refutes.
 	suspectTTL func(n int) time.Duration
 
+	// wake is signalled when a deadline of tick may have moved earlier (a
+	// new suspicion, death or leave), so the maintenance loop can re-arm.
+	wake chan struct{}
+	// suspected is signalled when a member becomes suspect, for the
+	// recheck loop.
+	suspected chan struct{}
+
 	mu         sync.Mutex
 	members    map[string]*entry
 	lastChange time.Time
+	// learned counts the members added to the view, ever.
+	learned uint64
 }
 
 type entry struct {
 	Member
 	// leaving is the member's metaLeaving flag: it announced a Leave.
 	leaving bool
+	// draining is the member's metaDraining flag.
+	draining bool
 	// suspectUntil is when a local suspicion lapses back to alive.
 	suspectUntil time.Time
+	// recheckedAt is when this node last pinged the suspected member again
+	// (see recheck.go); zero until then.
+	recheckedAt time.Time
 }
 
 func newView(self string, clock clockwork.Clock, logger hclog.Logger, h *hub, reapTime time.Duration, suspectTTL func(int) time.Duration) *view {
@@ -51,6 +66,8 @@ func newView(self string, clock clockwork.Clock, logger hclog.Logger, h *hub, re
 		suspectTTL: suspectTTL,
 		members:    map[string]*entry{},
 		lastChange: clock.Now(),
+		wake:       make(chan struct{}, 1),
+		suspected:  make(chan struct{}, 1),
 	}
 }
 
@@ -62,16 +79,17 @@ func (v *view) observeAlive(n *memberlist.Node) {
 	defer v.mu.Unlock()
 	now := v.clock.Now()
 	e, ok := v.members[n.Name]
+	draining := flags&metaDraining != 0
 	if !ok {
-		e = v.addLocked(n, tags, StatusAlive, now)
-		e.leaving = flags&metaLeaving != 0
+		e = v.addLocked(n, tags, upStatus(draining), now)
+		e.leaving, e.draining = flags&metaLeaving != 0, draining
 		v.emitLocked(now, Event{Type: EventJoin, Member: e.copy()})
 		return
 	}
-	e.leaving = flags&metaLeaving != 0
+	e.leaving, e.draining = flags&metaLeaving != 0, draining
 	changed := e.setNode(n, tags)
-	if e.Status != StatusAlive {
-		v.setStatusLocked(e, StatusAlive, now)
+	if up := upStatus(draining); e.Status != up {
+		v.setStatusLocked(e, up, now)
 		return
 	}
 	if changed {
@@ -95,6 +113,7 @@ func (v *view) observeLeave(n *memberlist.Node) {
 		e = v.addLocked(n, tags, status, now)
 		e.leaving = status == StatusLeft
 		v.emitLocked(now, Event{Type: EventStatus, Member: e.copy()})
+		v.wakeLocked()
 		return
 	}
 	e.leaving = status == StatusLeft
@@ -109,13 +128,19 @@ func (v *view) suspect(name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	e, ok := v.members[name]
-	if !ok || name == v.self || (e.Status != StatusAlive && e.Status != StatusSuspect) {
+	if !ok || name == v.self || !e.Status.up() {
 		return
 	}
 	now := v.clock.Now()
 	e.suspectUntil = now.Add(v.suspectTTL(v.numLiveLocked()))
-	if e.Status == StatusAlive {
+	e.recheckedAt = now
+	if e.Status != StatusSuspect {
 		v.setStatusLocked(e, StatusSuspect, now)
+	}
+	v.wakeLocked()
+	select {
+	case v.suspected <- struct{}{}:
+	default:
 	}
 }
 
@@ -124,7 +149,7 @@ func (v *view) probeOK(name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if e, ok := v.members[name]; ok && e.Status == StatusSuspect {
-		v.setStatusLocked(e, StatusAlive, v.clock.Now())
+		v.setStatusLocked(e, upStatus(e.draining), v.clock.Now())
 	}
 }
 
@@ -138,12 +163,74 @@ func (v *view) tick() {
 		switch {
 		case e.Status == StatusSuspect && !now.Before(e.suspectUntil):
 			v.logger.Debug("suspicion lapsed without a death verdict", "member", name)
-			v.setStatusLocked(e, StatusAlive, now)
+			v.setStatusLocked(e, upStatus(e.draining), now)
 		case (e.Status == StatusDead || e.Status == StatusLeft) && name != v.self && now.Sub(e.Since) >= v.reapTime:
 			delete(v.members, name)
 			v.emitLocked(now, Event{Type: EventReap, Member: e.copy()})
 		}
 	}
+}
+
+// setSelfDraining shows this node's own draining mark at once, before
+// memberlist's update of its own node comes back through NotifyUpdate.
+func (v *view) setSelfDraining(draining bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.members[v.self]
+	if !ok {
+		return
+	}
+	e.draining = draining
+	if up := upStatus(draining); e.Status.up() && e.Status != up {
+		v.setStatusLocked(e, up, v.clock.Now())
+	}
+}
+
+// nextRecheck returns the suspected member pinged again least recently.
+func (v *view) nextRecheck() (Member, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var pick *entry
+	for _, e := range v.members {
+		if e.Status == StatusSuspect && (pick == nil || e.recheckedAt.Before(pick.recheckedAt)) {
+			pick = e
+		}
+	}
+	if pick == nil {
+		return Member{}, false
+	}
+	return pick.copy(), true
+}
+
+// rechecked records that name was just pinged again.
+func (v *view) rechecked(name string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if e, ok := v.members[name]; ok {
+		e.recheckedAt = v.clock.Now()
+	}
+}
+
+// nextDeadline returns when tick next has something to do: the earliest
+// suspicion lapse or reap. ok is false when there is none.
+func (v *view) nextDeadline() (at time.Time, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for name, e := range v.members {
+		var d time.Time
+		switch {
+		case e.Status == StatusSuspect:
+			d = e.suspectUntil
+		case (e.Status == StatusDead || e.Status == StatusLeft) && name != v.self:
+			d = e.Since.Add(v.reapTime)
+		default:
+			continue
+		}
+		if !ok || d.Before(at) {
+			at, ok = d, true
+		}
+	}
+	return at, ok
 }
 
 // snapshot returns every member, sorted by name.
@@ -178,6 +265,37 @@ func (v *view) count() map[Status]int {
 		c[e.Status]++
 	}
 	return c
+}
+
+// numLearned returns how many members have been added to the view so far
+// (reaped ones included): it grows whenever this node hears of a member it
+// did not know.
+func (v *view) numLearned() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.learned
+}
+
+// randomAlive returns one alive member other than this node, at random.
+func (v *view) randomAlive() (Member, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var pick *entry
+	n := 0
+	for name, e := range v.members {
+		if name == v.self || e.Status != StatusAlive {
+			continue
+		}
+		// Reservoir sampling: one pass, no slice.
+		n++
+		if rand.IntN(n) == 0 {
+			pick = e
+		}
+	}
+	if pick == nil {
+		return Member{}, false
+	}
+	return pick.copy(), true
 }
 
 // changedAt returns when the view last changed.
@@ -215,6 +333,7 @@ func (v *view) addLocked(n *memberlist.Node, tags map[string]string, s Status, n
 	e := &entry{Member: Member{Name: n.Name, Status: s, Since: now}}
 	e.setNode(n, tags)
 	v.members[n.Name] = e
+	v.learned++
 	return e
 }
 
@@ -223,6 +342,17 @@ func (v *view) setStatusLocked(e *entry, s Status, now time.Time) {
 	e.Status = s
 	e.Since = now
 	v.emitLocked(now, Event{Type: EventStatus, Member: e.copy(), Prev: prev})
+	if !s.up() || s == StatusSuspect {
+		v.wakeLocked()
+	}
+}
+
+// wakeLocked tells the maintenance loop a deadline may have moved.
+func (v *view) wakeLocked() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (v *view) emitLocked(now time.Time, ev Event) {
@@ -233,7 +363,7 @@ func (v *view) emitLocked(now time.Time, ev Event) {
 func (v *view) numLiveLocked() int {
 	n := 0
 	for _, e := range v.members {
-		if e.Status == StatusAlive || e.Status == StatusSuspect {
+		if e.Status.up() {
 			n++
 		}
 	}

@@ -40,6 +40,8 @@ type Request struct {
 	Notice string `json:"notice,omitempty"`
 	// ASG is the Auto Scaling group launch starts instances for.
 	ASG string `json:"asg,omitempty"`
+	// Percent is the packet loss of loss (0 ends it).
+	Percent int `json:"percent,omitempty"`
 }
 
 // Response is the answer of a control call.
@@ -71,6 +73,7 @@ func (tb *Testbed) startControl() error {
 			return nil, tb.Partition(ctx, r.IDs, r.Other)
 		},
 		"heal": func(ctx context.Context, _ Request) ([]string, error) { return nil, tb.Heal(ctx) },
+		"loss": func(ctx context.Context, r Request) ([]string, error) { return nil, tb.SetLoss(ctx, r.Percent) },
 		"s3":   func(_ context.Context, r Request) ([]string, error) { return nil, tb.SetS3Down(r.On) },
 		"ec2-throttle": func(_ context.Context, r Request) ([]string, error) {
 			tb.SetEC2Throttle(r.On)

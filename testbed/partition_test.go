@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +12,8 @@ import (
 
 // healTimeout bounds how long a healed partition may take to merge. Merging
 // needs one side to contact the other: the reconnect loop tries a random
-// dead member every reconnect_interval (30 s, jittered by +-50%, in the
-// agent config; the local profile's 500 ms does not survive it), and a
-// member that sees under half of the registry count alive rediscovers
-// through S3 within a few seconds.
+// dead member every reconnect_interval (the local profile's 500 ms,
+// jittered by +-50%), and a member left alone rediscovers through S3.
 const healTimeout = 60 * time.Second
 
 // In netns mode, `partition` (driven through the real CLI) splits a 5-node
@@ -55,4 +54,31 @@ func TestNetnsPartitionSplitsAndHealMerges(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	assertTornDown(t, dir, final)
+}
+
+// In netns mode, `loss 100` (driven through the real CLI) drops every packet
+// each instance sends, TCP as well as UDP: every agent ends up alone,
+// holding the others dead. `loss 0` ends it, and the agents find each
+// other again by themselves.
+func TestNetnsLossDropsUDPAndTCP(t *testing.T) {
+	needE2E(t)
+	testutil.NeedRoot(t, "network namespaces for packet loss")
+	testutil.NeedTool(t, "ip", "apt-get install iproute2")
+	testutil.NeedTool(t, "nft", "apt-get install nftables")
+	tb := startFarm(t, 3, func(c *Config) { c.Netns = true })
+	ids := tb.Instances()
+	all := socketsOf(t, tb.State(), ids...)
+	waitViews(t, formTimeout, all, aliveExactly(ids...))
+
+	if out, errOut, code := runCLI(t, "testbed", "loss", "100", "-dir", tb.Dir()); code != 0 {
+		t.Fatalf("farmhand testbed loss 100: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, id := range ids {
+		others := slices.DeleteFunc(slices.Clone(ids), func(o string) bool { return o == id })
+		waitViews(t, detectTimeout, socketsOf(t, tb.State(), id), both(aliveExactly(id), seenAs(others, membership.StatusDead)))
+	}
+	if out, errOut, code := runCLI(t, "testbed", "loss", "0", "-dir", tb.Dir()); code != 0 {
+		t.Fatalf("farmhand testbed loss 0: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	waitViews(t, healTimeout, all, aliveExactly(ids...))
 }

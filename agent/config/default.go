@@ -50,7 +50,7 @@ func devLayer() *Config {
 
 // DefaultIdentityConfig asks IMDSv2 for everything.
 func DefaultIdentityConfig() IdentityConfig {
-	return IdentityConfig{IMDSTimeout: 2 * time.Second}
+	return IdentityConfig{IMDSTimeout: 10 * time.Second} // bootstrap.DefaultIdentityTimeout
 }
 
 // DefaultGossipConfig is the LAN profile on port 7946 with no key.

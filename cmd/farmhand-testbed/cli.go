@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,6 +50,8 @@ usage: farmhand-testbed VERB -dir DIR [args]
   pause ID... / resume ID...   SIGSTOP / SIGCONT the agent
   partition IDS... -- IDS...   cut the two sides apart (needs -netns)
   heal                   remove all partitions
+  loss PERCENT           drop PERCENT% of every instance's outgoing packets,
+                         UDP and TCP (needs -netns; 0 ends it)
   s3 down|up             the embedded S3 answers 503 SlowDown / recovers
   ec2 throttle on|off    every EC2 call fails with RequestLimitExceeded
   launch [-count N] [-subnet ID] [-ip ADDR] [-spot [-interruption stop]] [-asg NAME]
@@ -137,6 +140,17 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 			return code
 		}
 		return testbedControl(ctx, env, *dir, verb, testbed.Request{})
+	case "loss":
+		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
+		if !ok {
+			return code
+		}
+		pct, err := strconv.Atoi(strings.TrimSuffix(strings.Join(pos, ""), "%"))
+		if len(pos) != 1 || err != nil || pct < 0 || pct > 100 {
+			errorf(env, "testbed loss", "want: loss PERCENT (0 to 100; 0 ends the loss)")
+			return exitUsage
+		}
+		return testbedControl(ctx, env, *dir, verb, testbed.Request{Percent: pct})
 	case "s3":
 		pos, code, ok := parseTestbedFlags(env, fs, dir, rest)
 		if !ok {

@@ -41,6 +41,7 @@ func runAgent(_ context.Context, env *cmdEnv, args []string) int {
 		return exitUsage
 	}
 	logger := agent.NewLogger(env.Stderr, cfg.LogLevel, cfg.LogJSON)
+	limitProcs(env.Getenv)
 
 	loader := func() (*config.Config, error) { return config.Load(&flags, env.Getenv) }
 	a, err := agent.New(cfg, agent.Options{Logger: logger, Loader: loader})

@@ -103,7 +103,6 @@ func (f *farmhandImpl) NewNode(name string, tr *memnet.Transport, rec *recorder,
 	cfg.Cluster = benchCluster
 	cfg.Transport = tr
 	cfg.Discover = n.discover
-	cfg.ExpectedMembers = reg.LastListed
 	n.fanout = cfg.JoinFanout
 	c, err := membership.Create(cfg)
 	if err != nil {

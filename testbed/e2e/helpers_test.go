@@ -57,6 +57,13 @@ type farmOpts struct {
 	// groupHCL, registryHCL and extraHCL are testbed.Config's GroupHCL,
 	// RegistryHCL and ExtraHCL.
 	groupHCL, registryHCL, extraHCL string
+	// profile is the agents' gossip profile; "local" when empty.
+	profile string
+	// logLevel is the agents' log level; "debug" when empty.
+	logLevel string
+	// formBy bounds the wait for the farm to form, from the moment every
+	// agent process runs; formTimeout when zero.
+	formBy time.Duration
 }
 
 // farm is a testbed of real agent processes, all running the coordinator
@@ -86,6 +93,15 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 	skipShort(t)
 	if o.hcl == "" {
 		o.hcl = fastHCL
+	}
+	if o.profile == "" {
+		o.profile = "local"
+	}
+	if o.logLevel == "" {
+		o.logLevel = "debug"
+	}
+	if o.formBy == 0 {
+		o.formBy = formTimeout
 	}
 	// Not t.TempDir: unix socket paths must stay under 108 bytes.
 	dir, err := os.MkdirTemp("", "fh-e2e-")
@@ -126,15 +142,15 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 		GossipKeyFile:  f.keyFile,
 		Netns:          o.netns,
 		Bin:            testutil.FarmhandBinary(t),
-		Profile:        "local",
-		LogLevel:       "debug",
+		Profile:        o.profile,
+		LogLevel:       o.logLevel,
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: "testbed", Output: logf, Level: hclog.Debug}),
 	}
 	f.tb, err = testbed.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
-	f.eventually(formTimeout, func(r *testutil.R) {
+	f.eventually(o.formBy, func(r *testutil.R) {
 		if err := AllSeeAlive(ctx, f.tb, o.nodes); err != nil {
 			r.Fatalf("farm not formed: %v", err)
 		}

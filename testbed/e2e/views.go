@@ -95,6 +95,26 @@ func AllSeeAlive(ctx context.Context, tb *testbed.Testbed, n int) error {
 	return nil
 }
 
+// AllSeeNoneGone reports an error unless every running agent holds exactly
+// n members, none of them dead or left (alive or suspect).
+func AllSeeNoneGone(ctx context.Context, tb *testbed.Testbed, n int) error {
+	for _, in := range Running(tb) {
+		view, err := View(ctx, in.Socket)
+		if err != nil {
+			return fmt.Errorf("agent %s: %w", in.ID, err)
+		}
+		if len(view) != n {
+			return fmt.Errorf("agent %s holds %d members, want %d", in.ID, len(view), n)
+		}
+		for name, m := range view {
+			if m.Status != membership.StatusAlive && m.Status != membership.StatusSuspect {
+				return fmt.Errorf("agent %s sees %s %s", in.ID, name, m.Status)
+			}
+		}
+	}
+	return nil
+}
+
 // Leader returns the one running instance whose coordinator may act now,
 // and its status; an error when none or several may.
 func Leader(ctx context.Context, tb *testbed.Testbed) (testbed.InstanceState, coordinator.Status, error) {
