@@ -30,7 +30,7 @@ func TestHarnessRunsBothImplementations(t *testing.T) {
 	ctx := context.Background()
 	rep := &report{Plan: tinyPlan(true), Started: time.Now()}
 	for _, name := range []string{"farmhand", "stock"} {
-		im, err := implMakers[name](ctx)
+		im, err := implMakers[name](ctx, realTime)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
