@@ -19,10 +19,10 @@ type cluster struct {
 	impl impl
 	// k is the implementation's time dilation: the harness waits k times
 	// longer and divides what it measures by k.
-	k    dilation
-	net  *memnet.Network
-	rec  *recorder
-	rng  *rand.Rand
+	k   dilation
+	net *memnet.Network
+	rec *recorder
+	rng *rand.Rand
 	// baseHeap is the live heap before the cluster started, so per-member
 	// heap figures leave out what earlier runs still hold.
 	baseHeap int64

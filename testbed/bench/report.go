@@ -20,9 +20,9 @@ type report struct {
 	// kept runs (scale.go), Tries the dilated runs the discard rule threw
 	// away before a larger k passed.
 	Runs, Validation, Large, Tries []runResult
-	Impls             map[string]implInfo
-	Skipped           []string
-	Hooks             []hookResult
+	Impls                          map[string]implInfo
+	Skipped                        []string
+	Hooks                          []hookResult
 }
 
 // implInfo is what the report says about an implementation.
