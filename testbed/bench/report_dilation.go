@@ -340,6 +340,7 @@ func (r *report) writeLarge(b *strings.Builder, s *scalePlan) {
 		for _, impl := range implOrder {
 			runs[impl] = r.findLarge(impl, n)
 		}
+		first := true // the first row of a size says why a run is missing
 		row := func(name string, get func(*runResult) (float64, string), model func(impl string) string) {
 			vals, cells := map[string]float64{}, map[string]string{}
 			for _, impl := range implOrder {
@@ -347,14 +348,17 @@ func (r *report) writeLarge(b *strings.Builder, s *scalePlan) {
 				switch {
 				case run == nil && r.Impls[impl].Describe == "":
 					vals[impl], cells[impl] = math.NaN(), "not run"
-				case run == nil:
+				case run == nil && first:
 					vals[impl], cells[impl] = math.NaN(), "not measured: "+r.whyNotLarge(impl, n)
+				case run == nil:
+					vals[impl], cells[impl] = math.NaN(), "not measured"
 				default:
 					vals[impl], cells[impl] = get(run)
 				}
 			}
 			fmt.Fprintf(b, "| %d | %s | %s | %s | %s | %s | %s |\n", n, name, cells["farmhand"], cells["stock"],
 				ratio(vals["farmhand"], vals["stock"]), model("farmhand"), model("stock"))
+			first = false
 		}
 		noModel := func(string) string { return "–" }
 		for _, q := range dilatedQuantities {

@@ -61,7 +61,11 @@ func summaryCell(run *runResult, text string) string {
 // writeSummary writes the targets table from DESIGN.md.
 func (r *report) writeSummary(b *strings.Builder) {
 	fmt.Fprintf(b, "## Summary against the targets\n\n")
-	fmt.Fprintf(b, "Measured at the largest N each implementation hosted honestly in this process. The targets are for N=1,000; the *model at 1,000* columns are extrapolations by formula (see Extrapolations), not measurements.\n\n")
+	fmt.Fprintf(b, "Measured at the largest N each implementation hosted honestly in this process. The targets are for N=1,000; the *model at 1,000* columns are extrapolations by formula (see Extrapolations), not measurements.")
+	if r.Plan.Scale != nil {
+		fmt.Fprintf(b, " The targets at N=1,000 and 2,000 are measured, with time dilation, in the next section.")
+	}
+	b.WriteString("\n\n")
 	fh, st := r.largestHonest("farmhand"), r.largestHonest("stock")
 	fmt.Fprintf(b, "| what | target | farmhand | stock | farmhand ÷ stock | farmhand model at 1,000 | stock model at 1,000 |\n|---|---|---|---|---|---|---|\n")
 
