@@ -77,39 +77,27 @@ func parseDilation(s string) (dilation, error) {
 	return dilation(v), nil
 }
 
+// stretch multiplies each duration by k in place.
+func (k dilation) stretch(ds ...*time.Duration) {
+	for _, d := range ds {
+		*d = k.wall(*d)
+	}
+}
+
 // dilateMemberlist multiplies every timer of a memberlist config by k in
 // place. Multipliers of timers (SuspicionMult, SuspicionMaxTimeoutMult,
 // RetransmitMult, AwarenessMaxMultiplier) are ratios and stay.
 func dilateMemberlist(c *memberlist.Config, k dilation) {
-	for _, d := range []*time.Duration{
-		&c.TCPTimeout,
-		&c.PushPullInterval,
-		&c.ProbeInterval,
-		&c.ProbeTimeout,
-		&c.GossipInterval,
-		&c.GossipToTheDeadTime,
-		&c.DeadNodeReclaimTime,
-		&c.QueueCheckInterval,
-	} {
-		*d = k.wall(*d)
-	}
+	k.stretch(&c.TCPTimeout, &c.PushPullInterval, &c.ProbeInterval, &c.ProbeTimeout,
+		&c.GossipInterval, &c.GossipToTheDeadTime, &c.DeadNodeReclaimTime, &c.QueueCheckInterval)
 }
 
 // dilateMembership multiplies every timer of a membership config, and of
 // the memberlist config under it, by k in place. (Its suspect expiry and
 // join attempt timeouts derive from memberlist's timers and follow them.)
 func dilateMembership(c *membership.Config, k dilation) {
-	for _, d := range []*time.Duration{
-		&c.ReapTime,
-		&c.ReconnectInterval,
-		&c.ReconnectTimeout,
-		&c.IsolationCheckInterval,
-		&c.IsolationBackoffMax,
-		&c.JoinSyncDelay,
-		&c.BroadcastTimeout,
-	} {
-		*d = k.wall(*d)
-	}
+	k.stretch(&c.ReapTime, &c.ReconnectInterval, &c.ReconnectTimeout, &c.IsolationCheckInterval,
+		&c.IsolationBackoffMax, &c.JoinSyncDelay, &c.BroadcastTimeout)
 	if c.Memberlist != nil {
 		dilateMemberlist(c.Memberlist, k)
 	}
@@ -117,25 +105,14 @@ func dilateMembership(c *membership.Config, k dilation) {
 
 // dilateBackoff returns a retry policy k times slower.
 func dilateBackoff(b bootstrap.BackoffConfig, k dilation) bootstrap.BackoffConfig {
-	b.Base, b.Max = k.wall(b.Base), k.wall(b.Max)
+	k.stretch(&b.Base, &b.Max)
 	return b
 }
 
 // dilated returns p with every window and timeout k times longer, for
 // running; the plan itself stays in protocol time for the report.
 func (p plan) dilated(k dilation) plan {
-	for _, d := range []*time.Duration{
-		&p.Spread,
-		&p.Settle,
-		&p.Rest,
-		&p.LossWindow,
-		&p.StallWindow,
-		&p.StallFor,
-		&p.StallEvery,
-		&p.ConvergeTimeout,
-		&p.DetectTimeout,
-	} {
-		*d = k.wall(*d)
-	}
+	k.stretch(&p.Spread, &p.Settle, &p.Rest, &p.LossWindow, &p.StallWindow, &p.StallFor, &p.StallEvery,
+		&p.ConvergeTimeout, &p.DetectTimeout)
 	return p
 }

@@ -71,11 +71,18 @@ func (r *report) sizes() []int {
 	return out
 }
 
-// run returns the run of impl at n, or nil.
+// run returns the run of impl at n among the mode's sizes, or nil.
 func (r *report) run(impl string, n int) *runResult {
-	for i := range r.Runs {
-		if r.Runs[i].Impl == impl && r.Runs[i].N == n {
-			return &r.Runs[i]
+	return runOf(r.Runs, impl, n, 0)
+}
+
+// runOf returns the first run of impl at n in runs, at dilation k unless
+// k is 0, or nil.
+func runOf(runs []runResult, impl string, n int, k dilation) *runResult {
+	for i := range runs {
+		run := &runs[i]
+		if run.Impl == impl && run.N == n && (k == 0 || run.K.factor() == k.factor()) {
+			return run
 		}
 	}
 	return nil

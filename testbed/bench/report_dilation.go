@@ -75,24 +75,9 @@ func restHeap(run *runResult) float64 {
 	})
 }
 
-// findRun returns the run of impl at n and k in runs, or nil.
-func findRun(runs []runResult, impl string, n int, k dilation) *runResult {
-	for i := range runs {
-		if runs[i].Impl == impl && runs[i].N == n && runs[i].K.factor() == k.factor() {
-			return &runs[i]
-		}
-	}
-	return nil
-}
-
 // findLarge returns impl's kept dilated run at n, or nil.
 func (r *report) findLarge(impl string, n int) *runResult {
-	for i := range r.Large {
-		if r.Large[i].Impl == impl && r.Large[i].N == n {
-			return &r.Large[i]
-		}
-	}
-	return nil
+	return runOf(r.Large, impl, n, 0)
 }
 
 // writeDilation writes the whole dilated part, if the mode ran one.
@@ -218,7 +203,7 @@ func (r *report) writeValidation(b *strings.Builder, s *scalePlan) {
 	var notes []string
 	for _, n := range v.Sizes {
 		for _, impl := range r.implNames() {
-			a, d := findRun(r.Validation, impl, n, realTime), findRun(r.Validation, impl, n, k)
+			a, d := runOf(r.Validation, impl, n, realTime), runOf(r.Validation, impl, n, k)
 			if a == nil || d == nil {
 				fmt.Fprintf(b, "| %d | %s | – | %s | %s | – | not run |\n", n, impl, runState(a), runState(d))
 				continue

@@ -32,9 +32,9 @@ func runOne(ctx context.Context, p plan, im impl, n int, seed uint64, logf func(
 
 	logf("%s N=%d: cold start over %s (%s wall)", name, n, p.Spread, wp.Spread)
 	res.Cold = coldStart(ctx, c, wp, n, limit)
-	logf("%s N=%d: cold start: converged=%v in %s (%d/%d full views), sched p99 %s%s",
+	logf("%s N=%d: cold start: converged=%v in %s (%d/%d full views), sched p99 %s, %s CPU in %s wall%s",
 		name, n, res.Cold.Converged, res.Cold.Converge.Round(time.Millisecond), res.Cold.Complete, n,
-		res.Cold.Win.SchedP99, discardNote(res.Cold.measured))
+		res.Cold.Win.SchedP99, res.Cold.Win.CPU.Round(time.Millisecond), res.Cold.Win.Wall.Round(time.Millisecond), discardNote(res.Cold.measured))
 	if p.Strict && res.Cold.Discarded {
 		logf("%s N=%d: cold start discarded; ending this run", name, n)
 		return res
