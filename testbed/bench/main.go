@@ -79,7 +79,7 @@ func run() error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
-	rep := &report{Plan: p, Started: time.Now(), Seed: *seed, Args: os.Args[1:]}
+	rep := &report{Plan: p, Started: time.Now(), Seed: *seed, Args: os.Args[1:], idle: runtime.NumGoroutine()}
 	for _, name := range names {
 		for _, n := range p.Sizes {
 			if ctx.Err() != nil {
@@ -116,6 +116,7 @@ func run() error {
 // runImpl builds implementation name dilated by k, runs it at n and closes
 // it; ok is false (and the report says why) when it cannot be built.
 func (r *report) runImpl(ctx context.Context, name string, p plan, n int, k dilation, seed uint64, logf func(string, ...any)) (runResult, bool) {
+	r.drain(ctx, logf)
 	im, err := implMakers[name](ctx, k)
 	if err != nil {
 		logf("%s: cannot run: %v", name, err)
@@ -129,6 +130,17 @@ func (r *report) runImpl(ctx context.Context, name string, p plan, n int, k dila
 	}
 	logf("%s N=%d (%s): done in %s; %d goroutines remain", name, n, k, res.Wall.Round(time.Second), runtime.NumGoroutine())
 	return res, true
+}
+
+// drain waits, at most two minutes, until the goroutines of earlier runs
+// have ended: memberlist's probe and stream goroutines outlive Shutdown by
+// up to their own (dilated) timeouts, and what they hold would count in
+// the next run's heap baseline and come off its per-member figure.
+func (r *report) drain(ctx context.Context, logf func(string, ...any)) {
+	const slack = 8 // the S3 client's idle connections and the like
+	if !waitFor(ctx, 2*time.Minute, func() bool { return runtime.NumGoroutine() <= r.idle+slack }) {
+		logf("%d goroutines of earlier runs still running; the next heap figure may be off", runtime.NumGoroutine()-r.idle)
+	}
 }
 
 // parseSizes parses flag's value "100,200" into ascending sizes of at

@@ -23,6 +23,8 @@ type report struct {
 	Impls                          map[string]implInfo
 	Skipped                        []string
 	Hooks                          []hookResult
+	// idle is how many goroutines the process runs between runs.
+	idle int
 }
 
 // implInfo is what the report says about an implementation.
