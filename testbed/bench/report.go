@@ -16,10 +16,10 @@ type report struct {
 	Seed              uint64
 	Args              []string // the command line's flags
 	Started, Finished time.Time
-	// Runs are the mode's sizes, Validation and Large the dilated part's
-	// kept runs (scale.go), Tries the dilated runs the discard rule threw
-	// away before a larger k passed.
-	Runs, Validation, Large, Tries []runResult
+	// Runs are the mode's sizes; Validation, Large and LargeCold (cold
+	// starts alone) the dilated part's kept runs (scale.go), Tries the
+	// dilated runs the discard rule threw away before a larger k passed.
+	Runs, Validation, Large, LargeCold, Tries []runResult
 	Impls                          map[string]implInfo
 	Skipped                        []string
 	Hooks                          []hookResult

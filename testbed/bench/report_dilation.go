@@ -75,8 +75,14 @@ func restHeap(run *runResult) float64 {
 	})
 }
 
-// findLarge returns impl's kept dilated run at n, or nil.
-func (r *report) findLarge(impl string, n int) *runResult {
+// findLarge returns impl's kept dilated run at n, or nil; for the cold
+// start (cold), the cold-start-only run that kept it if there is one.
+func (r *report) findLarge(impl string, n int, cold bool) *runResult {
+	if cold {
+		if run := runOf(r.LargeCold, impl, n, 0); run != nil {
+			return run
+		}
+	}
 	return runOf(r.Large, impl, n, 0)
 }
 
@@ -124,17 +130,18 @@ func (r *report) writeDilatedTargets(b *strings.Builder) {
 		limit float64
 		get   func(*runResult) (float64, int)
 		model func(timers, int) time.Duration
+		cold  bool
 	}{
-		{"cold start at N=2,000: full view everywhere <= 10 s after the last start", 2000, 10, coldConverge, nil},
-		{"crash seen dead by 99% at N=1,000: p50 <= 6 s", 1000, 6, quantileOf(detectT99, 0.5), detectModel},
-		{"crash seen dead by 99% at N=1,000: p99 <= 10 s", 1000, 10, quantileOf(detectT99, 0.99), detectModel},
+		{"cold start at N=2,000: full view everywhere <= 10 s after the last start", 2000, 10, coldConverge, nil, true},
+		{"crash seen dead by 99% at N=1,000: p50 <= 6 s", 1000, 6, quantileOf(detectT99, 0.5), detectModel, false},
+		{"crash seen dead by 99% at N=1,000: p99 <= 10 s", 1000, 10, quantileOf(detectT99, 0.99), detectModel, false},
 	}
 	for _, row := range rows {
 		cell := func(impl string) string {
 			if _, ok := r.Impls[impl]; !ok {
 				return "not run"
 			}
-			run := r.findLarge(impl, row.n)
+			run := r.findLarge(impl, row.n, row.cold)
 			if run == nil {
 				return "not measured: " + r.whyNotLarge(impl, row.n)
 			}
@@ -180,6 +187,8 @@ func (r *report) whyNoFigure(run *runResult) string {
 	switch {
 	case run.Err != "":
 		return run.Err
+	case run.Cold.Discarded:
+		return fmt.Sprintf("the cold start was discarded here and at every larger factor tried (scheduler latency p99 %s wall)", run.Cold.Win.SchedP99)
 	case !run.Cold.Converged:
 		return fmt.Sprintf("no full view everywhere within %s (%s)", run.Cold.Timeout, run.Cold.Views)
 	}
@@ -321,15 +330,11 @@ func (r *report) writeLarge(b *strings.Builder, s *scalePlan) {
 		"uncalibrated: they are not measurements. Heap per member includes the harness's views (N entries per member).\n\n")
 	fmt.Fprintf(b, "| N | figure | farmhand | stock | farmhand ÷ stock | farmhand model | stock model |\n|---:|---|---|---|---|---|---|\n")
 	for _, n := range s.Large.Sizes {
-		runs := map[string]*runResult{}
-		for _, impl := range implOrder {
-			runs[impl] = r.findLarge(impl, n)
-		}
 		first := true // the first row of a size says why a run is missing
-		row := func(name string, get func(*runResult) (float64, string), model func(impl string) string) {
+		row := func(name string, cold bool, get func(*runResult) (float64, string), model func(impl string) string) {
 			vals, cells := map[string]float64{}, map[string]string{}
 			for _, impl := range implOrder {
-				run := runs[impl]
+				run := r.findLarge(impl, n, cold)
 				switch {
 				case run == nil && r.Impls[impl].Describe == "":
 					vals[impl], cells[impl] = math.NaN(), "not run"
@@ -360,7 +365,7 @@ func (r *report) writeLarge(b *strings.Builder, s *scalePlan) {
 			if q.Cold {
 				model = func(string) string { return "not modelled (join storm)" }
 			}
-			row(q.Name, func(run *runResult) (float64, string) {
+			row(q.Name, q.Cold, func(run *runResult) (float64, string) {
 				v, cnt := q.Get(run)
 				if math.IsNaN(v) {
 					return v, fmt.Sprintf("– (%s)", run.K)
@@ -368,11 +373,11 @@ func (r *report) writeLarge(b *strings.Builder, s *scalePlan) {
 				return v, fmt.Sprintf("%s (%s, n=%d)", secs(v), run.K, cnt)
 			}, model)
 		}
-		row("CPU per member per protocol second at rest", func(run *runResult) (float64, string) {
+		row("CPU per member per protocol second at rest", false, func(run *runResult) (float64, string) {
 			v := restCPU(run)
 			return v, fmt.Sprintf("%s (%s)", ms(v), run.K)
 		}, func(impl string) string { return r.cpuModel(impl, n) })
-		row("Go heap per member", func(run *runResult) (float64, string) {
+		row("Go heap per member", false, func(run *runResult) (float64, string) {
 			v := restHeap(run)
 			return v, fmt.Sprintf("%s (%s)", kb(v), run.K)
 		}, noModel)
@@ -383,26 +388,44 @@ func (r *report) writeLarge(b *strings.Builder, s *scalePlan) {
 // writeDilatedWall lists every run of the dilated part with its wall
 // time, to budget the bench.
 func (r *report) writeDilatedWall(b *strings.Builder) {
-	var runs []runResult
-	runs = append(runs, r.Validation...)
-	runs = append(runs, r.Tries...)
-	runs = append(runs, r.Large...)
+	type labelled struct {
+		what string
+		runResult
+	}
+	var runs []labelled
+	for _, set := range []struct {
+		what string
+		runs []runResult
+	}{{"validation", r.Validation}, {"discarded try", r.Tries}, {"large size", r.Large}, {"large size, cold start only", r.LargeCold}} {
+		for _, run := range set.runs {
+			runs = append(runs, labelled{set.what, run})
+		}
+	}
 	if len(runs) == 0 {
 		return
 	}
 	fmt.Fprintf(b, "### Runs of the dilated part and their wall time\n\n")
-	fmt.Fprintf(b, "| impl | N | k | wall time | outcome |\n|---|---:|---|---|---|\n")
+	fmt.Fprintf(b, "| run | impl | N | k | wall time | outcome |\n|---|---|---:|---|---|---|\n")
 	for _, run := range runs {
-		outcome := "kept"
-		switch {
-		case run.Cold.Discarded:
-			outcome = fmt.Sprintf("cold start discarded (scheduler latency p99 %s wall > %s)", run.Cold.Win.SchedP99, run.K.wall(r.Impls[run.Impl].ProbeTimeout)/4)
-		case run.Rest.Discarded:
-			outcome = fmt.Sprintf("rest window discarded (scheduler latency p99 %s wall > %s)", run.Rest.Win.SchedP99, run.K.wall(r.Impls[run.Impl].ProbeTimeout)/4)
-		case run.Err != "":
-			outcome = run.Err
+		limit := run.K.wall(r.Impls[run.Impl].ProbeTimeout) / 4
+		var notes []string
+		if run.Cold.Discarded {
+			notes = append(notes, fmt.Sprintf("cold start discarded (scheduler latency p99 %s wall > %s)", run.Cold.Win.SchedP99, limit))
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", run.Impl, run.N, run.K, run.Wall.Round(time.Second), outcome)
+		if run.Rest.Discarded {
+			notes = append(notes, fmt.Sprintf("rest window discarded (scheduler latency p99 %s wall > %s)", run.Rest.Win.SchedP99, limit))
+		}
+		if run.Err != "" {
+			notes = append(notes, run.Err)
+		}
+		outcome := "kept"
+		if run.what == "discarded try" {
+			outcome = "discarded"
+		}
+		if len(notes) > 0 {
+			outcome += ": " + strings.Join(notes, "; ")
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s |\n", run.what, run.Impl, run.N, run.K, run.Wall.Round(time.Second), outcome)
 	}
 	b.WriteString("\n")
 }

@@ -51,9 +51,13 @@ func TestDilationReport(t *testing.T) {
 	}
 	rep.Large = []runResult{
 		fakeRun("farmhand", 1000, 8, 3*time.Second, sec(0.5), sec(4.9, 5.2, 7.5)),
-		fakeRun("farmhand", 2000, 16, 12*time.Second, sec(0.6), sec(5.5)),
+		fakeRun("farmhand", 2000, 16, 20*time.Second, sec(0.6), sec(5.5)),
 		fakeRun("stock", 1000, 8, 4*time.Second, sec(1), sec(15, 16, 17)),
 	}
+	// farmhand's N=2000 run kept its rest window but not its cold start,
+	// which a cold-start-only run at k=32 kept.
+	rep.Large[1].Cold.Discarded = true
+	rep.LargeCold = []runResult{fakeRun("farmhand", 2000, 32, 12*time.Second, nil, nil)}
 	for _, k := range []dilation{8, 16, 32} {
 		tr := fakeRun("stock", 2000, k, 0, nil, nil)
 		tr.Cold.Discarded, tr.Cold.Win.SchedP99 = true, time.Duration(k)*200*time.Millisecond
@@ -62,12 +66,16 @@ func TestDilationReport(t *testing.T) {
 	md := rep.markdown()
 	for _, want := range []string{
 		"## Large N, measured with time dilation",
-		"| cold start at N=2,000: full view everywhere <= 10 s after the last start | 12.0 s, **missed** (dilated, k=16; n=1) | not measured: discarded at k=8, k=16, k=32",
+		"| cold start at N=2,000: full view everywhere <= 10 s after the last start | 12.0 s, **missed** (dilated, k=32; n=1) | not measured: discarded at k=8, k=16, k=32",
 		"| crash seen dead by 99% at N=1,000: p50 <= 6 s | 5.20 s, met (dilated, k=8; n=3) | 16.0 s, **missed** (dilated, k=8; n=3)",
 		"| crash seen dead by 99% at N=1,000: p99 <= 10 s | 7.50 s, met (dilated, k=8; n=3)",
 		"**Verdict: dilation agrees with real time on 4 of 5 compared figures** within 15%",
 		"farmhand N=200, cold start: full view after the last start: 1.70 s in real time, 2.50 s dilated (+47%)",
-		"| stock | 2000 | k=32 | 1m0s | cold start discarded",
+		"| discarded try | stock | 2000 | k=32 | 1m0s | discarded: cold start discarded",
+		"| large size | farmhand | 2000 | k=16 | 1m0s | kept: cold start discarded",
+		"| large size, cold start only | farmhand | 2000 | k=32 | 1m0s | kept |",
+		"| 2000 | cold start: full view after the last start | 12.0 s (k=32, n=1) |",
+		"| 2000 | crash seen dead by 99%, p50 | 5.50 s (k=16, n=1) |",
 		"| 1000 | crash seen dead by 99%, p50 | 5.20 s (k=8, n=3) | 16.0 s (k=8, n=3) | 0.33x |",
 	} {
 		if !strings.Contains(md, want) {
