@@ -17,9 +17,12 @@ const seedCount = 3
 // cluster is one implementation's members on one in-memory network.
 type cluster struct {
 	impl impl
-	net  *memnet.Network
-	rec  *recorder
-	rng  *rand.Rand
+	// k is the implementation's time dilation: the harness waits k times
+	// longer and divides what it measures by k.
+	k   dilation
+	net *memnet.Network
+	rec *recorder
+	rng *rand.Rand
 	// baseHeap is the live heap before the cluster started, so per-member
 	// heap figures leave out what earlier runs still hold.
 	baseHeap int64
@@ -38,6 +41,7 @@ func newCluster(im impl, seed uint64) *cluster {
 	return &cluster{
 		baseHeap: int64(heapInUse()),
 		impl:     im,
+		k:        im.Dilation(),
 		net:      memnet.NewNetwork(cfg),
 		rec:      newRecorder(),
 		rng:      rand.New(rand.NewPCG(seed, seed+1)),

@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// implMakers build each implementation for one cluster run, in report
-// order. farmhand's entry lives in node_farmhand.go.
-var implMakers = map[string]func(ctx context.Context) (impl, error){
-	"stock": func(context.Context) (impl, error) { return stockImpl{}, nil },
+// implMakers build each implementation for one cluster run whose timers
+// are dilated by k (dilate.go). farmhand's entry lives in node_farmhand.go.
+var implMakers = map[string]func(ctx context.Context, k dilation) (impl, error){
+	"stock": func(_ context.Context, k dilation) (impl, error) { return stockImpl{k: k}, nil },
 }
 
 // implOrder is the column order of the report.

@@ -23,13 +23,19 @@ func main() {
 }
 
 func run() error {
-	mode := flag.String("mode", "quick", "quick (N=100, 200; a few minutes) or full (up to the largest honest N)")
+	mode := flag.String("mode", "quick", "quick (N=100, 200; a few minutes), full (up to the largest honest N) or scale (the time-dilated part alone)")
 	out := flag.String("out", "BENCHMARKS.md", "where to write the report")
 	impls := flag.String("impl", "all", "implementations to run, comma-separated: "+strings.Join(available(), ", "))
 	sizes := flag.String("n", "", "override the mode's cluster sizes, comma-separated (e.g. 50,100)")
 	seed := flag.Uint64("seed", 1, "seed for the network's loss and the harness's choices")
 	scenarios := flag.String("scenarios", "all", "scenarios to run, comma-separated: "+strings.Join(scenarioNames, ",")+" (the cold start always runs)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	dilate := flag.String("dilate", "1", "time-dilation factor k for the mode's sizes: every timer k times longer, every measured duration divided by k")
+	scale := flag.Bool("scale", false, "add the time-dilated part (validation at N=200, then N=500, 1000, 2000; mode scale runs it alone)")
+	scaleSizes := flag.String("scale-n", "", "override the dilated part's sizes, comma-separated, or none")
+	scaleK := flag.String("scale-k", "", "override the dilation factors tried at each dilated size, ascending, comma-separated (e.g. 2,4,8,16)")
+	validateSizes := flag.String("validate-n", "", "override the sizes run at k=1 and k=4 to validate dilation, comma-separated, or none")
+	hooks := flag.Bool("hooks", true, "run the mode's process-level rows (real agent processes; quick and full modes)")
 	flag.Parse()
 
 	if *cpuProfile != "" {
@@ -50,9 +56,15 @@ func run() error {
 		return err
 	}
 	if *sizes != "" {
-		if p.Sizes, err = parseSizes(*sizes); err != nil {
+		if p.Sizes, err = parseSizes("-n", *sizes); err != nil {
 			return err
 		}
+	}
+	if p.Dilation, err = parseDilation(*dilate); err != nil {
+		return fmt.Errorf("-dilate: %w", err)
+	}
+	if p, err = p.withScale(*scale, *scaleSizes, *scaleK, *validateSizes); err != nil {
+		return err
 	}
 	if p, err = p.only(*scenarios); err != nil {
 		return err
@@ -67,32 +79,29 @@ func run() error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
-	rep := &report{Plan: p, Started: time.Now(), Seed: *seed}
+	rep := &report{Plan: p, Started: time.Now(), Seed: *seed, Args: os.Args[1:], idle: runtime.NumGoroutine()}
 	for _, name := range names {
 		for _, n := range p.Sizes {
 			if ctx.Err() != nil {
 				break
 			}
-			im, err := implMakers[name](ctx)
-			if err != nil {
-				logf("%s: cannot run: %v", name, err)
-				rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", name, err))
+			r, ok := rep.runImpl(ctx, name, p, n, p.Dilation, *seed, logf)
+			if !ok {
 				break
 			}
-			rep.describe(im)
-			r := runOne(ctx, p, im, n, *seed, logf)
-			if err := im.Close(); err != nil {
-				logf("%s: close: %v", name, err)
-			}
 			rep.Runs = append(rep.Runs, r)
-			logf("%s N=%d: done; %d goroutines remain", name, n, runtime.NumGoroutine())
 			if p.Probe && !r.honest() {
 				logf("%s: N=%d is past what this machine can host honestly; stopping here", name, n)
 				break
 			}
 		}
 	}
-	rep.runHooks(ctx)
+	if p.Scale != nil {
+		rep.runScale(ctx, *p.Scale, names, *seed, logf)
+	}
+	if p.Hooks && *hooks {
+		rep.runHooks(ctx)
+	}
 	rep.Finished = time.Now()
 	if ctx.Err() != nil {
 		return errors.New("interrupted; no report written")
@@ -104,16 +113,47 @@ func run() error {
 	return nil
 }
 
-// parseSizes parses "100,200" into ascending sizes of at least 4.
-func parseSizes(s string) ([]int, error) {
+// runImpl builds implementation name dilated by k, runs it at n and closes
+// it; ok is false (and the report says why) when it cannot be built.
+func (r *report) runImpl(ctx context.Context, name string, p plan, n int, k dilation, seed uint64, logf func(string, ...any)) (runResult, bool) {
+	r.drain(ctx, logf)
+	im, err := implMakers[name](ctx, k)
+	if err != nil {
+		logf("%s: cannot run: %v", name, err)
+		r.Skipped = append(r.Skipped, fmt.Sprintf("%s: %v", name, err))
+		return runResult{}, false
+	}
+	r.describe(im)
+	res := runOne(ctx, p, im, n, seed, logf)
+	if err := im.Close(); err != nil {
+		logf("%s: close: %v", name, err)
+	}
+	logf("%s N=%d (%s): done in %s; %d goroutines remain", name, n, k, res.Wall.Round(time.Second), runtime.NumGoroutine())
+	return res, true
+}
+
+// drain waits, at most two minutes, until the goroutines of earlier runs
+// have ended: memberlist's probe and stream goroutines outlive Shutdown by
+// up to their own (dilated) timeouts, and what they hold would count in
+// the next run's heap baseline and come off its per-member figure.
+func (r *report) drain(ctx context.Context, logf func(string, ...any)) {
+	const slack = 8 // the S3 client's idle connections and the like
+	if !waitFor(ctx, 2*time.Minute, func() bool { return runtime.NumGoroutine() <= r.idle+slack }) {
+		logf("%d goroutines of earlier runs still running; the next heap figure may be off", runtime.NumGoroutine()-r.idle)
+	}
+}
+
+// parseSizes parses flag's value "100,200" into ascending sizes of at
+// least 4.
+func parseSizes(flag, s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 4 {
-			return nil, fmt.Errorf("-n %q: each size must be an integer of at least 4", s)
+			return nil, fmt.Errorf("%s %q: each size must be an integer of at least 4", flag, s)
 		}
 		if len(out) > 0 && n <= out[len(out)-1] {
-			return nil, fmt.Errorf("-n %q: sizes must be ascending", s)
+			return nil, fmt.Errorf("%s %q: sizes must be ascending", flag, s)
 		}
 		out = append(out, n)
 	}

@@ -32,13 +32,18 @@ type impl interface {
 	Name() string
 	// Describe says in one line which configuration runs.
 	Describe() string
-	// ProbeTimeout is the configured probe timeout; runs whose scheduler
-	// latency p99 exceeds a quarter of it are discarded.
+	// ProbeTimeout is the configured probe timeout in protocol time (before
+	// dilation); runs whose scheduler latency p99 exceeds a quarter of it,
+	// dilated, are discarded.
 	ProbeTimeout() time.Duration
-	// Timers are the memberlist timers, for the extrapolation formulas.
+	// Timers are the memberlist timers in protocol time, for the
+	// extrapolation formulas.
 	Timers() timers
+	// Dilation is the factor k the members' timers run at.
+	Dilation() dilation
 	// NewNode creates member name on tr, reporting its view changes to
-	// rec. seeds are the addresses a stock node joins at Boot.
+	// rec, with every timer dilated by Dilation. seeds are the addresses a
+	// stock node joins at Boot.
 	NewNode(name string, tr *memnet.Transport, rec *recorder, seeds []string) (node, error)
 	// S3 returns the embedded S3 that counts the registry traffic, or nil if the
 	// implementation uses no registry.

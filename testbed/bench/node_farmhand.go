@@ -37,10 +37,12 @@ type farmhandImpl struct {
 	s3  *s3emu.Server
 	hc  *http.Client
 	api bootstrap.S3API
+	k   dilation
 }
 
-// newFarmhandImpl starts the embedded S3 for one cluster run.
-func newFarmhandImpl(ctx context.Context) (impl, error) {
+// newFarmhandImpl starts the embedded S3 for one cluster run whose timers
+// are dilated by k.
+func newFarmhandImpl(ctx context.Context, k dilation) (impl, error) {
 	e, err := startS3()
 	if err != nil {
 		return nil, err
@@ -51,7 +53,7 @@ func newFarmhandImpl(ctx context.Context) (impl, error) {
 		_ = e.Close()
 		return nil, err
 	}
-	return &farmhandImpl{s3: e, hc: hc, api: api}, nil
+	return &farmhandImpl{s3: e, hc: hc, api: api, k: k}, nil
 }
 
 func (*farmhandImpl) Name() string { return "farmhand" }
@@ -65,6 +67,8 @@ func (*farmhandImpl) ProbeTimeout() time.Duration {
 }
 
 func (*farmhandImpl) Timers() timers { return timersOf(membership.DefaultLANConfig().Memberlist) }
+
+func (f *farmhandImpl) Dilation() dilation { return f.k }
 
 func (f *farmhandImpl) S3() *s3emu.Server { return f.s3 }
 
@@ -82,6 +86,7 @@ func (f *farmhandImpl) NewNode(name string, tr *memnet.Transport, rec *recorder,
 	rcfg := bootstrap.DefaultRegistryConfig()
 	rcfg.Bucket = benchBucket
 	rcfg.Cluster = benchCluster
+	rcfg.Backoff = dilateBackoff(rcfg.Backoff, f.k)
 	reg, err := bootstrap.NewRegistry(f.api, rcfg)
 	if err != nil {
 		return nil, err
@@ -95,8 +100,10 @@ func (f *farmhandImpl) NewNode(name string, tr *memnet.Transport, rec *recorder,
 			AZ: benchAZ, StartedAt: time.Now().UTC().Truncate(time.Second),
 		},
 		done: make(chan struct{}),
+		boot: dilateBackoff(bootBackoff, f.k),
 	}
 	cfg := membership.DefaultLANConfig()
+	dilateMembership(cfg, f.k)
 	cfg.Name = name
 	cfg.BindAddr = host
 	cfg.BindPort = port
@@ -151,6 +158,7 @@ type farmhandNode struct {
 	id     bootstrap.Identity
 	record bootstrap.Record
 	fanout int
+	boot   bootstrap.BackoffConfig // bootBackoff, dilated
 	cancel func()
 	done   chan struct{} // closed when the event forwarder ends
 }
@@ -181,7 +189,7 @@ func (n *farmhandNode) Boot(ctx context.Context) error {
 		if k, _ := n.c.Join(ctx, addrs); k > 0 {
 			return nil
 		}
-		if !pause(ctx, bootBackoff.Delay(attempt)) {
+		if !pause(ctx, n.boot.Delay(attempt)) {
 			return ctx.Err()
 		}
 	}

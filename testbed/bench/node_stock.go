@@ -13,8 +13,9 @@ import (
 )
 
 // stockImpl runs raw memberlist with memberlist.DefaultLANConfig(), joined
-// through a static seed list: the baseline farmhand must beat.
-type stockImpl struct{}
+// through a static seed list: the baseline farmhand must beat. k dilates
+// its timers.
+type stockImpl struct{ k dilation }
 
 func (stockImpl) Name() string { return "stock" }
 
@@ -25,6 +26,8 @@ func (stockImpl) Describe() string {
 func (stockImpl) ProbeTimeout() time.Duration { return memberlist.DefaultLANConfig().ProbeTimeout }
 
 func (stockImpl) Timers() timers { return timersOf(memberlist.DefaultLANConfig()) }
+
+func (s stockImpl) Dilation() dilation { return s.k }
 
 func (stockImpl) S3() *s3emu.Server { return nil }
 
@@ -40,8 +43,9 @@ func timersOf(c *memberlist.Config) timers {
 	}
 }
 
-func (stockImpl) NewNode(name string, tr *memnet.Transport, rec *recorder, seeds []string) (node, error) {
+func (s stockImpl) NewNode(name string, tr *memnet.Transport, rec *recorder, seeds []string) (node, error) {
 	cfg := memberlist.DefaultLANConfig()
+	dilateMemberlist(cfg, s.k)
 	cfg.Name = name
 	cfg.Transport = tr
 	cfg.Logger = log.New(io.Discard, "", 0)

@@ -67,8 +67,8 @@ func s3Cost(run *runResult) s3PerAgent {
 		joins.Other += l.S3.Other
 	}
 	out.Join = rateOf(joins, float64(len(run.Late)))
-	out.Hour = rateOf(run.Rest.S3, float64(run.Rest.Members)*run.Rest.Win.Wall.Hours())
-	out.Run = rateOf(run.AfterBoot, float64(run.Rest.Members)*run.AfterBootWall.Hours())
+	out.Hour = rateOf(run.Rest.S3, float64(run.Rest.Members)*run.Rest.Win.Span.Hours())
+	out.Run = rateOf(run.AfterBoot, float64(run.Rest.Members)*run.AfterBootSpan.Hours())
 	return out
 }
 

@@ -61,7 +61,11 @@ func summaryCell(run *runResult, text string) string {
 // writeSummary writes the targets table from DESIGN.md.
 func (r *report) writeSummary(b *strings.Builder) {
 	fmt.Fprintf(b, "## Summary against the targets\n\n")
-	fmt.Fprintf(b, "Measured at the largest N each implementation hosted honestly in this process. The targets are for N=1,000; the *model at 1,000* columns are extrapolations by formula (see Extrapolations), not measurements.\n\n")
+	fmt.Fprintf(b, "Measured at the largest N each implementation hosted honestly in this process. The targets are for N=1,000; the *model at 1,000* columns are extrapolations by formula (see Extrapolations), not measurements.")
+	if r.Plan.Scale != nil {
+		fmt.Fprintf(b, " The targets at N=1,000 and 2,000 are measured, with time dilation, in the next section.")
+	}
+	b.WriteString("\n\n")
 	fh, st := r.largestHonest("farmhand"), r.largestHonest("stock")
 	fmt.Fprintf(b, "| what | target | farmhand | stock | farmhand ÷ stock | farmhand model at 1,000 | stock model at 1,000 |\n|---|---|---|---|---|---|---|\n")
 
@@ -278,22 +282,27 @@ func (r *report) writeDiscarded(b *strings.Builder) {
 	var lines []string
 	add := func(run *runResult, what string, m measured) {
 		if m.Discarded {
-			lines = append(lines, fmt.Sprintf("- %s N=%d %s: scheduler latency p99 %s > %s (probe timeout / 4); process CPU %s over %s.",
-				run.Impl, run.N, what, m.Win.SchedP99, r.Impls[run.Impl].ProbeTimeout/4, secs(m.Win.CPU.Seconds()), secs(m.Win.Wall.Seconds())))
+			lines = append(lines, fmt.Sprintf("- %s N=%d%s %s: scheduler latency p99 %s > %s (probe timeout%s / 4); process CPU %s over %s wall.",
+				run.Impl, run.N, kNote(run.K), what, m.Win.SchedP99, run.K.wall(r.Impls[run.Impl].ProbeTimeout)/4, kTimes(run.K), secs(m.Win.CPU.Seconds()), secs(m.Win.Wall.Seconds())))
 		}
 	}
-	for i := range r.Runs {
-		run := &r.Runs[i]
+	var runs []*runResult
+	for _, set := range [][]runResult{r.Runs, r.Validation, r.Large} {
+		for i := range set {
+			runs = append(runs, &set[i])
+		}
+	}
+	for _, run := range runs {
 		switch {
 		case run.Err != "":
-			lines = append(lines, fmt.Sprintf("- %s N=%d: %s.", run.Impl, run.N, run.Err))
+			lines = append(lines, fmt.Sprintf("- %s N=%d%s: %s.", run.Impl, run.N, kNote(run.K), run.Err))
 		case !run.Cold.Converged:
-			lines = append(lines, fmt.Sprintf("- %s N=%d: the cold start reached no full view everywhere within %s (%s). "+
+			lines = append(lines, fmt.Sprintf("- %s N=%d%s: the cold start reached no full view everywhere within %s (%s). "+
 				"The harness then joined every member to the %d oldest members (full views %s later) and measured the other scenarios on that cluster.",
-				run.Impl, run.N, r.Plan.ConvergeTimeout, run.Cold.Views, seedCount, secs(run.Repaired.Seconds())))
+				run.Impl, run.N, kNote(run.K), run.Cold.Timeout, run.Cold.Views, seedCount, secs(run.Repaired.Seconds())))
 		}
 		if run.EventsDropped > 0 {
-			lines = append(lines, fmt.Sprintf("- %s N=%d: the harness missed %d view events (full subscription buffers); its timings may be late.", run.Impl, run.N, run.EventsDropped))
+			lines = append(lines, fmt.Sprintf("- %s N=%d%s: the harness missed %d view events (full subscription buffers); its timings may be late.", run.Impl, run.N, kNote(run.K), run.EventsDropped))
 		}
 		add(run, "cold start", run.Cold.measured)
 		add(run, "rest", run.Rest.measured)
@@ -323,4 +332,20 @@ func (r *report) writeUnmeasured(b *strings.Builder) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// kNote labels a dilated run (" (k=4)"); real-time runs get nothing.
+func kNote(k dilation) string {
+	if !k.dilated() {
+		return ""
+	}
+	return " (" + k.String() + ")"
+}
+
+// kTimes is " x k" for a dilated run's discard limit.
+func kTimes(k dilation) string {
+	if !k.dilated() {
+		return ""
+	}
+	return fmt.Sprintf(" x %g", k.factor())
 }

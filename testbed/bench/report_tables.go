@@ -193,10 +193,11 @@ func restMetric(name string, get func(restResult) (float64, string)) metric {
 	}}
 }
 
-// perMemberSecond divides a rest-window total by members and seconds.
+// perMemberSecond divides a rest-window total by members and protocol
+// seconds.
 func perMemberSecond(total float64, x restResult) float64 {
-	if x.Win.Wall == 0 || x.Members == 0 {
+	if x.Win.Span == 0 || x.Members == 0 {
 		return math.NaN()
 	}
-	return total / x.Win.Wall.Seconds() / float64(x.Members)
+	return total / x.Win.Span.Seconds() / float64(x.Members)
 }

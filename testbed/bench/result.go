@@ -6,12 +6,15 @@ import (
 	"github.com/farmhand/farmhand/testbed/memnet"
 )
 
-// measured is the bookkeeping every measured run carries.
+// measured is the bookkeeping every measured run carries. Durations in
+// results are protocol time (wall time divided by the run's dilation k);
+// Win keeps the wall figures the discard rule judges.
 type measured struct {
 	// Win is the process CPU and scheduler latency over the run.
 	Win windowStats
 	// Discarded is set when scheduler latency p99 exceeded a quarter of
-	// the probe timeout: the harness, not the protocol, was the bottleneck.
+	// the (dilated) probe timeout: the harness, not the protocol, was the
+	// bottleneck.
 	Discarded bool
 }
 
@@ -25,6 +28,8 @@ func (m *measured) judge(w *window, limit time.Duration) {
 type coldResult struct {
 	measured
 	Spread time.Duration
+	// Timeout is how long after the spread the harness waited.
+	Timeout time.Duration
 	// Converged is set when every member had the full view; Converge is
 	// the time from the last start until the last member got it.
 	Converged bool
@@ -40,7 +45,8 @@ type coldResult struct {
 // restResult is the cluster at rest after convergence.
 type restResult struct {
 	measured
-	// CPUms is process CPU per member per second of wall time, in ms.
+	// CPUms is process CPU per member per second of protocol time, in ms:
+	// per wall second times k.
 	CPUms float64
 	// HeapKB is the growth of the live Go heap (after a GC) since before
 	// the cluster started, per member, minus the harness's event buffers;
@@ -94,6 +100,9 @@ type faultResult struct {
 type runResult struct {
 	Impl string
 	N    int
+	// K is the time dilation the run ran at; Wall is how long it took.
+	K    dilation
+	Wall time.Duration
 	Err  string
 	// Repaired is set when the cold start did not converge and the
 	// harness joined every member to the oldest ones to measure the rest;
@@ -104,9 +113,10 @@ type runResult struct {
 	EventsDropped uint64
 	// AfterBoot is the registry traffic from the end of the cold start to
 	// the end of the run, late joiners' own boots left out: the steady
-	// state including crashes, loss and stalls. AfterBootWall is its span.
+	// state including crashes, loss and stalls. AfterBootSpan is its span
+	// in protocol time.
 	AfterBoot     s3Counts
-	AfterBootWall time.Duration
+	AfterBootSpan time.Duration
 	Cold          coldResult
 	Rest          restResult
 	Late          []lateResult

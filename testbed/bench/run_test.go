@@ -30,7 +30,7 @@ func TestHarnessRunsBothImplementations(t *testing.T) {
 	ctx := context.Background()
 	rep := &report{Plan: tinyPlan(true), Started: time.Now()}
 	for _, name := range []string{"farmhand", "stock"} {
-		im, err := implMakers[name](ctx)
+		im, err := implMakers[name](ctx, realTime)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -70,5 +70,45 @@ func TestHarnessRunsBothImplementations(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+// TestDilatedRunMeasuresProtocolTime runs farmhand dilated by 2 and checks
+// both halves of dilation on a figure that timers alone set: at rest each
+// member pings one peer per probe interval and acks the pings it gets, 4
+// packets per protocol second with farmhand's 500 ms interval. Undilated
+// timers would show about 8, undivided measurements about 2.
+func TestDilatedRunMeasuresProtocolTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a dilated cluster for about 15 s; skipped with -short")
+	}
+	const k dilation = 2
+	ctx := context.Background()
+	im, err := implMakers["farmhand"](ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tinyPlan(false)
+	p.Rest = 3 * time.Second
+	p.LateJoins, p.Crashes = 0, 0
+	run := runOne(ctx, p, im, 5, 1, t.Logf)
+	if err := im.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if !run.Cold.Converged || run.K != k {
+		t.Fatalf("cold start of 5 at %s did not converge (k recorded %s): %s", k, run.K, run.Err)
+	}
+	if w := run.Rest.Win.Wall; w < k.wall(p.Rest) {
+		t.Errorf("rest window lasted %s of wall time, want at least %s (%s x %s)", w, k.wall(p.Rest), p.Rest, k)
+	}
+	if run.Rest.Discarded {
+		t.Skipf("the rest window was discarded (scheduler latency p99 %s): the machine is too loaded to judge", run.Rest.Win.SchedP99)
+	}
+	pps := perMemberSecond(float64(run.Rest.Net.PacketsOut), run.Rest)
+	if pps < 3 || pps > 5.5 {
+		t.Errorf("%.2f packets per member per protocol second at rest, want about 4 (one ping and one ack per 500 ms probe interval)", pps)
+	}
+	if run.Wall < k.wall(p.Spread+p.Rest) {
+		t.Errorf("the run took %s of wall time, less than its dilated windows", run.Wall)
 	}
 }

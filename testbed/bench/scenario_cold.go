@@ -10,8 +10,9 @@ import (
 // coldStart launches n members evenly over p.Spread, each booting as its
 // implementation does, and measures the time from the last start until
 // every member has the full view, plus the registry requests per member.
+// p is in wall time (plan.dilated); the result in protocol time.
 func coldStart(ctx context.Context, c *cluster, p plan, n int, limit time.Duration) coldResult {
-	res := coldResult{Spread: p.Spread}
+	res := coldResult{Spread: c.k.proto(p.Spread), Timeout: c.k.proto(p.ConvergeTimeout)}
 	slots := make([]slot, n)
 	names := make([]string, n)
 	for i := range slots {
@@ -20,7 +21,7 @@ func coldStart(ctx context.Context, c *cluster, p plan, n int, limit time.Durati
 	}
 	c.rec.expect(names, time.Now())
 	s3Before := s3Snapshot(c.impl)
-	w := startWindow()
+	w := startWindow(c.k)
 	t0 := time.Now()
 
 	var (
@@ -67,7 +68,7 @@ func coldStart(ctx context.Context, c *cluster, p plan, n int, limit time.Durati
 	res.Complete = done
 	mu.Lock()
 	if res.Converged {
-		res.Converge = last.Sub(lastStart)
+		res.Converge = c.k.proto(last.Sub(lastStart))
 	}
 	mu.Unlock()
 	cancelBoot()

@@ -21,7 +21,7 @@ func detect(ctx context.Context, c *cluster, p plan, limit time.Duration) []dete
 		c.rec.expect(survivors, time.Now())
 		res.Of = len(survivors)
 		need := int(math.Ceil(0.99 * float64(res.Of)))
-		w := startWindow()
+		w := startWindow(c.k)
 		t0, err := c.crash(victim)
 		if err == nil {
 			res.OK = waitFor(ctx, p.DetectTimeout, func() bool {
@@ -34,7 +34,7 @@ func detect(ctx context.Context, c *cluster, p plan, limit time.Duration) []dete
 		if res.OK {
 			lat := make(sample, len(times))
 			for i, t := range times {
-				lat[i] = t.Sub(t0).Seconds()
+				lat[i] = c.k.proto(t.Sub(t0)).Seconds()
 			}
 			slices.Sort(lat)
 			res.T99 = time.Duration(lat[need-1] * float64(time.Second))
@@ -42,7 +42,7 @@ func detect(ctx context.Context, c *cluster, p plan, limit time.Duration) []dete
 		}
 		out = append(out, res)
 		// Let the stragglers catch up before the next crash.
-		waitFor(ctx, 10*time.Second, func() bool { return len(c.rec.deadTimes(victim)) >= res.Of })
+		waitFor(ctx, c.k.wall(10*time.Second), func() bool { return len(c.rec.deadTimes(victim)) >= res.Of })
 	}
 	return out
 }

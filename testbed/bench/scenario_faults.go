@@ -20,17 +20,17 @@ func lossRun(ctx context.Context, c *cluster, p plan, limit time.Duration) fault
 	if p.LossWindow <= 0 {
 		return faultResult{}
 	}
-	res := faultResult{Ran: true, Window: p.LossWindow, Members: c.size()}
+	res := faultResult{Ran: true, Window: c.k.proto(p.LossWindow), Members: c.size()}
 	res.Grace = faultGrace(c.impl.Timers(), res.Members)
 	sink, restore := installSuspectCounter()
 	defer restore()
 	c.rec.expect(c.live(), time.Now())
 	fd0, _, _, _ := c.rec.faults()
-	w := startWindow()
+	w := startWindow(c.k)
 	_ = c.net.SetLoss(p.Loss)
 	pause(ctx, p.LossWindow)
 	_ = c.net.SetLoss(0)
-	pause(ctx, res.Grace)
+	pause(ctx, c.k.wall(res.Grace))
 	res.judge(w, limit)
 	fd1, _, _, _ := c.rec.faults()
 	res.FalseDead = fd1 - fd0
@@ -46,13 +46,13 @@ func stallRun(ctx context.Context, c *cluster, p plan, limit time.Duration) faul
 	if p.StallWindow <= 0 {
 		return faultResult{}
 	}
-	res := faultResult{Ran: true, Window: p.StallWindow, Members: c.size()}
-	res.Grace = faultGrace(c.impl.Timers(), res.Members) + p.StallFor
+	res := faultResult{Ran: true, Window: c.k.proto(p.StallWindow), Members: c.size()}
+	res.Grace = faultGrace(c.impl.Timers(), res.Members) + c.k.proto(p.StallFor)
 	sink, restore := installSuspectCounter()
 	defer restore()
 	c.rec.expect(c.live(), time.Now())
 	fd0, _, _, _ := c.rec.faults()
-	w := startWindow()
+	w := startWindow(c.k)
 	end := time.Now().Add(p.StallWindow)
 	for time.Now().Before(end) && ctx.Err() == nil {
 		live := c.live()
@@ -65,7 +65,7 @@ func stallRun(ctx context.Context, c *cluster, p plan, limit time.Duration) faul
 		}
 		pause(ctx, p.StallEvery)
 	}
-	pause(ctx, res.Grace)
+	pause(ctx, c.k.wall(res.Grace))
 	res.judge(w, limit)
 	fd1, _, _, _ := c.rec.faults()
 	res.FalseDead = fd1 - fd0

@@ -15,7 +15,7 @@ func lateJoins(ctx context.Context, c *cluster, p plan, limit time.Duration) []l
 		s := c.reserve()
 		c.rec.expect(append(c.live(), s.name), time.Now())
 		s3Before := s3Snapshot(c.impl)
-		w := startWindow()
+		w := startWindow(c.k)
 		t0 := time.Now()
 		nd, err := c.start(s)
 		if err == nil {
@@ -32,11 +32,11 @@ func lateJoins(ctx context.Context, c *cluster, p plan, limit time.Duration) []l
 		if res.OK {
 			self, _ := c.rec.completeOf(s.name)
 			all, _ := c.rec.seenByAll(s.name)
-			res.Self, res.All = self.Sub(t0), all.Sub(t0)
+			res.Self, res.All = c.k.proto(self.Sub(t0)), c.k.proto(all.Sub(t0))
 		}
 		res.S3 = s3Snapshot(c.impl).sub(s3Before)
 		out = append(out, res)
-		pause(ctx, time.Second) // let the join's gossip die down
+		pause(ctx, c.k.wall(time.Second)) // let the join's gossip die down
 	}
 	return out
 }

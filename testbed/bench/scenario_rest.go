@@ -13,14 +13,15 @@ func rest(ctx context.Context, c *cluster, p plan, limit time.Duration) restResu
 	if p.Rest <= 0 {
 		return res
 	}
-	res.Settled, res.Quiet = settle(ctx, c, p)
+	settled, quiet := settle(ctx, c, p)
+	res.Settled, res.Quiet = c.k.proto(settled), quiet
 	n := c.size()
 	res.Members = n
 	harnessHeap, _ := c.harness()
 	heap := int64(heapInUse()) - harnessHeap - c.baseHeap
 	s3Before := s3Snapshot(c.impl)
 	netBefore := c.net.Total()
-	w := startWindow()
+	w := startWindow(c.k)
 	pause(ctx, p.Rest)
 	res.judge(w, limit)
 	netAfter := c.net.Total()
@@ -31,8 +32,8 @@ func rest(ctx context.Context, c *cluster, p plan, limit time.Duration) restResu
 	res.Net.StreamBytesOut -= netBefore.StreamBytesOut
 	res.Net.Lost -= netBefore.Lost
 	res.Net.Overflow -= netBefore.Overflow
-	if n > 0 && res.Win.Wall > 0 {
-		res.CPUms = float64(res.Win.CPU.Microseconds()) / 1000 / float64(n) / res.Win.Wall.Seconds()
+	if n > 0 && res.Win.Span > 0 {
+		res.CPUms = float64(res.Win.CPU.Microseconds()) / 1000 / float64(n) / res.Win.Span.Seconds()
 		res.HeapKB = float64(heap) / 1024 / float64(n)
 	}
 	return res
@@ -45,8 +46,8 @@ func rest(ctx context.Context, c *cluster, p plan, limit time.Duration) restResu
 // p.ConvergeTimeout. It returns how long that took and whether it got
 // quiet at all.
 func settle(ctx context.Context, c *cluster, p plan) (time.Duration, bool) {
-	const step = 250 * time.Millisecond
-	pi := c.impl.Timers().ProbeInterval
+	step := c.k.wall(250 * time.Millisecond)
+	pi := c.k.wall(c.impl.Timers().ProbeInterval)
 	quietRate := 1.25 * 2 / pi.Seconds()
 	span := int(4 * pi / step) // samples in the averaging window
 	start := time.Now()

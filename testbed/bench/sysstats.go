@@ -15,6 +15,7 @@ const schedLatency = "/sched/latencies:seconds"
 // window measures process CPU time and Go scheduler latency over a span of
 // wall time.
 type window struct {
+	k      dilation
 	start  time.Time
 	cpu    time.Duration
 	counts []uint64
@@ -23,6 +24,8 @@ type window struct {
 // windowStats is what a window measured.
 type windowStats struct {
 	Wall time.Duration
+	// Span is Wall in protocol time: Wall / k under time dilation.
+	Span time.Duration
 	// CPU is user+system CPU of the whole process.
 	CPU time.Duration
 	// SchedP50 and SchedP99 are scheduler latency quantiles (bucket upper
@@ -30,10 +33,10 @@ type windowStats struct {
 	SchedP50, SchedP99 time.Duration
 }
 
-// startWindow starts measuring.
-func startWindow() *window {
+// startWindow starts measuring a span of a run dilated by k.
+func startWindow(k dilation) *window {
 	h := readSched()
-	return &window{start: time.Now(), cpu: processCPU(), counts: append([]uint64(nil), h.Counts...)}
+	return &window{k: k, start: time.Now(), cpu: processCPU(), counts: append([]uint64(nil), h.Counts...)}
 }
 
 // stop ends the window.
@@ -44,8 +47,10 @@ func (w *window) stop() windowStats {
 	for i := range delta {
 		delta[i] = h.Counts[i] - w.counts[i]
 	}
+	wall := time.Since(w.start)
 	return windowStats{
-		Wall:     time.Since(w.start),
+		Wall:     wall,
+		Span:     w.k.proto(wall),
 		CPU:      cpu - w.cpu,
 		SchedP50: quantile(h.Buckets, delta, 0.50),
 		SchedP99: quantile(h.Buckets, delta, 0.99),
