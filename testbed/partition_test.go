@@ -70,14 +70,14 @@ func TestNetnsLossDropsUDPAndTCP(t *testing.T) {
 	all := socketsOf(t, tb.State(), ids...)
 	waitViews(t, formTimeout, all, aliveExactly(ids...))
 
-	if out, errOut, code := runCLI(t, "testbed", "loss", "100", "-dir", tb.Dir()); code != 0 {
+	if out, errOut, code := runCLI(t, "loss", "100", "-dir", tb.Dir()); code != 0 {
 		t.Fatalf("farmhand testbed loss 100: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	for _, id := range ids {
 		others := slices.DeleteFunc(slices.Clone(ids), func(o string) bool { return o == id })
 		waitViews(t, detectTimeout, socketsOf(t, tb.State(), id), both(aliveExactly(id), seenAs(others, membership.StatusDead)))
 	}
-	if out, errOut, code := runCLI(t, "testbed", "loss", "0", "-dir", tb.Dir()); code != 0 {
+	if out, errOut, code := runCLI(t, "loss", "0", "-dir", tb.Dir()); code != 0 {
 		t.Fatalf("farmhand testbed loss 0: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	waitViews(t, healTimeout, all, aliveExactly(ids...))

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/farmhand/farmhand/bootstrap"
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/hashicorp/memberlist"
 )
@@ -104,7 +104,7 @@ func dilateMembership(c *membership.Config, k dilation) {
 }
 
 // dilateBackoff returns a retry policy k times slower.
-func dilateBackoff(b bootstrap.BackoffConfig, k dilation) bootstrap.BackoffConfig {
+func dilateBackoff(b awscall.Backoff, k dilation) awscall.Backoff {
 	k.stretch(&b.Base, &b.Max)
 	return b
 }

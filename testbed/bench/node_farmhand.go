@@ -86,7 +86,7 @@ func (f *farmhandImpl) NewNode(name string, tr *memnet.Transport, rec *recorder,
 	rcfg := bootstrap.DefaultRegistryConfig()
 	rcfg.Bucket = benchBucket
 	rcfg.Cluster = benchCluster
-	rcfg.Backoff = dilateBackoff(rcfg.Backoff, f.k)
+	rcfg.Retry.Backoff = dilateBackoff(rcfg.Retry.Backoff, f.k)
 	reg, err := bootstrap.NewRegistry(f.api, rcfg)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ type farmhandNode struct {
 	id     bootstrap.Identity
 	record bootstrap.Record
 	fanout int
-	boot   bootstrap.BackoffConfig // bootBackoff, dilated
+	boot   awscall.Backoff // bootBackoff, dilated
 	cancel func()
 	done   chan struct{} // closed when the event forwarder ends
 }
@@ -171,7 +171,7 @@ func (n *farmhandNode) Addr() string { return n.addr }
 // nobody answers, retry with full-jitter backoff.
 // It mirrors agent.bootstrapLoop (the same registry calls, join and
 // backoff) because the agent's loop needs a whole Agent; keep them in step.
-// bootBackoff is the agent's boot pacing (agent/join.go).
+// bootBackoff is the agent's boot pacing (agent/bootloop.go).
 var bootBackoff = awscall.Backoff{Base: time.Second, Max: 30 * time.Second}
 
 func (n *farmhandNode) Boot(ctx context.Context) error {
