@@ -20,9 +20,9 @@ type report struct {
 	// starts alone) the dilated part's kept runs (scale.go), Tries the
 	// dilated runs the discard rule threw away before a larger k passed.
 	Runs, Validation, Large, LargeCold, Tries []runResult
-	Impls                          map[string]implInfo
-	Skipped                        []string
-	Hooks                          []hookResult
+	Impls                                     map[string]implInfo
+	Skipped                                   []string
+	Hooks                                     []hookResult
 	// idle is how many goroutines the process runs between runs.
 	idle int
 }
