@@ -35,6 +35,7 @@ func run() error {
 	scaleSizes := flag.String("scale-n", "", "override the dilated part's sizes, comma-separated, or none")
 	scaleK := flag.String("scale-k", "", "override the dilation factors tried at each dilated size, ascending, comma-separated (e.g. 2,4,8,16)")
 	validateSizes := flag.String("validate-n", "", "override the sizes run at k=1 and k=4 to validate dilation, comma-separated, or none")
+	real := flag.String("real", "", "the real-process section written by testbed/procbench (markdown), put first in the report: real processes are the reference")
 	hooks := flag.Bool("hooks", true, "run the mode's process-level rows (real agent processes; quick and full modes)")
 	flag.Parse()
 
@@ -80,6 +81,14 @@ func run() error {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
 	rep := &report{Plan: p, Started: time.Now(), Seed: *seed, Args: os.Args[1:], idle: runtime.NumGoroutine()}
+	if *real != "" {
+		// Read first: a missing section fails now, not after the runs.
+		sec, err := os.ReadFile(*real)
+		if err != nil {
+			return fmt.Errorf("-real: %w (make bench writes it with testbed/procbench first)", err)
+		}
+		rep.Real = string(sec)
+	}
 	for _, name := range names {
 		for _, n := range p.Sizes {
 			if ctx.Err() != nil {

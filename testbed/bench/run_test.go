@@ -112,3 +112,17 @@ func TestDilatedRunMeasuresProtocolTime(t *testing.T) {
 		t.Errorf("the run took %s of wall time, less than its dilated windows", run.Wall)
 	}
 }
+
+// The real-process section (-real) comes first, before the harness's own
+// method: real processes are the reference.
+func TestRealProcessSectionComesFirst(t *testing.T) {
+	rep := &report{Plan: plans["quick"], Real: "## Real processes, side by side with Serf\n\nfigures\n"}
+	md := rep.markdown()
+	real, method := strings.Index(md, "## Real processes"), strings.Index(md, "## Method")
+	if real < 0 || method < 0 || real > method {
+		t.Fatalf("real-process section at %d, method at %d:\n%s", real, method, md)
+	}
+	if !strings.Contains(md, "## The in-process harness") {
+		t.Error("no heading separates the harness from the real processes")
+	}
+}
