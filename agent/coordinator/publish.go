@@ -32,19 +32,25 @@ const (
 	// most 43,200 PUTs a month ($0.22 at $0.005 per 1,000), however often
 	// the cluster changes.
 	PublishEvery = time.Minute
+	// RefreshEvery is how often an unchanged view is rewritten (same
+	// Index, new Time), so that its age tells a reader whether a leader
+	// is publishing: a view older than that has no publisher.
+	RefreshEvery = 10 * time.Minute
 )
 
 // FarmView is the compact view of the cluster that the leader publishes to
 // <Prefix>view.json, for operators who can read S3 but cannot reach the
-// gossip port ("farmhand status"). It is written only when its content
-// changed, at most once per PublishEvery, and only while the writer may
-// act; it is informational and never read by the agents.
+// gossip port ("farmhand status"). It is written when its content
+// changed, at most once per PublishEvery, and rewritten unchanged every
+// RefreshEvery, only while the writer may act; it is informational and
+// never read by the agents. A new leader reads it once to continue Index.
 type FarmView struct {
 	// Version is ViewVersion.
 	Version int `json:"version"`
 	// Cluster is the cluster name.
 	Cluster string `json:"cluster"`
-	// Index increases by one at every published change, across leaders.
+	// Index increases by one at every published change, across leaders
+	// (not at a refresh).
 	Index uint64 `json:"index"`
 	// Time is when the view was published, by the publisher's clock.
 	Time time.Time `json:"time"`
@@ -103,8 +109,9 @@ type publisher struct {
 	puts  int
 }
 
-// publish writes v if its content differs from the stored view and
-// PublishEvery has passed since this publisher's last write. A change
+// publish writes v if its content differs from the stored view, or
+// RefreshEvery passed since this publisher's last write, and PublishEvery
+// has passed since then. A change
 // held back by the rate limit is written by a later tick. It returns
 // whether it wrote.
 func (p *publisher) publish(ctx context.Context, v FarmView) (bool, error) {
@@ -121,15 +128,19 @@ func (p *publisher) publish(ctx context.Context, v FarmView) (bool, error) {
 		}
 		p.epoch, p.last = v.Coordinator.Epoch, stored
 	}
-	if p.last != nil && p.last.sameContent(&v) {
+	now := p.clock.Now()
+	same := p.last != nil && p.last.sameContent(&v)
+	if same && !p.wrote.IsZero() && now.Sub(p.wrote) < RefreshEvery {
 		return false, nil
 	}
-	now := p.clock.Now()
 	if !p.wrote.IsZero() && now.Sub(p.wrote) < PublishEvery {
 		return false, nil
 	}
 	v.Time, v.Index = now, 1
-	if p.last != nil {
+	switch {
+	case same:
+		v.Index = p.last.Index
+	case p.last != nil:
 		v.Index = p.last.Index + 1
 	}
 	body, err := json.Marshal(&v)

@@ -53,7 +53,7 @@ func storedView(t *testing.T, h *harness) FarmView {
 
 // TestLeaderPublishesTheViewWhenItChangesAtMostOncePerMinute drives the
 // leader on a fake clock: the first tick publishes, an unchanged cluster
-// publishes nothing, a change within the minute waits for the minute, and
+// publishes nothing until RefreshEvery, a change within the minute waits for the minute, and
 // a member flapping at every tick for ten minutes costs at most one PUT a
 // minute.
 func TestLeaderPublishesTheViewWhenItChangesAtMostOncePerMinute(t *testing.T) {
@@ -97,12 +97,19 @@ func TestLeaderPublishesTheViewWhenItChangesAtMostOncePerMinute(t *testing.T) {
 		t.Fatalf("an unchanged cluster rewrote the view: %d writes, want 1", n)
 	}
 
+	// Unchanged for RefreshEvery: rewritten with the same index, a new time.
+	h.clock.Advance(RefreshEvery - 100*time.Second)
+	h.tick(h.c)
+	if n, v := counter.count(viewKey), storedView(t, h); n != 2 || v.Index != 1 || !v.Time.Equal(h.clock.Now()) {
+		t.Fatalf("after %s unchanged: %d writes, index %d, time %s; want a refresh: 2 writes, index 1, time %s", RefreshEvery, n, v.Index, v.Time, h.clock.Now())
+	}
+
 	// A change right after a write waits for the minute.
-	h.tick(h.c) // the clock is 100 s past the first write: allowed at once
+	h.clock.Advance(100 * time.Second)
 	h.member(2, "worker", membership.StatusDead, 0, ec2types.InstanceStateNameRunning, ec2types.SummaryStatusOk)
 	h.tick(h.c)
-	if n := counter.count(viewKey); n != 2 {
-		t.Fatalf("a change 100 s after the last write made %d writes in all, want 2", n)
+	if n := counter.count(viewKey); n != 3 {
+		t.Fatalf("a change 100 s after the last write made %d writes in all, want 3", n)
 	}
 	if v := storedView(t, h); v.Index != 2 {
 		t.Errorf("index after one change = %d, want 2", v.Index)
@@ -110,13 +117,13 @@ func TestLeaderPublishesTheViewWhenItChangesAtMostOncePerMinute(t *testing.T) {
 	h.member(3, "worker", membership.StatusSuspect, 0, ec2types.InstanceStateNameRunning, ec2types.SummaryStatusOk)
 	h.clock.Advance(30 * time.Second)
 	h.tick(h.c)
-	if n := counter.count(viewKey); n != 2 {
+	if n := counter.count(viewKey); n != 3 {
 		t.Fatalf("a change 30 s after a write was written at once (%d writes), want it held back to the minute", n)
 	}
 	h.clock.Advance(30 * time.Second)
 	h.tick(h.c)
-	if n := counter.count(viewKey); n != 3 {
-		t.Fatalf("a change held back was not written once the minute passed: %d writes, want 3", n)
+	if n := counter.count(viewKey); n != 4 {
+		t.Fatalf("a change held back was not written once the minute passed: %d writes, want 4", n)
 	}
 	for _, m := range storedView(t, h).Members {
 		if m.Name == iid(3) && m.Status != membership.StatusSuspect {
