@@ -58,8 +58,7 @@ func storedView(t *testing.T, h *harness) FarmView {
 // minute.
 func TestLeaderPublishesTheViewWhenItChangesAtMostOncePerMinute(t *testing.T) {
 	counter := &keyCounter{puts: map[string]int{}}
-	var h *harness
-	h = newHarnessOn(t, counter, nil)
+	h := newHarnessOn(t, counter, nil)
 	counter.ObjectStore = h.store
 	h.alive(1, 3, "worker")
 	h.view.put(membership.Member{Name: iid(9), Addr: "10.0.0.9", Status: membership.StatusAlive, Since: t0, Tags: map[string]string{"role": "worker", "az": "us-east-1b"}})
