@@ -62,7 +62,7 @@ func bucketProblem(bucket string, err error) string {
 	case awscall.NotFound, awscall.NoSuchBucket:
 		return fmt.Sprintf("bucket %q does not exist (404)", bucket)
 	case awscall.AccessDenied:
-		return fmt.Sprintf("access denied (403): allow s3:ListBucket on arn:aws:s3:::%s", bucket)
+		return fmt.Sprintf("access denied (403): S3 answers and the bucket exists, but this role may not HEAD it (s3:ListBucket on arn:aws:s3:::%s without a prefix condition)", bucket)
 	case awscall.CredentialsRejected:
 		return "credentials rejected; check the AWS credentials (instance role, AWS_ACCESS_KEY_ID, shared config)"
 	case awscall.WrongRegion:

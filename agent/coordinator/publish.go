@@ -106,21 +106,30 @@ type publisher struct {
 	epoch uint64
 	last  *FarmView // as last stored (nil: none, or not yet read)
 	wrote time.Time // when this publisher last wrote
+	// tried is when this publisher last sent a request (GET or PUT),
+	// whether it worked or not: a failing S3 (access denied, an outage)
+	// gets one attempt per PublishEvery, not one per tick.
+	tried time.Time
 	puts  int
 }
 
 // publish writes v if its content differs from the stored view, or
-// RefreshEvery passed since this publisher's last write, and PublishEvery
-// has passed since then. A change
-// held back by the rate limit is written by a later tick. It returns
-// whether it wrote.
+// RefreshEvery passed since this publisher's last write; either way at
+// most one attempt per PublishEvery. A change held back by the rate limit
+// is written by a later tick. It returns whether it wrote.
 func (p *publisher) publish(ctx context.Context, v FarmView) (bool, error) {
 	v.Version = ViewVersion
+	now := p.clock.Now()
+	due := p.tried.IsZero() || now.Sub(p.tried) >= PublishEvery
 	if v.Coordinator.Epoch != p.epoch {
+		if !due {
+			return false, nil
+		}
+		p.tried = now
 		stored, err := ReadView(ctx, p.store, p.bucket, p.key)
 		if err != nil {
 			// Unreadable garbage is overwritten, with a new index series;
-			// an S3 failure is retried at the next tick.
+			// an S3 failure is retried after PublishEvery.
 			if !errors.Is(err, errBadView) {
 				return false, err
 			}
@@ -128,14 +137,14 @@ func (p *publisher) publish(ctx context.Context, v FarmView) (bool, error) {
 		}
 		p.epoch, p.last = v.Coordinator.Epoch, stored
 	}
-	now := p.clock.Now()
 	same := p.last != nil && p.last.sameContent(&v)
 	if same && !p.wrote.IsZero() && now.Sub(p.wrote) < RefreshEvery {
 		return false, nil
 	}
-	if !p.wrote.IsZero() && now.Sub(p.wrote) < PublishEvery {
+	if !due {
 		return false, nil
 	}
+	p.tried = now
 	v.Time, v.Index = now, 1
 	switch {
 	case same:

@@ -20,12 +20,18 @@ type keyCounter struct {
 	ObjectStore
 	mu   sync.Mutex
 	puts map[string]int
+	// deny answers AccessDenied to every request for this key.
+	deny string
 }
 
 func (k *keyCounter) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	k.mu.Lock()
 	k.puts[aws.ToString(in.Key)]++
+	deny := k.deny == aws.ToString(in.Key)
 	k.mu.Unlock()
+	if deny {
+		return nil, apiErr("AccessDenied")
+	}
 	return k.ObjectStore.PutObject(ctx, in, o...)
 }
 
@@ -180,5 +186,30 @@ func TestNewLeaderContinuesTheViewIndex(t *testing.T) {
 	v.Coordinator.Epoch = 5
 	if ok, err := p3.publish(context.Background(), v); err != nil || !ok {
 		t.Fatalf("publishing over garbage: %v %v", ok, err)
+	}
+}
+
+// TestAFailingViewWriteIsTriedOncePerMinute: a policy without view.json
+// (AccessDenied) costs one PUT attempt a minute, not one per tick, and the
+// coordinator goes on acting.
+func TestAFailingViewWriteIsTriedOncePerMinute(t *testing.T) {
+	counter := &keyCounter{puts: map[string]int{}, deny: viewKey}
+	h := newHarnessOn(t, counter, nil)
+	counter.ObjectStore = h.store
+	h.alive(1, 3, "worker")
+	for i := range 36 { // three minutes of 5 s ticks, a member flapping
+		st := membership.StatusAlive
+		if i%2 == 0 {
+			st = membership.StatusSuspect
+		}
+		h.member(1, "worker", st, 0, ec2types.InstanceStateNameRunning, ec2types.SummaryStatusOk)
+		h.tick(h.c)
+		h.clock.Advance(5 * time.Second)
+	}
+	if n := counter.count(viewKey); n < 1 || n > 3 {
+		t.Errorf("three minutes of a denied view write: %d PUT attempts, want one a minute (1 to 3)", n)
+	}
+	if !h.c.Status().Leader {
+		t.Errorf("a failing view write stopped the leader")
 	}
 }
