@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +16,20 @@ import (
 )
 
 // chromium runs Debian's chromium headless, isolated (a fresh profile, no
-// background networking: the only request is the page's), and returns its
-// stdout. It fails the test when chromium fails.
+// proxy, no background networking: the only request is the page's), and
+// returns its stdout. It fails the test when chromium fails.
 func chromium(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := runChromium(t, bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// runChromium is chromium, returning its failure (or an empty DOM) as an
+// error, for polls that try again.
+func runChromium(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -27,10 +40,10 @@ func chromium(t *testing.T, bin string, args ...string) string {
 	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	code, out, stderr := testutil.RunCommand(t, cmd)
-	if code != 0 {
-		t.Fatalf("chromium %v: exit %d\n%s", args, code, stderr[max(0, len(stderr)-4000):])
+	if code != 0 || (slices.Contains(args, "--dump-dom") && !strings.Contains(out, "</html>")) {
+		return "", fmt.Errorf("chromium %v: exit %d, %d bytes out\n%s", args, code, len(out), stderr[max(0, len(stderr)-4000):])
 	}
-	return out
+	return out, nil
 }
 
 // memberStatus is the status the page's DOM gives member id ("" absent).
@@ -115,7 +128,10 @@ func TestFarmPageInARealBrowser(t *testing.T) {
 	sawDead := false
 	var replacement string
 	f.eventually(healTimeout, func(r *testutil.R) {
-		dom = chromium(t, bin, "--dump-dom", url)
+		var err error
+		if dom, err = runChromium(t, bin, "--dump-dom", url); err != nil {
+			r.Fatalf("%v", err)
+		}
 		if s := memberStatus(dom, victim); s == "dead" {
 			sawDead = true
 		}
