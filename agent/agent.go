@@ -230,6 +230,7 @@ func (a *Agent) start(ctx context.Context) error {
 	a.coord = newCoordinatorRunner(a.node, a.cluster, reg, s3, a.ready.ready, a.clock, a.log.Named("coordinator"))
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
 		coord: a.coord, render: a.render, leave: a.leave, reload: a.ReloadFromSource}
+	a.metrics.setPage((&farmPage{b: b, store: s3, clock: a.clock, logger: a.log.Named("page")}).handler())
 	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
@@ -30,9 +31,10 @@ type backend struct {
 }
 
 var (
-	_ localapi.Backend     = (*backend)(nil)
-	_ localapi.Coordinator = (*backend)(nil)
-	_ localapi.Renderer    = (*backend)(nil)
+	_ localapi.Backend       = (*backend)(nil)
+	_ localapi.Coordinator   = (*backend)(nil)
+	_ localapi.Renderer      = (*backend)(nil)
+	_ localapi.BucketChecker = (*backend)(nil)
 )
 
 func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
@@ -120,4 +122,11 @@ func (b *backend) RenderStatus(ctx context.Context) ([]render.TargetStatus, erro
 		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent has no render blocks in its config")
 	}
 	return sts, nil
+}
+
+// CheckBucket sends one HEAD to the registry's bucket, bounded to 10 s.
+func (b *backend) CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return b.registry.HeadBucket(ctx), nil
 }

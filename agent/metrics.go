@@ -31,6 +31,8 @@ type metricsServer struct {
 	// cluster is nil until attach: a scrape while memberlist starts sees
 	// no member counts.
 	cluster atomic.Pointer[membership.Cluster]
+	// page is the farm page (ui = true), served at "/" once set (page.go).
+	page atomic.Pointer[http.Handler]
 
 	mu   sync.Mutex
 	prom *prometheus.Registry // made on first serve
@@ -73,6 +75,7 @@ func (m *metricsServer) serve(ctx context.Context, ln net.Listener) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{ErrorLog: m.logger.StandardLogger(nil)}))
+	mux.HandleFunc("/", m.servePage)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {

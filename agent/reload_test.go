@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -108,6 +109,23 @@ func TestReloadAppliesLiveFields(t *testing.T) {
 		wantMetrics(t, addr1, false)
 	})
 
+	t.Run("ui", func(t *testing.T) {
+		ip := net.ParseIP(a.cfg.Identity.PrivateIP)
+		addr := net.JoinHostPort(ip.String(), fmt.Sprint(testutil.FreePort(t, ip)))
+		a.edit(func(c *config.Config) { c.MetricsAddr, c.UI = addr, true })
+		wantApplied(t, c, "metrics_addr", "ui")
+		if code, body := getPage(t, addr); code != 200 || !strings.Contains(body, `id="member-`+a.cfg.Identity.InstanceID+`" data-status="alive"`) {
+			t.Fatalf("farm page with ui = true: %d, without this agent alive:\n%s", code, body)
+		}
+		wantMetrics(t, addr, true)
+		a.edit(func(c *config.Config) { c.UI = false })
+		wantApplied(t, c, "ui")
+		if code, _ := getPage(t, addr); code != 404 {
+			t.Fatalf("farm page after ui = false: %d, want 404", code)
+		}
+		wantMetrics(t, addr, true)
+	})
+
 	t.Run("a render block", func(t *testing.T) {
 		dest := filepath.Join(t.TempDir(), "workers")
 		a.edit(func(c *config.Config) {
@@ -147,6 +165,19 @@ func wantApplied(t *testing.T, c *client.Client, fields ...string) {
 	if !slices.Equal(resp.Applied, fields) || !strings.Contains(resp.Message, "applied "+strings.Join(fields, ", ")) {
 		t.Fatalf("reload answered %+v, want %q applied", resp, fields)
 	}
+}
+
+// getPage GETs the farm page at addr.
+func getPage(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("farm page on %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // wantMetrics checks whether addr serves Prometheus metrics.

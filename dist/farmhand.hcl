@@ -27,6 +27,10 @@ log_json  = false
 # Prometheus metrics on a loopback address; "" turns them off.
 metrics_addr = "127.0.0.1:9946"
 
+# A read-only farm page at http://<metrics_addr>/ (members by role and AZ,
+# the coordinator and its decisions, this agent's health); needs metrics_addr.
+ui = false
+
 # Upper bound on the whole graceful stop (leave, record deletion, shutdown).
 leave_timeout = "5s"
 

@@ -16,6 +16,7 @@ import (
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
 	"github.com/farmhand/farmhand/agent/render"
+	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -181,4 +182,11 @@ func (c *Client) RenderStatus(ctx context.Context) ([]render.TargetStatus, error
 	var out localapi.RenderResponse
 	err := c.Do(ctx, http.MethodGet, "/v1/render", nil, nil, &out)
 	return out.Targets, err
+}
+
+// CheckBucket asks the agent to HEAD the registry's bucket (one request).
+func (c *Client) CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error) {
+	var out bootstrap.BucketStatus
+	err := c.Do(ctx, http.MethodGet, "/v1/registry/bucket", nil, nil, &out)
+	return out, err
 }

@@ -28,6 +28,11 @@ type Config struct {
 	// MetricsAddr is the loopback host:port of the Prometheus endpoint;
 	// empty disables it.
 	MetricsAddr string `hcl:"metrics_addr"`
+	// UI serves a read-only farm page at / on the metrics listener
+	// (metrics_addr): members by role and AZ, the coordinator, its
+	// decisions and this agent's health. No script, nothing loaded from
+	// the network.
+	UI bool `hcl:"ui"`
 	// LeaveTimeout bounds the graceful leave on shutdown.
 	LeaveTimeout time.Duration `hcl:"leave_timeout"`
 	// Role is this node's role; it becomes the member tag "role".

@@ -65,6 +65,7 @@ var reloadRules = map[string]reloadRule{
 	"log_level":     live,
 	"log_json":      restart("the log format is fixed when the logger is made"),
 	"metrics_addr":  live, // the metrics server moves to the new address
+	"ui":            live, // the page reads it at each request
 	"leave_timeout": live, // read when the agent stops
 	"role":          live,
 	"tags":          live,

@@ -99,6 +99,9 @@ func (c *Config) validateTop(p *problems) {
 			p.add("metrics_addr", "%v", err)
 		}
 	}
+	if c.UI && c.MetricsAddr == "" {
+		p.add("ui", "the farm page is served on the metrics listener: set metrics_addr too, e.g. metrics_addr = \"127.0.0.1:9946\"")
+	}
 	p.positive("leave_timeout", c.LeaveTimeout)
 	for i, addr := range c.RetryJoin {
 		if err := checkJoinAddr(addr); err != nil {

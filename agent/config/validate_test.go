@@ -50,6 +50,7 @@ func TestValidateChecks(t *testing.T) {
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: unknown level "loud"`},
 		{"metrics not loopback", func(c *Config) { c.MetricsAddr = "0.0.0.0:9946" }, "metrics_addr: \"0.0.0.0:9946\" is not a loopback address"},
 		{"metrics not host:port", func(c *Config) { c.MetricsAddr = "127.0.0.1" }, "metrics_addr: \"127.0.0.1\" is not host:port"},
+		{"ui without metrics", func(c *Config) { c.UI, c.MetricsAddr = true, "" }, "ui: the farm page is served on the metrics listener: set metrics_addr too"},
 		{"leave_timeout", func(c *Config) { c.LeaveTimeout = 0 }, "leave_timeout: must be a positive duration"},
 		{"role tag", func(c *Config) { c.Tags["role"] = "x" }, `tags: a "role" tag is not allowed`},
 		{"imds url", func(c *Config) { c.Identity.IMDSEndpoint = "169.254.169.254" }, "identity.imds_endpoint: \"169.254.169.254\" is not an http(s) URL"},

@@ -24,6 +24,7 @@ var routes = map[string]handlerFunc{
 	"GET /v1/coordinator/history": (*Server).getCoordinatorHistory,
 	"GET /v1/coordinator/plan":    (*Server).getCoordinatorPlan,
 	"GET /v1/render":              (*Server).getRender,
+	"GET /v1/registry/bucket":     (*Server).getRegistryBucket,
 }
 
 // indexRoutes turns "METHOD /path" keys into path -> method -> handler.

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/jonboulle/clockwork"
 )
@@ -24,6 +25,7 @@ type Backend struct {
 	leaveTo string
 	leaves  int
 	reloads int
+	bucket  *bootstrap.BucketStatus
 }
 
 // NewBackend returns a Backend describing st with the view ms; the clock
@@ -168,4 +170,25 @@ func (b *Backend) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
 	defer b.mu.Unlock()
 	b.reloads++
 	return localapi.ReloadResponse{Message: "configuration reloaded: nothing changed"}, nil
+}
+
+// SetBucket sets the answer of CheckBucket; until it is called the bucket
+// answers.
+func (b *Backend) SetBucket(st bootstrap.BucketStatus) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.bucket = &st
+}
+
+// CheckBucket returns what SetBucket set, or an answering bucket "test".
+func (b *Backend) CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return bootstrap.BucketStatus{}, b.err
+	}
+	if b.bucket == nil {
+		return bootstrap.BucketStatus{Bucket: "test", OK: true, Checked: b.clock.Now()}, nil
+	}
+	return *b.bucket, nil
 }
