@@ -39,7 +39,9 @@ func TestMembersWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- apiCLIWith(ctx, &out, &errb, nil, "members", "-socket", sock, "-watch", "-role", "worker") }()
+	go func() {
+		done <- apiCLIWith(ctx, &out, &errb, nil, "members", "-socket", sock, "-watch", "-role", "worker")
+	}()
 	testutil.Run(t, 5*time.Second, func(r *testutil.R) {
 		if !strings.Contains(out.String(), "i-0dd") || b.Waiting() == 0 {
 			r.Fatalf("no view printed, or no blocking query waiting yet: %q", out.String())
