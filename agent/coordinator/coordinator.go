@@ -272,6 +272,9 @@ func (c *Coordinator) decide(d Decision) {
 	}
 	d.Holder = c.holder
 	c.led.record(d)
+	if c.cfg.OnDecision != nil {
+		c.cfg.OnDecision(d)
+	}
 }
 
 // persist writes the ledger under the current epoch.
