@@ -53,6 +53,9 @@ type Config struct {
 	// Render lists the peer-list files to write, one per render block, in
 	// the order they were first declared.
 	Render []RenderConfig `hcl:"render,block"`
+	// Handlers are the event handlers, one per handler block, run in the
+	// order they were first declared (Serf's event handlers).
+	Handlers []HandlerConfig `hcl:"handler,block"`
 
 	// origins maps each field path that a source set to where it was set:
 	// "file.hcl:12:3", "env FARMHAND_PORT", "flag -port". Merge copies only
@@ -239,4 +242,21 @@ type RenderConfig struct {
 	WaitMax time.Duration `hcl:"wait_max"`
 	// Stable is how long the member view must be unchanged before rendering.
 	Stable time.Duration `hcl:"stable"`
+}
+
+// HandlerConfig is one event handler (a handler block), in Serf's
+// convention: the command runs through /bin/sh -c with the event in
+// FARMHAND_EVENT and the affected members on stdin, one per line.
+type HandlerConfig struct {
+	// Name is the block label; metrics and logs name the handler by it.
+	Name string `hcl:"name,label"`
+	// Events lists the events that run the handler (member-join,
+	// member-leave, member-failed, member-update, member-reap,
+	// member-draining, coordinator-decision); empty runs it for every one.
+	Events []string `hcl:"events"`
+	// Command is the shell command to run. Required.
+	Command string `hcl:"command"`
+	// Timeout bounds one run: the command's process group is killed after
+	// it and the run counted as failed.
+	Timeout time.Duration `hcl:"timeout"`
 }

@@ -72,6 +72,7 @@ func (c *Config) Validate() error {
 	p.url("ec2.endpoint", c.EC2.Endpoint)
 	c.validateCoordinator(p)
 	c.validateRender(p)
+	c.validateHandlers(p)
 	return errors.Join(p.errs...)
 }
 
@@ -313,6 +314,21 @@ func (c *Config) validateRender(p *problems) {
 			p.add(f+"wait_max", "%s is below wait_min %s", r.WaitMax, r.WaitMin)
 		}
 		p.notNegative(f+"stable", r.Stable)
+	}
+}
+
+func (c *Config) validateHandlers(p *problems) {
+	for _, h := range c.Handlers {
+		f := labelPath("handler", h.Name) + "."
+		if strings.TrimSpace(h.Command) == "" {
+			p.required(f+"command", "give the shell command to run, e.g. command = \"/etc/farmhand/handlers/notify\"")
+		}
+		for _, e := range h.Events {
+			if !slices.Contains(HandlerEvents, e) {
+				p.add(f+"events", "unknown event %q; use %s", e, strings.Join(HandlerEvents, ", "))
+			}
+		}
+		p.positive(f+"timeout", h.Timeout)
 	}
 }
 
