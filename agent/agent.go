@@ -192,7 +192,7 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 	a.registry = reg
 
-	// 5. Metrics (loopback only), before memberlist: memberlist reports
+	// 5. Metrics, before memberlist: memberlist reports
 	// through go-metrics' global sink, which must be in place first.
 	a.metrics = newMetricsServer(reg, a.render, a.log.Named("metrics"))
 	if cfg.MetricsAddr != "" {

@@ -107,7 +107,9 @@ func TestHandlerGetsEventEnvironmentAndMembers(t *testing.T) {
 		hmember("i-0bb", "10.0.0.2", membership.StatusAlive, "role=worker", "az=eu-west-1b", "gpu=no"),
 		hmember("i-0aa", "10.0.0.1", membership.StatusAlive, "role=master", "az=eu-west-1a"),
 	}})
-	waitCount(t, "runs", func() float64 { return promtest.ToFloat64(f.metrics.handlerRuns.WithLabelValues("rec", EventMemberJoin)) }, 1)
+	waitCount(t, "runs", func() float64 {
+		return promtest.ToFloat64(f.metrics.handlerRuns.WithLabelValues("rec", EventMemberJoin))
+	}, 1)
 	stdin := waitFile(t, filepath.Join(dir, "stdin.0"))
 	want := "i-0aa\t10.0.0.1\tmaster\taz=eu-west-1a,role=master\n" +
 		"i-0bb\t10.0.0.2\tworker\taz=eu-west-1b,gpu=no,role=worker\n"
@@ -202,7 +204,9 @@ rm "$DIR/running"`
 	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitCount(t, "join runs", func() float64 { return promtest.ToFloat64(f.metrics.handlerRuns.WithLabelValues("slow", EventMemberJoin)) }, 1)
+	waitCount(t, "join runs", func() float64 {
+		return promtest.ToFloat64(f.metrics.handlerRuns.WithLabelValues("slow", EventMemberJoin))
+	}, 1)
 	if got := waitFile(t, filepath.Join(dir, "events")); got != "member-update\nmember-join\n" {
 		t.Errorf("runs %q; want the update, then one join run for the five joins", got)
 	}

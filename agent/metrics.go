@@ -17,11 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/farmhand/farmhand/agent/config"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
 
-// metricsServer serves Prometheus text on a loopback listener: memberlist's
+// metricsServer serves Prometheus text on metrics_addr: memberlist's
 // own metrics (through go-metrics), Go runtime metrics and farmhand's
 // counters. It starts before memberlist, whose metrics go through
 // go-metrics' global sink, and moves to a new address on reload.
@@ -54,15 +55,9 @@ func newMetricsServer(reg *bootstrap.Registry, render *renderRunner, logger hclo
 // attach gives the collector the cluster to count.
 func (m *metricsServer) attach(c *membership.Cluster) { m.cluster.Store(c) }
 
-// listenMetrics opens the listener for addr, which must be loopback.
+// listenMetrics opens the listener for addr. A non-loopback address is
+// allowed, for a central Prometheus, and warned about in serve.
 func listenMetrics(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics_addr %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("metrics_addr %q: must be a loopback address such as 127.0.0.1:9946 (metrics are not for the network)", addr)
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics_addr %s: cannot listen: %w", addr, err)
@@ -96,6 +91,10 @@ func (m *metricsServer) serve(ctx context.Context, ln net.Listener) error {
 	}()
 	m.srv, m.done = srv, done
 	m.logger.Info("serving metrics", "addr", "http://"+ln.Addr().String()+"/metrics")
+	if !config.IsLoopbackAddr(ln.Addr().String()) {
+		m.logger.Warn("metrics are served beyond this host: anyone who reaches the port reads member names, addresses and counts; firewall it to the Prometheus servers",
+			"addr", ln.Addr().String())
+	}
 	return nil
 }
 
@@ -113,7 +112,7 @@ func (m *metricsServer) initLocked() error {
 	mc := gometrics.DefaultConfig("farmhand")
 	mc.EnableHostname = false
 	mc.EnableRuntimeMetrics = false
-	if _, err := gometrics.NewGlobal(mc, sink); err != nil {
+	if _, err := gometrics.NewGlobal(mc, conventionSink{next: sink}); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	m.prom = reg

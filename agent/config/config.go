@@ -25,8 +25,9 @@ type Config struct {
 	LogLevel string `hcl:"log_level"`
 	// LogJSON writes logs as JSON lines instead of text.
 	LogJSON bool `hcl:"log_json"`
-	// MetricsAddr is the loopback host:port of the Prometheus endpoint;
-	// empty disables it.
+	// MetricsAddr is the host:port of the Prometheus endpoint; empty
+	// disables it. A non-loopback address is allowed (a central
+	// Prometheus scrapes it) and warned about in the log.
 	MetricsAddr string `hcl:"metrics_addr"`
 	// LeaveTimeout bounds the graceful leave on shutdown.
 	LeaveTimeout time.Duration `hcl:"leave_timeout"`

@@ -271,8 +271,7 @@ func (c *Coordinator) decide(d Decision) {
 		d.Epoch = c.lease.epoch()
 	}
 	d.Holder = c.holder
-	c.led.record(d)
-	if c.cfg.OnDecision != nil {
+	if c.led.record(&d) && c.cfg.OnDecision != nil {
 		c.cfg.OnDecision(d)
 	}
 }
