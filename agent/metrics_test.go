@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/farmhand/farmhand/agent/config"
-	"github.com/farmhand/farmhand/testbed/ec2emu"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
@@ -94,14 +93,9 @@ func TestConventionProblemsCatchesBadNames(t *testing.T) {
 func TestMetricsFollowPrometheusConventions(t *testing.T) {
 	setAWSEnv(t)
 	f := newFarm(t)
-	ec2srv, err := ec2emu.Start("127.0.0.1:0", ec2emu.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ec2srv.Close() })
 	dir := t.TempDir()
 	cfg := f.config(nodeName(0), "c1")
-	withCoordinator(cfg, ec2srv.URL())
+	withCoordinator(cfg, startEC2(t))
 	port := testutil.FreePort(t, net.IPv4(127, 0, 0, 1))
 	cfg.MetricsAddr = net.JoinHostPort("0.0.0.0", strconv.Itoa(port))
 	rb := config.DefaultRenderConfig("hosts")

@@ -1,15 +1,12 @@
 package localapi_test
 
 import (
-	"context"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/farmhand/farmhand/agent/localapi"
-	"github.com/farmhand/farmhand/agent/localapi/localapitest"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed/testutil"
 	"github.com/jonboulle/clockwork"
@@ -18,21 +15,9 @@ import (
 // serveClock serves b with a fake clock timing the blocking queries.
 func serveClock(t *testing.T, b localapi.Backend, clk clockwork.Clock) string {
 	t.Helper()
-	sock := filepath.Join(localapitest.SocketDir(t), "s.sock")
-	ln, err := localapi.Listen(sock, 0o600, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := localapi.DefaultConfig()
 	cfg.Backend, cfg.Clock = b, clk
-	srv, err := localapi.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
+	sock, _, _ := serveConfig(t, cfg)
 	return sock
 }
 
