@@ -70,6 +70,17 @@ func TestValidateChecks(t *testing.T) {
 		{"max_replacements", func(c *Config) { c.Coordinator.MaxReplacements = 0 }, "coordinator.max_replacements"},
 		{"silent below dead", func(c *Config) { c.Coordinator.SilentGrace = time.Second }, "coordinator.silent_grace: 1s is shorter than dead_grace 30s"},
 		{"lease_ttl", func(c *Config) { c.Coordinator.LeaseTTL = c.Coordinator.Interval }, "coordinator.lease_ttl"},
+		{"handler command", func(c *Config) { c.Handlers = []HandlerConfig{DefaultHandlerConfig("h")} }, `handler["h"].command: required`},
+		{"handler event", func(c *Config) {
+			h := DefaultHandlerConfig("h")
+			h.Command, h.Events = "true", []string{"member-joined"}
+			c.Handlers = []HandlerConfig{h}
+		}, `handler["h"].events: unknown event "member-joined"; use member-join, member-leave`},
+		{"handler timeout", func(c *Config) {
+			h := DefaultHandlerConfig("h")
+			h.Command, h.Timeout = "true", 0
+			c.Handlers = []HandlerConfig{h}
+		}, `handler["h"].timeout: must be a positive duration`},
 		{"retry_join port", func(c *Config) { c.RetryJoin = []string{"10.0.0.5:0"} }, "retry_join[0]"},
 		{"retry_join host", func(c *Config) { c.RetryJoin = []string{"10.0.0.5", "not a host"} }, "retry_join[1]"},
 		{"retry_join colon", func(c *Config) { c.RetryJoin = []string{"10.0.0.5:"} }, "retry_join[0]"},
