@@ -71,10 +71,15 @@ func parseBlocking(q url.Values) (blockingQuery, error) {
 	return bq, nil
 }
 
-// await blocks the request until the view's index moves past bq.index or
-// the wait is over (a sixteenth of it added at random, as Consul does, so
-// that many watchers do not come back at once). It returns nothing: the
-// caller reads the view afterwards.
+// shutdownKey holds, in a request's context, the context of the Run that
+// serves it: its end (the server shutting down) ends blocking queries, so
+// that a watcher does not hold up the graceful shutdown.
+type shutdownKey struct{}
+
+// await blocks the request until the view's index moves past bq.index, the
+// wait is over (a sixteenth of it added at random, as Consul does, so that
+// many watchers do not come back at once) or the server shuts down. It
+// returns nothing: the caller reads the view afterwards.
 func (s *Server) await(ctx context.Context, w Watcher, bq blockingQuery) {
 	if !bq.block {
 		return
@@ -82,6 +87,9 @@ func (s *Server) await(ctx context.Context, w Watcher, bq blockingQuery) {
 	wait := bq.wait + jitter(bq.wait/16)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if run, ok := ctx.Value(shutdownKey{}).(context.Context); ok {
+		defer context.AfterFunc(run, cancel)()
+	}
 	t := s.cfg.Clock.AfterFunc(wait, cancel)
 	defer t.Stop()
 	w.WaitIndex(ctx, bq.index)

@@ -114,3 +114,27 @@ func TestBlockingQueryBadParams(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockingQueryEndsAtShutdown checks that a watcher does not hold up
+// the graceful shutdown: its query answers at once, and Run returns well
+// before the shutdown timeout.
+func TestBlockingQueryEndsAtShutdown(t *testing.T) {
+	b := testBackend()
+	cfg := localapi.DefaultConfig()
+	cfg.Backend, cfg.ShutdownTimeout = b, time.Minute
+	sock, cancel, done := serveConfig(t, cfg)
+	codes := inflight(t, sock, "GET", "/v1/members?index="+strconv.FormatUint(b.Index(), 10)+"&wait=10m")
+	waitHeld(t, b)
+	cancel()
+	select {
+	case code := <-codes:
+		if code != http.StatusOK {
+			t.Errorf("the blocking query answered %d at shutdown, want 200", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the blocking query still waits after the shutdown began")
+	}
+	if err := waitRun(t, done); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}

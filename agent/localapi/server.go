@@ -93,6 +93,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	// them finish; hardStop cancels them once the shutdown times out.
 	base, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
+	// Blocking queries answer at once when the shutdown begins (see await).
+	base = context.WithValue(base, shutdownKey{}, ctx)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
