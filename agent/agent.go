@@ -67,6 +67,7 @@ type Agent struct {
 	metrics   *metricsServer
 	cluster   *membership.Cluster
 	coord     *coordinatorRunner
+	handlers  *handlerPart
 	api       *task // the local API server
 	snapshots *snapshotWriter
 	watchdog  *watchdog
@@ -191,9 +192,9 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 	a.registry = reg
 
-	// 5. Metrics (loopback only), before memberlist: memberlist reports
+	// 5. Metrics, before memberlist: memberlist reports
 	// through go-metrics' global sink, which must be in place first.
-	a.metrics = &metricsServer{registry: reg, logger: a.log.Named("metrics")}
+	a.metrics = newMetricsServer(reg, a.render, a.log.Named("metrics"))
 	if cfg.MetricsAddr != "" {
 		ln, err := listenMetrics(cfg.MetricsAddr)
 		if err != nil {
@@ -228,6 +229,13 @@ func (a *Agent) start(ctx context.Context) error {
 	// 7. The local API, state "bootstrapping". The coordinator runner
 	// exists (not running) so the API can say whether it runs.
 	a.coord = newCoordinatorRunner(a.node, a.cluster, reg, s3, a.ready.ready, a.clock, a.log.Named("coordinator"))
+	a.handlers = newHandlerPart(func() []config.HandlerConfig { return a.cfg.get().Handlers },
+		func() handlerSelf {
+			return handlerSelf{name: id.InstanceID, cluster: a.cfg.get().Cluster, tags: a.node.tags()}
+		},
+		a.metrics.events, a.log.Named("handlers"))
+	a.coord.onDecision = a.decided
+	a.metrics.coord.Store(a.coord)
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
 		coord: a.coord, render: a.render, leave: a.leave, reload: a.ReloadFromSource}
 	a.metrics.setPage((&farmPage{b: b, store: s3, clock: a.clock, logger: a.log.Named("page")}).handler())
@@ -235,8 +243,10 @@ func (a *Agent) start(ctx context.Context) error {
 		return err
 	}
 
-	// 8. The runners that wait for READY, the snapshot writer, the
-	// watchdog, the registry pruner.
+	// 8. The event handlers (before the boot loop: the members it finds
+	// are member-join events), the runners that wait for READY, the
+	// snapshot writer, the watchdog, the registry pruner.
+	a.handlers.start(a.cluster)
 	a.render.start(a.cluster, blocks)
 	co, err := a.coord.build(ctx, cfg)
 	if err != nil {
@@ -280,8 +290,8 @@ const (
 	shareCoordinator = 0.20
 	shareLeave       = 0.25
 	shareDeregister  = 0.25
-	shareRunners     = 0.02 // each of render, snapshot writer, watchdog, pruner
-	shareAPI         = 0.06
+	shareRunners     = 0.02 // each of handlers, render, snapshot writer, watchdog, pruner
+	shareAPI         = 0.04
 	shareMetrics     = 0.02
 	shareMemberlist  = 0.04
 	shareLock        = 0.02
@@ -301,8 +311,8 @@ const (
 //  5. Leave the cluster: memberlist broadcasts the leave.
 //  6. Delete our registry record.
 //  7. State "left": a `farmhand leave` waiting on the local API returns.
-//  8. Stop the render runner, the snapshot writer, the watchdog and the
-//     registry pruner.
+//  8. Stop the event handlers (runs under way are killed), the render
+//     runner, the snapshot writer, the watchdog and the registry pruner.
 //  9. Stop the local API and the metrics server.
 //  10. Shut memberlist down.
 //  11. Release the data dir lock.
@@ -347,6 +357,9 @@ func (a *Agent) stop(graceful bool) {
 	}
 	a.ready.left()
 	close(a.left)
+	if a.handlers != nil {
+		s.step("event handlers", shareRunners, a.handlers.stop)
+	}
 	if a.render != nil {
 		s.step("render", shareRunners, a.render.stop)
 	}

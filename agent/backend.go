@@ -35,6 +35,7 @@ var (
 	_ localapi.Coordinator   = (*backend)(nil)
 	_ localapi.Renderer      = (*backend)(nil)
 	_ localapi.BucketChecker = (*backend)(nil)
+	_ localapi.Watcher       = (*backend)(nil)
 )
 
 func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
@@ -61,6 +62,14 @@ func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 
 func (b *backend) Members(ctx context.Context) ([]membership.Member, error) {
 	return b.cluster.Members(), nil
+}
+
+// Index is the member view's index (membership.Cluster.Index).
+func (b *backend) Index() uint64 { return b.cluster.Index() }
+
+// WaitIndex blocks until the view's index differs from after, or ctx ends.
+func (b *backend) WaitIndex(ctx context.Context, after uint64) uint64 {
+	return b.cluster.WaitIndex(ctx, after)
 }
 
 // Leave makes the agent leave gracefully and returns once it has left the

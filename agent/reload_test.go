@@ -19,7 +19,6 @@ import (
 
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/agent/config"
-	"github.com/farmhand/farmhand/testbed/ec2emu"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
@@ -35,13 +34,8 @@ type reloadable struct {
 func startReloadable(t *testing.T, f *farm) *reloadable {
 	t.Helper()
 	setAWSEnv(t)
-	ec2srv, err := ec2emu.Start("127.0.0.1:0", ec2emu.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ec2srv.Close() })
 	cfg := f.config(nodeName(0), "c1")
-	withCoordinator(cfg, ec2srv.URL())
+	withCoordinator(cfg, startEC2(t))
 	r := &reloadable{next: cfg.Clone()}
 	r.testAgent = f.startWith(cfg, Options{Loader: func() (*config.Config, error) {
 		r.mu.Lock()
@@ -94,6 +88,24 @@ func TestReloadAppliesLiveFields(t *testing.T) {
 		if err != nil || len(ms) != 1 || ms[0].Tags["rack"] != "r7" {
 			t.Fatalf("members with role master: %+v, %v", ms, err)
 		}
+	})
+
+	t.Run("a handler block", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "events")
+		a.edit(func(c *config.Config) {
+			h := config.DefaultHandlerConfig("log")
+			h.Events, h.Command = []string{EventMemberUpdate}, `echo "$FARMHAND_EVENT $(cut -f1,4)" >> `+out
+			c.Handlers = []config.HandlerConfig{h}
+		})
+		wantApplied(t, c, `handler["log"]`)
+		a.edit(func(c *config.Config) { c.Tags = map[string]string{"rack": "r8"} })
+		wantApplied(t, c, "tags")
+		testutil.Run(t, 10*time.Second, func(r *testutil.R) {
+			b, err := os.ReadFile(out)
+			if err != nil || !strings.Contains(string(b), "member-update "+nodeName(0)+"\t") || !strings.Contains(string(b), "rack=r8") {
+				r.Fatalf("the handler added by a reload did not run for the tag change: %q, %v", b, err)
+			}
+		})
 	})
 
 	t.Run("metrics_addr", func(t *testing.T) {

@@ -198,3 +198,14 @@ render "hosts" {
   template    = "etc-hosts"
   destination = "/etc/farmhand/rendered/hosts"
 }
+
+# Event handlers, as Serf runs them: the command runs (/bin/sh -c) for each
+# event it names (all when events is empty), one run at a time, with
+# FARMHAND_EVENT, FARMHAND_SELF_NAME and FARMHAND_SELF_ROLE in its
+# environment and the affected members on stdin, one per line:
+# name<TAB>address<TAB>role<TAB>k=v,k=v. See docs/handlers.md.
+handler "notify" {
+  events  = ["member-join", "member-failed", "member-leave", "member-draining"]
+  command = "/etc/farmhand/handlers/notify"
+  timeout = "1m"
+}

@@ -25,8 +25,9 @@ type Config struct {
 	LogLevel string `hcl:"log_level"`
 	// LogJSON writes logs as JSON lines instead of text.
 	LogJSON bool `hcl:"log_json"`
-	// MetricsAddr is the loopback host:port of the Prometheus endpoint;
-	// empty disables it.
+	// MetricsAddr is the host:port of the Prometheus endpoint; empty
+	// disables it. A non-loopback address is allowed (a central
+	// Prometheus scrapes it) and warned about in the log.
 	MetricsAddr string `hcl:"metrics_addr"`
 	// UI serves a read-only farm page at / on the metrics listener
 	// (metrics_addr): members by role and AZ, the coordinator, its
@@ -58,6 +59,9 @@ type Config struct {
 	// Render lists the peer-list files to write, one per render block, in
 	// the order they were first declared.
 	Render []RenderConfig `hcl:"render,block"`
+	// Handlers are the event handlers, one per handler block, run in the
+	// order they were first declared (Serf's event handlers).
+	Handlers []HandlerConfig `hcl:"handler,block"`
 
 	// origins maps each field path that a source set to where it was set:
 	// "file.hcl:12:3", "env FARMHAND_PORT", "flag -port". Merge copies only
@@ -244,4 +248,21 @@ type RenderConfig struct {
 	WaitMax time.Duration `hcl:"wait_max"`
 	// Stable is how long the member view must be unchanged before rendering.
 	Stable time.Duration `hcl:"stable"`
+}
+
+// HandlerConfig is one event handler (a handler block), in Serf's
+// convention: the command runs through /bin/sh -c with the event in
+// FARMHAND_EVENT and the affected members on stdin, one per line.
+type HandlerConfig struct {
+	// Name is the block label; metrics and logs name the handler by it.
+	Name string `hcl:"name,label"`
+	// Events lists the events that run the handler (member-join,
+	// member-leave, member-failed, member-update, member-reap,
+	// member-draining, coordinator-decision); empty runs it for every one.
+	Events []string `hcl:"events"`
+	// Command is the shell command to run. Required.
+	Command string `hcl:"command"`
+	// Timeout bounds one run: the command's process group is killed after
+	// it and the run counted as failed.
+	Timeout time.Duration `hcl:"timeout"`
 }

@@ -31,7 +31,7 @@ var flagFields = []struct{ name, path, usage string }{
 	{"log-json", "log_json", "log JSON lines (env FARMHAND_LOG_JSON)"},
 	{"role", "role", "node role, the member tag \"role\" (env FARMHAND_ROLE; default worker)"},
 	{"retry-join", "retry_join", "known members' addresses to join beside the registry, host[:port],... (env FARMHAND_RETRY_JOIN)"},
-	{"metrics-addr", "metrics_addr", "loopback host:port for Prometheus metrics (env FARMHAND_METRICS_ADDR)"},
+	{"metrics-addr", "metrics_addr", "host:port for Prometheus metrics, loopback unless a central Prometheus scrapes it (env FARMHAND_METRICS_ADDR)"},
 	{"ui", "ui", "serve the read-only farm page at / on metrics_addr (env FARMHAND_UI)"},
 	{"imds-endpoint", "identity.imds_endpoint", "IMDS base URL (env FARMHAND_IMDS_ENDPOINT)"},
 	{"bind", "gossip.bind_addr", "gossip bind address (env FARMHAND_BIND; default the private IP)"},

@@ -274,7 +274,9 @@ func (c *Coordinator) decide(d Decision) {
 		d.Epoch = c.lease.epoch()
 	}
 	d.Holder = c.holder
-	c.led.record(d)
+	if c.led.record(&d) && c.cfg.OnDecision != nil {
+		c.cfg.OnDecision(d)
+	}
 }
 
 // persist writes the ledger under the current epoch.

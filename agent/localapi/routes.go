@@ -64,6 +64,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h(s, r)
+	// The index is read after the handler: the view it answered with is at
+	// least as new, so a watcher asking again with it misses no change.
+	s.setIndex(w.Header())
 	s.reply(w, r, v, err)
 }
 

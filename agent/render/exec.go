@@ -15,6 +15,13 @@ const execWaitDelay = 2 * time.Second
 // "/bin/sh -c" in its own process group and returns its combined stdout and
 // stderr. When ctx ends (the reload timeout), the whole group is killed.
 func ShellExec(ctx context.Context, command string) ([]byte, error) {
+	return ShellCommand(ctx, command).CombinedOutput()
+}
+
+// ShellCommand returns command to run with "/bin/sh -c" in its own process
+// group, the whole group killed when ctx ends; the caller may set its
+// environment, input and outputs before running it. Event handlers use it.
+func ShellCommand(ctx context.Context, command string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
@@ -22,5 +29,5 @@ func ShellExec(ctx context.Context, command string) ([]byte, error) {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	cmd.WaitDelay = execWaitDelay
-	return cmd.CombinedOutput()
+	return cmd
 }
