@@ -205,6 +205,10 @@ func startFarm(ctx context.Context, nodes int, coordinatorHCL string) (*testbed.
 	cfg.LogLevel = "warn"
 	if nodes > 50 {
 		cfg.Profile = "lan" // the local profile's timers cannot run 200 processes on 2 cores
+		// 200 agents booting at once on 2 cores wait for their IMDS
+		// emulators longer than the default; systemd would restart an agent
+		// that gave up, the testbed does not.
+		cfg.ExtraHCL = "identity {\n  imds_timeout = \"60s\"\n}"
 	}
 	tb, err := testbed.Start(ctx, cfg)
 	if err != nil {
