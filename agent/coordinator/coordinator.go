@@ -199,6 +199,11 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 		return time.Time{}
 	}
 	c.recordPlan(&p)
+	if !p.Formed && p.Quorum.OK && !p.Quorum.Bootstrap {
+		c.led.update(func(st *ledgerState) { st.Formed = now })
+		c.decide(Decision{Action: ActionForm, Code: CodeFormed, Evidence: &Evidence{QuorumAlive: p.Quorum.Alive, QuorumTotal: p.Quorum.Total},
+			Reason: fmt.Sprintf("the cluster is formed: %d of %d members alive, counted against the group minimums; from now on a leader without that quorum never acts", p.Quorum.Alive, p.Quorum.Total)})
+	}
 	if err := c.act(ctx, &p); err != nil {
 		code := CodeLedgerError
 		if errors.Is(err, errNotLeader) {
@@ -225,7 +230,7 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 }
 
 // needEC2 reports whether this round's plan needs EC2's evidence: a dead
-// member to judge, a pending batch, or a group short of its minimum
+// or noticed member to judge, a pending batch, or a group short of its minimum
 // (launches not yet joined must be counted before a top-up, and a launch
 // that never joins keeps its group short, so it keeps being reported). A
 // healthy cluster's leader makes no EC2 call at all.
@@ -243,7 +248,7 @@ func (c *Coordinator) needEC2(now time.Time) bool {
 	for _, g := range c.cfg.Groups {
 		n := 0
 		for _, m := range groupMembers(members, g.role()) {
-			if m.Status == membership.StatusAlive || m.Status == membership.StatusSuspect || (m.Status == membership.StatusDead && !st.handled(m.Name)) {
+			if m.Status == membership.StatusAlive || m.Status == membership.StatusSuspect || (m.Status == membership.StatusDead || m.Status == membership.StatusDraining) && !st.handled(m.Name) {
 				n++
 			}
 		}

@@ -53,6 +53,7 @@ func TestDeadGraceNotElapsedSkips(t *testing.T) {
 
 func TestNoQuorumSkips(t *testing.T) {
 	h := newHarness(t, nil)
+	h.formed()
 	// The leader sees itself and one worker alive, four workers dead: it
 	// may be the one cut off.
 	h.alive(1, 1, "worker")

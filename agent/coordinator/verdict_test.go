@@ -164,7 +164,7 @@ func TestClientToken(t *testing.T) {
 			t.Errorf("%s gives the same token", name)
 		}
 	}
-	b := newBatch("c1", "workers", []string{"i-2", "i-1"}, 0, 0, 1, t0)
+	b := newBatch("c1", "workers", []string{"i-2", "i-1"}, nil, 0, 0, 1, t0)
 	if b.Token != a || b.ID != a[:16] {
 		t.Fatalf("batch token %q id %q: replaced ids must be sorted into the token", b.Token, b.ID)
 	}
