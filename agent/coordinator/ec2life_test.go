@@ -351,3 +351,27 @@ func TestNewClusterSeedCutOffFromOtherInstancesDoesNotGrow(t *testing.T) {
 		t.Fatalf("%d EC2 mutations by a seed that sees 1 of 2 instances", n)
 	}
 }
+
+// With room under max, a group at min with a draining member gets exactly
+// its one-for-one replacement: the draining member is not also made up for
+// by a top-up (before, it counted nowhere: topped up at the notice, then
+// replaced again at its death).
+func TestDrainingIsNotAlsoToppedUp(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Groups[0].Min, c.Groups[0].Max = 5, 10 })
+	h.alive(1, 4, "worker")
+	id := h.member(9, "worker", membership.StatusDraining, 0, running, ok)
+	h.tick(h.c)
+	if n := h.ec2.createdCount(); n != 1 {
+		t.Fatalf("%d launched at the notice, want 1%s", n, historyString(h.c))
+	}
+	if len(decisions(h.c, CodeBelowMin)) != 0 {
+		t.Fatalf("topped up besides the replacement:%s", historyString(h.c))
+	}
+	h.ec2.set(id, terminated, "")
+	h.view.put(membership.Member{Name: id, Status: membership.StatusDead, Since: h.clock.Now(), Tags: map[string]string{"role": "worker"}})
+	h.clock.Advance(5 * time.Minute)
+	h.tick(h.c)
+	if n := h.ec2.createdCount(); n != 1 {
+		t.Fatalf("%d launched after the draining member died, want still 1%s", n, historyString(h.c))
+	}
+}

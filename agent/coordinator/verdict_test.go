@@ -75,7 +75,7 @@ func TestClusterQuorum(t *testing.T) {
 		}
 		return out
 	}
-	A, S, D, L := membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft
+	A, S, D, L, R := membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft, membership.StatusDraining
 	cases := []struct {
 		name         string
 		members      []membership.Member
@@ -88,12 +88,49 @@ func TestClusterQuorum(t *testing.T) {
 		{"left members are out of the count", m(A, A, A, L, L, L, L, D), 3, 4, true},
 		{"a view that lost the others still needs the group minimums", m(A), 1, 4, false},
 		{"empty view", nil, 0, 4, false},
+		{"draining members still answer", m(A, A, R, D, D), 3, 5, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			q := clusterQuorum(tc.members, groups)
 			if q.Alive != tc.alive || q.Total != tc.total || q.OK != tc.ok {
 				t.Fatalf("quorum = %+v, want alive %d total %d ok %v", q, tc.alive, tc.total, tc.ok)
+			}
+		})
+	}
+}
+
+// A new cluster's quorum is counted against what exists: the members not
+// left and the instances EC2 lists with the cluster tag, whichever way
+// they overlap.
+func TestBootstrapQuorum(t *testing.T) {
+	mem := func(name string, s membership.Status) membership.Member { return membership.Member{Name: name, Status: s} }
+	inst := func(ids ...string) map[string]instanceInfo {
+		out := map[string]instanceInfo{}
+		for _, id := range ids {
+			out[id] = instanceInfo{ID: id, State: ec2types.InstanceStateNameRunning}
+		}
+		return out
+	}
+	cases := []struct {
+		name         string
+		members      []membership.Member
+		cluster      map[string]instanceInfo
+		alive, total int
+		ok           bool
+	}{
+		{"a lone seed", []membership.Member{mem("a", membership.StatusAlive)}, inst("a"), 1, 1, true},
+		{"a lone untagged seed", []membership.Member{mem("a", membership.StatusAlive)}, nil, 1, 1, true},
+		{"a seed cut off from another instance", []membership.Member{mem("a", membership.StatusAlive)}, inst("a", "b"), 1, 2, false},
+		{"launches booting", []membership.Member{mem("a", membership.StatusAlive)}, inst("a", "b", "c", "d"), 1, 4, false},
+		{"a dead member reaped from EC2 still counts", []membership.Member{mem("a", membership.StatusAlive), mem("b", membership.StatusDead)}, inst("a"), 1, 2, false},
+		{"left members are out", []membership.Member{mem("a", membership.StatusAlive), mem("b", membership.StatusLeft)}, inst("a"), 1, 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := bootstrapQuorum(tc.members, tc.cluster)
+			if q.Alive != tc.alive || q.Total != tc.total || q.OK != tc.ok || !q.Bootstrap {
+				t.Fatalf("quorum = %+v, want alive %d total %d ok %v, bootstrap", q, tc.alive, tc.total, tc.ok)
 			}
 		})
 	}
