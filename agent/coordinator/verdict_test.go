@@ -104,7 +104,9 @@ func TestClusterQuorum(t *testing.T) {
 // left and the instances EC2 lists with the cluster tag, whichever way
 // they overlap.
 func TestBootstrapQuorum(t *testing.T) {
-	mem := func(name string, s membership.Status) membership.Member { return membership.Member{Name: name, Status: s} }
+	mem := func(name string, s membership.Status) membership.Member {
+		return membership.Member{Name: name, Status: s}
+	}
 	inst := func(ids ...string) map[string]instanceInfo {
 		out := map[string]instanceInfo{}
 		for _, id := range ids {
