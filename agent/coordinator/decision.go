@@ -37,6 +37,7 @@ const (
 	CodeSilentExpired  = "silent_expired"   // silent for SilentGrace: replaced anyway
 	CodeStopped        = "stopped"          // EC2: stopping or stopped for StoppedGrace
 	CodeStoppedGrace   = "stopped_grace"    // EC2: stopping or stopped, within StoppedGrace (or it is 0: never)
+	CodeRestarting     = "restarting"       // left, but EC2 says running: a reboot or an agent restart, counted for NewInstanceGrace
 	CodeDraining       = "draining"         // the member announced it is going away: replaced at the notice
 	CodeRebalance      = "rebalance"        // EC2 recommended rebalancing the spot instance
 	CodeASGOwned       = "asg_owned"        // the instance belongs to an Auto Scaling group: never touched

@@ -375,3 +375,49 @@ func TestDrainingIsNotAlsoToppedUp(t *testing.T) {
 		t.Fatalf("%d launched after the draining member died, want still 1%s", n, historyString(h.c))
 	}
 }
+
+// A stop shuts the agent down gracefully: the member leaves. While its
+// instance is stopped (within stopped_grace) it keeps its place in the
+// group: no top-up around it. After stopped_grace the group is topped up;
+// a member that left is never terminated.
+func TestStoppedMemberThatLeftKeepsItsPlaceForStoppedGrace(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.StoppedGrace = 30 * time.Minute; c.Groups[0].Min = 5 })
+	h.alive(1, 4, "worker")
+	id := h.member(9, "worker", membership.StatusLeft, 0, stopped, "")
+	for range 5 {
+		h.tick(h.c)
+		h.clock.Advance(5 * time.Minute)
+	}
+	if n := h.ec2.mutations(); n != 0 {
+		t.Fatalf("%d EC2 mutations for a member that left as its instance stopped%s", n, historyString(h.c))
+	}
+	if d := mustDecision(t, h.c, CodeStoppedGrace, id); !strings.Contains(d.Reason, "left when its instance was stopped") {
+		t.Fatalf("reason %q", d.Reason)
+	}
+	h.clock.Advance(6 * time.Minute) // stopped for 31 min
+	h.tick(h.c)
+	mustDecision(t, h.c, CodeBelowMin, "")
+	if n, term := h.ec2.createdCount(), h.ec2.count("TerminateInstances"); n != 1 || term != 0 {
+		t.Fatalf("%d launched, %d TerminateInstances after stopped_grace; want a top-up of 1 and no terminate", n, term)
+	}
+}
+
+// A reboot or an agent restart (an upgrade) also makes the member leave,
+// while EC2 says running: it keeps its place for new_instance_grace.
+func TestRestartingMemberKeepsItsPlace(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Groups[0].Min = 5 })
+	h.alive(1, 4, "worker")
+	id := h.member(9, "worker", membership.StatusLeft, 0, running, ok)
+	h.tick(h.c)
+	mustDecision(t, h.c, CodeRestarting, id)
+	if n := h.ec2.mutations(); n != 0 {
+		t.Fatalf("%d EC2 mutations for a restarting agent", n)
+	}
+	// It comes back: nothing was ever launched.
+	h.view.put(membership.Member{Name: id, Status: membership.StatusAlive, Since: h.clock.Now(), Tags: map[string]string{"role": "worker"}})
+	h.clock.Advance(time.Minute)
+	h.tick(h.c)
+	if n := h.ec2.mutations(); n != 0 {
+		t.Fatalf("%d EC2 mutations", n)
+	}
+}

@@ -207,7 +207,7 @@ func rebalancing(m membership.Member) bool {
 func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness) verdict {
 	switch {
 	case m.Status == membership.StatusLeft:
-		return verdict{ActionSkip, CodeLeft, "left gracefully: not replaced one for one; the group is topped up if it falls below min"}
+		return judgeLeft(cfg, now, m, w)
 	case m.Status == membership.StatusDraining:
 		return judgeNotice(q, m, w, CodeDraining, "draining (it announced that it is going away: a spot interruption or an Auto Scaling termination)")
 	case rebalancing(m) && cfg.OnRebalance == RebalanceReplace:
@@ -260,6 +260,37 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 	}
 	return verdict{ActionReplace, CodeSilentExpired, fmt.Sprintf("agent silent for %s >= silent_grace %s although EC2 says %s", deadFor, cfg.SilentGrace, w.State)}
 }
+
+// judgeLeft is the verdict on a member that left gracefully. It is never
+// replaced one for one, and the group is topped up without it, unless its
+// instance is coming back: EC2 says stopping or stopped (a stop shuts the
+// agent down gracefully; start-instances brings the same instance back)
+// within StoppedGrace, or running (a reboot or an agent restart) within
+// NewInstanceGrace. Such a member keeps its place in the group (held).
+// The witness is the last scan of the cluster's tagged instances.
+func judgeLeft(cfg *Config, now time.Time, m membership.Member, w witness) verdict {
+	leftFor := now.Sub(m.Since)
+	if w.Found {
+		switch w.State {
+		case ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping:
+			if cfg.StoppedGrace == 0 {
+				return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("left when its instance was stopped (EC2 says %s): it keeps its id, address and disks, and its place in the group; stopped_grace is 0: never topped up around", w.State)}
+			}
+			if leftFor < cfg.StoppedGrace {
+				return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("left when its instance was stopped (EC2 says %s) %s ago: it keeps its id, address and disks, and its place in the group for stopped_grace %s", w.State, leftFor.Round(time.Second), cfg.StoppedGrace)}
+			}
+		case ec2types.InstanceStateNameRunning, ec2types.InstanceStateNamePending:
+			if leftFor < cfg.NewInstanceGrace {
+				return verdict{ActionSkip, CodeRestarting, fmt.Sprintf("left %s ago, but EC2 says %s (a reboot or an agent restart): it keeps its place in the group for new_instance_grace %s", leftFor.Round(time.Second), w.State, cfg.NewInstanceGrace)}
+			}
+		}
+	}
+	return verdict{ActionSkip, CodeLeft, "left gracefully: not replaced one for one; the group is topped up if it falls below min"}
+}
+
+// held reports whether a left member keeps its place in its group (see
+// judgeLeft).
+func (v verdict) held() bool { return v.Code == CodeStoppedGrace || v.Code == CodeRestarting }
 
 // judgeNotice is the verdict on a member that announced it is going away
 // (why): replace it now, one for one, while it still works, so that the
