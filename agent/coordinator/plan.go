@@ -50,8 +50,8 @@ type GroupPlan struct {
 	Health Health `json:"health"`
 	// Pending counts launches that have not joined gossip yet.
 	Pending int `json:"pending"`
-	// Current is alive + suspect + dead not yet replaced + pending: what is
-	// compared with Max. Draining members are not counted (they are going
+	// Current is alive + suspect + dead not yet replaced + left but stopped
+	// or restarting (judgeLeft) + pending: what is compared with Max. Draining members are not counted (they are going
 	// away); for Min, those not yet replaced are added (their replacement
 	// is decided one for one, not by the top-up).
 	Current int `json:"current"`
@@ -126,14 +126,14 @@ func makePlan(ctx context.Context, in planInput) (Plan, error) {
 		inView[m.Name] = m
 	}
 
-	var cluster map[string]instanceInfo
+	var cluster, scan map[string]instanceInfo
 	observed := false
 	observe := func() error {
 		obs, err := in.observe(ctx, candidates(cfg, in.now, in.members, &in.st))
 		if err != nil {
 			return err
 		}
-		cluster, p.witnesses, observed = obs.cluster, obs.witnesses, true
+		cluster, scan, p.witnesses, observed = obs.cluster, obs.scan, obs.witnesses, true
 		return nil
 	}
 	// A cluster the ledger has never recorded at quorum is new: it grows
@@ -164,7 +164,7 @@ func makePlan(ctx context.Context, in planInput) (Plan, error) {
 
 	budget := cfg.MaxReplacements - in.st.launchesSince(in.now.Add(-cfg.ReplacementWindow))
 	for _, g := range cfg.Groups {
-		gp, decisions := planGroup(in, g, p.Quorum, inView, cluster, p.witnesses, &budget)
+		gp, decisions := planGroup(in, g, p.Quorum, inView, cluster, scan, p.witnesses, &budget)
 		p.Groups = append(p.Groups, gp)
 		p.Decisions = append(p.Decisions, decisions...)
 	}
@@ -173,14 +173,20 @@ func makePlan(ctx context.Context, in planInput) (Plan, error) {
 
 // planGroup plans one group; budget is the rate limit left, shared by all
 // groups in configuration order.
-func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Member, cluster map[string]instanceInfo, wit map[string]witness, budget *int) (GroupPlan, []Decision) {
+func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Member, cluster, scan map[string]instanceInfo, wit map[string]witness, budget *int) (GroupPlan, []Decision) {
 	cfg, now := in.cfg, in.now
 	members := groupMembers(in.members, g.role())
 	h := groupHealth(members)
 	gp := GroupPlan{Name: g.Name, Role: g.role(), Min: g.Min, Max: g.Max, Health: h, Replace: []string{}}
 	gp.Frozen, gp.FreezeReason = freezeVerdict(h, g.Min, cfg.FreezeThreshold)
 	gp.Pending = pendingLaunches(g, &in.st, cluster, inView, now, cfg.NewInstanceGrace)
-	unreplaced, drainingUp := 0, 0
+	// A left member keeps its place while its instance is stopped (within
+	// stopped_grace) or restarting: EC2's word from the last scan.
+	leftWitness := func(m membership.Member) witness {
+		info, ok := scan[m.Name]
+		return witness{Asked: scan != nil, Found: ok, State: info.State, LaunchTime: info.LaunchTime, ASGroup: info.Tags[TagASGroup]}
+	}
+	unreplaced, drainingUp, held := 0, 0, 0
 	for _, m := range members {
 		switch {
 		case in.st.handled(m.Name):
@@ -188,9 +194,11 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 			unreplaced++
 		case m.Status == membership.StatusDraining:
 			drainingUp++
+		case m.Status == membership.StatusLeft && judgeLeft(cfg, now, m, leftWitness(m)).held():
+			held++
 		}
 	}
-	gp.Current = h.Alive + h.Suspect + unreplaced + gp.Pending
+	gp.Current = h.Alive + h.Suspect + unreplaced + held + gp.Pending
 
 	var out []Decision
 	decide := func(action Action, code, reason, instance string, ev *Evidence) {
@@ -217,6 +225,9 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 			continue
 		}
 		w := wit[m.Name]
+		if m.Status == membership.StatusLeft {
+			w = leftWitness(m)
+		}
 		if w.LaunchTime.IsZero() {
 			w.LaunchTime = in.st.launchedAt(m.Name)
 		}
@@ -285,7 +296,7 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 	if short := g.Min - have; short > 0 && q.OK && !gp.Frozen {
 		room := g.Max - gp.Current - added
 		n := min(short, max(0, room), max(0, *budget))
-		counts := fmt.Sprintf("%d alive, %d suspect, %d dead not yet replaced, %d draining not yet replaced, %d pending", h.Alive, h.Suspect, unreplaced, drainingUp, gp.Pending)
+		counts := fmt.Sprintf("%d alive, %d suspect, %d dead not yet replaced, %d draining not yet replaced, %d left but stopped or restarting, %d pending", h.Alive, h.Suspect, unreplaced, drainingUp, held, gp.Pending)
 		if n > 0 {
 			*budget -= n
 			gp.TopUp = n
