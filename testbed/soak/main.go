@@ -328,7 +328,9 @@ func (r *run) checkAgents() {
 func (r *run) checkReplacements() {
 	byReplaced := map[string][]string{}
 	topUps := 0
+	holders := map[string]int{} // address -> instances that held it
 	for _, in := range r.tb.EC2().Instances() {
+		holders[in.PrivateIP]++
 		if rep := in.Tags["farmhand:replaces"]; rep != "" {
 			for _, id := range strings.Split(rep, ",") {
 				byReplaced[id] = append(byReplaced[id], in.ID)
@@ -359,8 +361,14 @@ func (r *run) checkReplacements() {
 			r.note("note: crashed %s has no replacement yet (rate limit or dead_grace)", id)
 		}
 	}
-	r.note("replacements: %d for %d crashes and %d interruptions; %d top-ups; %d stops and starts; %d spot launches, %d on a reused address; RunInstances calls %d",
-		len(byReplaced), len(r.crashed), len(r.interrupted), topUps, len(r.stopped), len(r.spot), r.reused, r.tb.EC2().CallCount("RunInstances"))
+	reusedAddrs := 0
+	for _, n := range holders {
+		if n > 1 {
+			reusedAddrs++
+		}
+	}
+	r.note("replacements: %d for %d crashes and %d interruptions; %d top-ups; %d stops and starts; %d spot launches (%d on a terminated instance's address); %d addresses held by more than one instance; RunInstances calls %d",
+		len(byReplaced), len(r.crashed), len(r.interrupted), topUps, len(r.stopped), len(r.spot), r.reused, reusedAddrs, r.tb.EC2().CallCount("RunInstances"))
 }
 
 func (r *run) report(path string, nodes int, dur time.Duration, netns bool, took time.Duration) error {
