@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,9 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	frozen map[string]string // group -> freeze reason, as of the last tick
+	// owned maps instances EC2 showed tagged aws:autoscaling:groupName to
+	// their group; they are never asked about again (see candidates).
+	owned map[string]string
 }
 
 // New checks cfg and returns a Coordinator that names itself after the
@@ -74,6 +78,7 @@ func New(cfg Config, ec2 EC2API, store ObjectStore, view View) (*Coordinator, er
 		led:    newLedger(store, cfg.Bucket, cfg.Prefix+"ledger.json", cfg.Cluster, cfg.Logger),
 		poke:   make(chan struct{}, 1),
 		frozen: map[string]string{},
+		owned:  map[string]string{},
 	}
 	c.lease = &lease{
 		store: store, bucket: cfg.Bucket, key: cfg.Prefix + "lease", self: holder,
@@ -237,7 +242,7 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 func (c *Coordinator) needEC2(now time.Time) bool {
 	st := c.led.snapshot()
 	members := c.view.Members()
-	if len(candidates(&c.cfg, now, members, &st)) > 0 {
+	if len(candidates(&c.cfg, now, members, &st, c.ownedSnapshot())) > 0 {
 		return true
 	}
 	for _, b := range st.Batches {
@@ -323,12 +328,35 @@ func (c *Coordinator) plan(ctx context.Context, observe func(context.Context, []
 	}
 	return makePlan(ctx, planInput{
 		cfg: &c.cfg, now: c.cfg.Clock.Now(), holder: c.holder, leader: c.lease.canAct(), epoch: c.lease.epoch(),
-		members: c.view.Members(), st: st, observe: observe,
+		members: c.view.Members(), st: st, observe: observe, owned: c.ownedSnapshot(),
 	})
+}
+
+// ownedSnapshot copies the Auto Scaling ownership learnt so far.
+func (c *Coordinator) ownedSnapshot() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.owned)
 }
 
 // recordPlan records the plan's decisions and the groups' freeze changes.
 func (c *Coordinator) recordPlan(p *Plan) {
+	c.mu.Lock()
+	for id, w := range p.witnesses {
+		if w.ASGroup != "" {
+			c.owned[id] = w.ASGroup
+		}
+	}
+	inView := map[string]bool{}
+	for _, m := range c.view.Members() {
+		inView[m.Name] = true
+	}
+	for id := range c.owned {
+		if !inView[id] {
+			delete(c.owned, id) // reaped: forget it
+		}
+	}
+	c.mu.Unlock()
 	for _, g := range p.Groups {
 		c.mu.Lock()
 		was, wasFrozen := c.frozen[g.Name]

@@ -239,6 +239,16 @@ func TestAutoScalingInstanceIsNeverTouched(t *testing.T) {
 		if n := h.ec2.mutations(); n != 0 {
 			t.Fatalf("%d EC2 mutations for an Auto Scaling group's instance", n)
 		}
+		// Its ownership is remembered: it costs no DescribeInstances every
+		// interval until gossip reaps it.
+		describes := h.ec2.count("DescribeInstances")
+		for range 5 {
+			h.clock.Advance(h.cfg.Interval)
+			h.tick(h.c)
+		}
+		if n := h.ec2.count("DescribeInstances") - describes; n != 0 || h.ec2.mutations() != 0 {
+			t.Fatalf("%d more DescribeInstances (and %d mutations) for a known Auto Scaling instance", n, h.ec2.mutations())
+		}
 	})
 	t.Run("draining, untagged by farmhand", func(t *testing.T) {
 		h := newHarness(t, nil)

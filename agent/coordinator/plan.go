@@ -77,6 +77,9 @@ type planInput struct {
 	epoch   uint64
 	members []membership.Member
 	st      ledgerState
+	// owned maps instances EC2 has shown to belong to an Auto Scaling
+	// group to the group (tick memory): they are not asked about again.
+	owned map[string]string
 	// observe gathers EC2's evidence on the candidates (see observer); it
 	// is called only when the leader has quorum.
 	observe func(ctx context.Context, candidates []string) (observation, error)
@@ -86,11 +89,16 @@ type planInput struct {
 // DeadGrace not yet handled, members that announced a notice (draining, or
 // a rebalance recommendation when OnRebalance is "replace") not yet
 // handled, and those of the batches still pending.
-func candidates(cfg *Config, now time.Time, members []membership.Member, st *ledgerState) []string {
+//
+// An instance EC2 has shown to belong to an Auto Scaling group (owned) is
+// not asked about again: the aws:autoscaling:groupName tag stays with the
+// instance, and a dead group instance would otherwise cost a
+// DescribeInstances every interval until gossip reaps it.
+func candidates(cfg *Config, now time.Time, members []membership.Member, st *ledgerState, owned map[string]string) []string {
 	var ask []string
 	for _, g := range cfg.Groups {
 		for _, m := range groupMembers(members, g.role()) {
-			if st.handled(m.Name) || !instanceIDPattern.MatchString(m.Name) {
+			if st.handled(m.Name) || !instanceIDPattern.MatchString(m.Name) || owned[m.Name] != "" {
 				continue
 			}
 			if m.Status == membership.StatusDead && now.Sub(m.Since) >= cfg.DeadGrace || noticed(cfg, m) {
@@ -129,7 +137,7 @@ func makePlan(ctx context.Context, in planInput) (Plan, error) {
 	var cluster, scan map[string]instanceInfo
 	observed := false
 	observe := func() error {
-		obs, err := in.observe(ctx, candidates(cfg, in.now, in.members, &in.st))
+		obs, err := in.observe(ctx, candidates(cfg, in.now, in.members, &in.st, in.owned))
 		if err != nil {
 			return err
 		}
@@ -225,8 +233,11 @@ func planGroup(in planInput, g Group, q Quorum, inView map[string]membership.Mem
 			continue
 		}
 		w := wit[m.Name]
-		if m.Status == membership.StatusLeft {
+		switch {
+		case m.Status == membership.StatusLeft:
 			w = leftWitness(m)
+		case in.owned[m.Name] != "":
+			w = witness{Asked: true, Found: true, ASGroup: in.owned[m.Name]}
 		}
 		if w.LaunchTime.IsZero() {
 			w.LaunchTime = in.st.launchedAt(m.Name)
