@@ -208,3 +208,59 @@ func TestClientToken(t *testing.T) {
 		t.Fatalf("batch token %q id %q: replaced ids must be sorted into the token", b.Token, b.ID)
 	}
 }
+
+// Every exit of the verdicts added for EC2 as it is (stopped, notices,
+// Auto Scaling, left members coming back) gives a code and a reason.
+func TestJudgeStoppedNoticesAndOwnership(t *testing.T) {
+	now := t0
+	w := func(state ec2types.InstanceStateName, asg string) witness {
+		return witness{Asked: true, Found: true, State: state, Status: "ok", LaunchTime: now.Add(-time.Hour), ASGroup: asg}
+	}
+	m := func(s membership.Status, since time.Duration, tags map[string]string) membership.Member {
+		return membership.Member{Name: iid(1), Status: s, Since: now.Add(-since), Tags: tags}
+	}
+	q := Quorum{Alive: 5, Total: 6, OK: true}
+	reb := map[string]string{MemberTagRebalance: "1"}
+	R, D, A, L := membership.StatusDraining, membership.StatusDead, membership.StatusAlive, membership.StatusLeft
+	stoppedS, stopping := ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping
+	cases := []struct {
+		name     string
+		m        membership.Member
+		q        Quorum
+		w        witness
+		grace    time.Duration // stopped_grace
+		policy   string
+		action   Action
+		code     string
+		inReason string
+	}{
+		{"dead, stopped within stopped_grace", m(D, 10*time.Minute, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionSkip, CodeStoppedGrace, "replaced only after stopped_grace 1h0m0s"},
+		{"dead, stopping within stopped_grace", m(D, 10*time.Minute, nil), q, w(stopping, ""), time.Hour, RebalanceWarn, ActionSkip, CodeStoppedGrace, "stopping"},
+		{"dead, stopped past stopped_grace", m(D, time.Hour, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionReplace, CodeStopped, ">= stopped_grace"},
+		{"dead, stopped, stopped_grace 0", m(D, 100*time.Hour, nil), q, w(stoppedS, ""), 0, RebalanceWarn, ActionSkip, CodeStoppedGrace, "never"},
+		{"dead, Auto Scaling", m(D, time.Hour, nil), q, w(ec2types.InstanceStateNameTerminated, "asg"), time.Hour, RebalanceWarn, ActionSkip, CodeASGOwned, `"asg"`},
+		{"left, stopped", m(L, time.Minute, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionSkip, CodeStoppedGrace, "its place in the group"},
+		{"left, stopped past the grace", m(L, 2*time.Hour, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionSkip, CodeLeft, "topped up"},
+		{"left, running: restarting", m(L, time.Minute, nil), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionSkip, CodeRestarting, "new_instance_grace"},
+		{"left, terminated", m(L, time.Minute, nil), q, w(ec2types.InstanceStateNameTerminated, ""), time.Hour, RebalanceWarn, ActionSkip, CodeLeft, "left gracefully"},
+		{"draining", m(R, 0, nil), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionReplace, CodeDraining, "replaced now"},
+		{"draining, no quorum", m(R, 0, nil), Quorum{Alive: 2, Total: 6}, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionSkip, CodeNoQuorum, "cut off"},
+		{"draining, EC2 not asked", m(R, 0, nil), q, witness{}, time.Hour, RebalanceWarn, ActionSkip, CodeEC2Unavailable, "no answer"},
+		{"draining, deferred", m(R, 0, nil), q, witness{Deferred: true}, time.Hour, RebalanceWarn, ActionSkip, CodeEC2Unavailable, "next round"},
+		{"draining, missing", m(R, 0, nil), q, witness{Asked: true}, time.Hour, RebalanceWarn, ActionReplace, CodeDraining, "no longer knows"},
+		{"draining, Auto Scaling", m(R, 0, nil), q, w(ec2types.InstanceStateNameRunning, "asg"), time.Hour, RebalanceWarn, ActionSkip, CodeASGOwned, "never terminates"},
+		{"draining, not an instance", membership.Member{Name: "web-1", Status: R}, q, witness{}, time.Hour, RebalanceWarn, ActionSkip, CodeNotInstance, "web-1"},
+		{"rebalance, warn", m(A, 0, reb), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionReport, CodeRebalance, "warn"},
+		{"rebalance, replace", m(A, 0, reb), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceReplace, ActionReplace, CodeRebalance, "replace"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(clockwork.NewFakeClockAt(now))
+			cfg.StoppedGrace, cfg.OnRebalance = tc.grace, tc.policy
+			v := judge(&cfg, now, tc.m, tc.q, tc.w)
+			if v.Action != tc.action || v.Code != tc.code || !strings.Contains(v.Reason, tc.inReason) {
+				t.Fatalf("judge = %s/%s (%s), want %s/%s with %q", v.Action, v.Code, v.Reason, tc.action, tc.code, tc.inReason)
+			}
+		})
+	}
+}
