@@ -35,6 +35,7 @@ import (
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed"
+	"github.com/farmhand/farmhand/testbed/ec2emu"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
@@ -47,12 +48,14 @@ func main() {
 	out := flag.String("out", "SOAK.md", "report file")
 	bin := flag.String("bin", "bin/farmhand", "farmhand binary")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (printed, for replays)")
+	boot := ec2emu.Delay{Min: 5 * time.Second, Max: 15 * time.Second}
+	flag.Var(&boot, "boot-delay", "how long each launch or start stays pending: a time or a uniform spread MIN-MAX (EC2 boots in seconds, not milliseconds)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	r := &run{rng: rand.New(rand.NewPCG(*seed, 1)), seed: *seed, log: hclog.New(&hclog.LoggerOptions{Name: "soak", Level: hclog.Info})}
-	code := r.main(ctx, *nodes, *dur, *every, *netns, *dir, *bin, *out)
+	code := r.main(ctx, *nodes, *dur, *every, *netns, boot, *dir, *bin, *out)
 	os.Exit(code)
 }
 
@@ -86,7 +89,7 @@ func (r *run) fail(format string, args ...any) {
 	r.log.Error(msg)
 }
 
-func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, netns bool, dir, bin, out string) int {
+func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, netns bool, boot ec2emu.Delay, dir, bin, out string) int {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "farmhand-soak-")
 		if err != nil {
@@ -97,7 +100,7 @@ func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, net
 		dir = d
 	}
 	cfg := testbed.DefaultConfig()
-	cfg.Dir, cfg.Nodes, cfg.Coordinator, cfg.Netns, cfg.Bin = dir, nodes, true, netns, bin
+	cfg.Dir, cfg.Nodes, cfg.Coordinator, cfg.Netns, cfg.Bin, cfg.BootDelay = dir, nodes, true, netns, bin, boot
 	cfg.Logger = r.log.Named("testbed")
 	cfg.LogLevel = "warn"
 	start := time.Now()
@@ -110,7 +113,7 @@ func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, net
 	defer tb.Close()
 	r.crashed, r.killedByUs = map[string]bool{}, map[string]bool{}
 	r.stopped, r.spot, r.interrupted = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	r.note("farm of %d started (netns=%v, seed %d)", nodes, netns, r.seed)
+	r.note("farm of %d started (netns=%v, boot delay %s, seed %d)", nodes, netns, boot, r.seed)
 	if !r.waitConverged(ctx, 2*time.Minute) {
 		r.fail("the farm never formed")
 	}
