@@ -431,3 +431,24 @@ func TestRestartingMemberKeepsItsPlace(t *testing.T) {
 		t.Fatalf("%d EC2 mutations", n)
 	}
 }
+
+// A long stop, then a start: the instance is pending, then running and
+// freshly started, long after its member left; it keeps its place until
+// its agent is back (measured from the start, not from the leave).
+func TestStartedAfterALongStopKeepsItsPlaceWhileItBoots(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.StoppedGrace = time.Hour; c.Groups[0].Min = 5 })
+	h.alive(1, 4, "worker")
+	id := h.member(9, "worker", membership.StatusLeft, 45*time.Minute, stopped, "")
+	h.tick(h.c)
+	mustDecision(t, h.c, CodeStoppedGrace, id)
+	h.ec2.set(id, ec2types.InstanceStateNamePending, "")
+	h.clock.Advance(h.cfg.Interval)
+	h.tick(h.c)
+	mustDecision(t, h.c, CodeRestarting, id)
+	h.ec2.add(id, running, ok, h.clock.Now(), map[string]string{TagCluster: "c1", TagGroup: "workers"})
+	h.clock.Advance(h.cfg.Interval)
+	h.tick(h.c)
+	if n := h.ec2.mutations(); n != 0 {
+		t.Fatalf("%d EC2 mutations while the started instance boots%s", n, historyString(h.c))
+	}
+}

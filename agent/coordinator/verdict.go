@@ -265,8 +265,9 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 // replaced one for one, and the group is topped up without it, unless its
 // instance is coming back: EC2 says stopping or stopped (a stop shuts the
 // agent down gracefully; start-instances brings the same instance back)
-// within StoppedGrace, or running (a reboot or an agent restart) within
-// NewInstanceGrace. Such a member keeps its place in the group (held).
+// within StoppedGrace, pending (started again), or running (a start, a
+// reboot or an agent restart) within NewInstanceGrace of the leave or of
+// its (re)start. Such a member keeps its place in the group (held).
 // The witness is the last scan of the cluster's tagged instances.
 func judgeLeft(cfg *Config, now time.Time, m membership.Member, w witness) verdict {
 	leftFor := now.Sub(m.Since)
@@ -279,9 +280,14 @@ func judgeLeft(cfg *Config, now time.Time, m membership.Member, w witness) verdi
 			if leftFor < cfg.StoppedGrace {
 				return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("left when its instance was stopped (EC2 says %s) %s ago: it keeps its id, address and disks, and its place in the group for stopped_grace %s", w.State, leftFor.Round(time.Second), cfg.StoppedGrace)}
 			}
-		case ec2types.InstanceStateNameRunning, ec2types.InstanceStateNamePending:
-			if leftFor < cfg.NewInstanceGrace {
-				return verdict{ActionSkip, CodeRestarting, fmt.Sprintf("left %s ago, but EC2 says %s (a reboot or an agent restart): it keeps its place in the group for new_instance_grace %s", leftFor.Round(time.Second), w.State, cfg.NewInstanceGrace)}
+		case ec2types.InstanceStateNamePending:
+			return verdict{ActionSkip, CodeRestarting, "left, and EC2 says pending (started again, booting): it keeps its place in the group"}
+		case ec2types.InstanceStateNameRunning:
+			// EC2 sets LaunchTime anew at each start: a stopped instance
+			// started again is as young as a new one.
+			booted := now.Sub(w.LaunchTime)
+			if leftFor < cfg.NewInstanceGrace || !w.LaunchTime.IsZero() && booted < cfg.NewInstanceGrace {
+				return verdict{ActionSkip, CodeRestarting, fmt.Sprintf("left %s ago, but EC2 says running (started %s ago: a start, a reboot or an agent restart): it keeps its place in the group for new_instance_grace %s", leftFor.Round(time.Second), booted.Round(time.Second), cfg.NewInstanceGrace)}
 			}
 		}
 	}
