@@ -169,7 +169,7 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 		return
 	}
 	pick := live[r.rng.IntN(len(live))]
-	switch n := r.rng.IntN(14); {
+	switch n := r.rng.IntN(15); {
 	case n < 3: // a machine dies; the coordinator should replace it
 		if len(r.crashed) > len(live)/5 {
 			return // stay below the freeze threshold: we test replacement, not the freeze
@@ -216,7 +216,7 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 		if in, _ := r.tb.EC2().Instance(pick.ID); in.PrivateIP != pick.IP {
 			r.fail("%s started at %s, not at its address %s", pick.ID, in.PrivateIP, pick.IP)
 		}
-	case n < 12: // a spot instance: launch one, or interrupt one
+	case n < 13: // a spot instance: launch one, or interrupt one
 		r.spotChaos(ctx)
 	default: // a partition, healed after a while (netns only)
 		if !netns {
@@ -254,8 +254,8 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 }
 
 // spotChaos launches a spot instance (EC2 may hand it a terminated
-// instance's address) while fewer than two run, and otherwise interrupts
-// one with a short notice (terminate).
+// instance's address) when none runs, or at random while fewer than two
+// do, and otherwise interrupts one with a short notice (terminate).
 func (r *run) spotChaos(ctx context.Context) {
 	var spots []string
 	for _, in := range r.running() {
@@ -263,7 +263,7 @@ func (r *run) spotChaos(ctx context.Context) {
 			spots = append(spots, in.ID)
 		}
 	}
-	if len(spots) < 2 {
+	if len(spots) == 0 || len(spots) < 2 && r.rng.IntN(2) == 0 {
 		gone := map[string]bool{}
 		for _, in := range r.tb.EC2().Instances() {
 			if in.State == "terminated" {
