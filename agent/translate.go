@@ -107,6 +107,8 @@ func coordinatorConfig(cfg *config.Config, prefix string, prune func(ctx context
 	cc.DeadGrace = c.DeadGrace
 	cc.BatchWindow = c.BatchWindow
 	cc.SilentGrace = c.SilentGrace
+	cc.StoppedGrace = c.StoppedGrace
+	cc.OnRebalance = c.OnRebalance
 	cc.NewInstanceGrace = c.NewInstanceGrace
 	cc.FreezeThreshold = c.FreezeThreshold
 	cc.MaxReplacements = c.MaxReplacements

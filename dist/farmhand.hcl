@@ -128,6 +128,13 @@ coordinator {
   batch_window = "2s"
   # Replace running-but-silent instances after this long; "0s" = never.
   silent_grace = "0s"
+  # Replace an instance EC2 reports stopped after it has been dead this
+  # long (terminating it throws its disks away); "0s" = never. A stopped
+  # instance keeps its id, address and disks; start-instances brings it back.
+  stopped_grace = "1h"
+  # An EC2 rebalance recommendation: "warn" (report only; the instance is
+  # replaced at its interruption notice) or "replace" (replace it at once).
+  on_rebalance = "warn"
   # Instances younger than this are not judged.
   new_instance_grace = "5m"
   # Freeze all replacement when more than this fraction of a group is down.

@@ -170,6 +170,13 @@ type CoordinatorConfig struct {
 	// SilentGrace replaces running-but-silent instances after this long;
 	// 0 never does.
 	SilentGrace time.Duration `hcl:"silent_grace"`
+	// StoppedGrace replaces an instance EC2 reports stopping or stopped
+	// after it has been dead this long (its disks are thrown away); 0
+	// never does. Default 1h: a maintenance stop keeps its machine.
+	StoppedGrace time.Duration `hcl:"stopped_grace"`
+	// OnRebalance is what an EC2 rebalance recommendation does: "warn"
+	// (default: report only) or "replace" (launch the replacement at once).
+	OnRebalance string `hcl:"on_rebalance"`
 	// NewInstanceGrace spares instances younger than this.
 	NewInstanceGrace time.Duration `hcl:"new_instance_grace"`
 	// FreezeThreshold freezes all replacement when the unhealthy fraction of

@@ -85,6 +85,8 @@ func DefaultCoordinatorConfig() CoordinatorConfig {
 		DeadGrace:         d.DeadGrace,
 		BatchWindow:       d.BatchWindow,
 		SilentGrace:       d.SilentGrace,
+		StoppedGrace:      d.StoppedGrace,
+		OnRebalance:       d.OnRebalance,
 		NewInstanceGrace:  d.NewInstanceGrace,
 		FreezeThreshold:   d.FreezeThreshold,
 		MaxReplacements:   d.MaxReplacements,

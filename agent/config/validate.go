@@ -243,6 +243,7 @@ func (c *Config) validateCoordinator(p *problems) {
 	p.notNegative("coordinator.dead_grace", co.DeadGrace)
 	p.notNegative("coordinator.batch_window", co.BatchWindow)
 	p.notNegative("coordinator.silent_grace", co.SilentGrace)
+	p.notNegative("coordinator.stopped_grace", co.StoppedGrace)
 	p.notNegative("coordinator.new_instance_grace", co.NewInstanceGrace)
 	if !(co.FreezeThreshold > 0 && co.FreezeThreshold <= 1) {
 		p.add("coordinator.freeze_threshold", "must be in (0, 1], got %v", co.FreezeThreshold)
@@ -252,6 +253,12 @@ func (c *Config) validateCoordinator(p *problems) {
 	}
 	if co.SilentGrace > 0 && co.SilentGrace < co.DeadGrace {
 		p.add("coordinator.silent_grace", "%s is shorter than dead_grace %s; use 0s (never) or a longer time", co.SilentGrace, co.DeadGrace)
+	}
+	if co.StoppedGrace > 0 && co.StoppedGrace < co.DeadGrace {
+		p.add("coordinator.stopped_grace", "%s is shorter than dead_grace %s; use 0s (never) or a longer time", co.StoppedGrace, co.DeadGrace)
+	}
+	if co.OnRebalance != coordinator.RebalanceWarn && co.OnRebalance != coordinator.RebalanceReplace {
+		p.add("coordinator.on_rebalance", "must be %q or %q, got %q", coordinator.RebalanceWarn, coordinator.RebalanceReplace, co.OnRebalance)
 	}
 	p.positive("coordinator.replacement_window", co.ReplacementWindow)
 	if err := coordinator.CheckLeaseTimings(co.Interval, co.LeaseTTL, 0); err != nil {

@@ -70,6 +70,9 @@ func TestValidateChecks(t *testing.T) {
 		{"freeze above one", func(c *Config) { c.Coordinator.FreezeThreshold = 1.5 }, "coordinator.freeze_threshold"},
 		{"max_replacements", func(c *Config) { c.Coordinator.MaxReplacements = 0 }, "coordinator.max_replacements"},
 		{"silent below dead", func(c *Config) { c.Coordinator.SilentGrace = time.Second }, "coordinator.silent_grace: 1s is shorter than dead_grace 30s"},
+		{"stopped below dead", func(c *Config) { c.Coordinator.StoppedGrace = time.Second }, "coordinator.stopped_grace: 1s is shorter than dead_grace 30s"},
+		{"negative stopped grace", func(c *Config) { c.Coordinator.StoppedGrace = -time.Second }, "coordinator.stopped_grace"},
+		{"unknown rebalance policy", func(c *Config) { c.Coordinator.OnRebalance = "terminate" }, `coordinator.on_rebalance: must be "warn" or "replace", got "terminate"`},
 		{"lease_ttl", func(c *Config) { c.Coordinator.LeaseTTL = c.Coordinator.Interval }, "coordinator.lease_ttl"},
 		{"handler command", func(c *Config) { c.Handlers = []HandlerConfig{DefaultHandlerConfig("h")} }, `handler["h"].command: required`},
 		{"handler event", func(c *Config) {
@@ -194,7 +197,7 @@ func TestWarnings(t *testing.T) {
 func TestCoordinatorDefaultsAreTheCoordinators(t *testing.T) {
 	got, want := Default().Coordinator, coordinator.DefaultConfig()
 	if got.LeaseTTL != want.LeaseTTL || got.Interval != want.Interval || got.DeadGrace != want.DeadGrace ||
-		got.BatchWindow != want.BatchWindow || got.NewInstanceGrace != want.NewInstanceGrace || got.SilentGrace != want.SilentGrace ||
+		got.BatchWindow != want.BatchWindow || got.NewInstanceGrace != want.NewInstanceGrace || got.SilentGrace != want.SilentGrace || got.StoppedGrace != want.StoppedGrace || got.OnRebalance != want.OnRebalance ||
 		got.FreezeThreshold != want.FreezeThreshold || got.MaxReplacements != want.MaxReplacements || got.ReplacementWindow != want.ReplacementWindow {
 		t.Fatalf("agent defaults %+v differ from coordinator.DefaultConfig() %+v", got, want)
 	}

@@ -47,7 +47,7 @@ func (c *Coordinator) act(ctx context.Context, p *Plan) error {
 			if g.TopUp > 0 {
 				st.TopUpSeq++
 			}
-			b = newBatch(c.cfg.Cluster, g.Name, g.Replace, g.TopUp, st.TopUpSeq, p.Epoch, now)
+			b = newBatch(c.cfg.Cluster, g.Name, g.Replace, g.Keep, g.TopUp, st.TopUpSeq, p.Epoch, now)
 			st.Batches = append(st.Batches, b)
 			for range b.Count() {
 				st.Launches = append(st.Launches, now)
@@ -88,6 +88,9 @@ func (c *Coordinator) launchBatch(ctx context.Context, p *Plan, id string) error
 	var doomed []string
 	for _, r := range b.Replaces {
 		w := p.witnesses[r]
+		if slices.Contains(b.Keep, r) || w.ASGroup != "" {
+			continue // replaced at a notice, or owned by an Auto Scaling group: never terminated
+		}
 		if w.Found && w.State != ec2types.InstanceStateNameTerminated && w.State != ec2types.InstanceStateNameShuttingDown {
 			doomed = append(doomed, r)
 		}

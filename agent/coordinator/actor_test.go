@@ -14,7 +14,7 @@ import (
 func TestRunInputFromLaunchTemplate(t *testing.T) {
 	g := Group{Name: "web", LaunchTemplate: "lt-0abc", InstanceProfile: "arn:aws:iam::1:instance-profile/farmhand",
 		UserData: "#!/bin/sh\necho hi\n", KeyName: "ops", SecurityGroups: []string{"sg-1"}}
-	b := newBatch("c1", "web", nil, 2, 7, 3, t0)
+	b := newBatch("c1", "web", nil, nil, 2, 7, 3, t0)
 	in := runInput("c1", g, &b)
 	lt := in.LaunchTemplate
 	if lt == nil || aws.ToString(lt.LaunchTemplateId) != "lt-0abc" || lt.LaunchTemplateName != nil || aws.ToString(lt.Version) != "$Default" {
@@ -48,7 +48,7 @@ func TestRunInputFromLaunchTemplate(t *testing.T) {
 }
 
 func TestReplacesTagFitsOrReferencesBatch(t *testing.T) {
-	few := newBatch("c1", "g", []string{iid(2), iid(1)}, 0, 0, 1, t0)
+	few := newBatch("c1", "g", []string{iid(2), iid(1)}, nil, 0, 0, 1, t0)
 	if got := few.replacesTag(); got != iid(1)+","+iid(2) {
 		t.Fatalf("tag %q", got)
 	}
@@ -56,7 +56,7 @@ func TestReplacesTagFitsOrReferencesBatch(t *testing.T) {
 	for i := range 20 {
 		many = append(many, iid(i))
 	}
-	b := newBatch("c1", "g", many, 0, 0, 1, t0)
+	b := newBatch("c1", "g", many, nil, 0, 0, 1, t0)
 	if got := b.replacesTag(); got != "batch:"+b.ID || len(got) > 256 {
 		t.Fatalf("tag %q", got)
 	}

@@ -41,6 +41,12 @@ type Batch struct {
 	LaunchedAt time.Time `json:"launched_at,omitzero"`
 	// Unpruned are replaced instances whose registry record is not yet deleted.
 	Unpruned []string `json:"unpruned,omitempty"`
+	// Keep are replaced instances that were replaced at a notice (draining,
+	// or a rebalance recommendation) while still running: they are never
+	// terminated by the coordinator, nor their records pruned (their
+	// agent leaves and deletes its record itself), whichever leader
+	// resumes the batch.
+	Keep []string `json:"keep,omitempty"`
 }
 
 // Count is the number of instances the batch launches.
@@ -50,10 +56,17 @@ func (b *Batch) Count() int { return len(b.Replaces) + b.TopUp }
 func (b *Batch) pending() bool { return len(b.Launched) == 0 }
 
 // newBatch builds the batch of a group; replaces is copied and sorted.
-func newBatch(cluster, group string, replaces []string, topUp int, topUpSeq uint64, epoch uint64, now time.Time) Batch {
+// keep (a subset of replaces) are replaced at a notice, while running.
+func newBatch(cluster, group string, replaces, keep []string, topUp int, topUpSeq uint64, epoch uint64, now time.Time) Batch {
 	r := slices.Clone(replaces)
 	slices.Sort(r)
-	b := Batch{Group: group, Replaces: r, TopUp: topUp, Epoch: epoch, Created: now, Unpruned: slices.Clone(r)}
+	k := slices.Clone(keep)
+	slices.Sort(k)
+	unpruned := slices.DeleteFunc(slices.Clone(r), func(id string) bool { return slices.Contains(k, id) })
+	if len(k) == 0 {
+		k = nil
+	}
+	b := Batch{Group: group, Replaces: r, TopUp: topUp, Epoch: epoch, Created: now, Unpruned: unpruned, Keep: k}
 	if topUp > 0 {
 		b.TopUpSeq = topUpSeq
 	}

@@ -20,6 +20,27 @@ const (
 	TagBatch    = "farmhand:batch"    // the ledger batch id (first 16 hex digits of the ClientToken)
 )
 
+// TagASGroup is the tag EC2 Auto Scaling puts on every instance of a group.
+// The coordinator never terminates or replaces an instance that carries it:
+// the group owns it.
+const TagASGroup = "aws:autoscaling:groupName"
+
+// MemberTagRebalance is the gossip tag ("1") with which an agent announces
+// that EC2 recommended rebalancing its spot instance
+// (events/recommendations/rebalance in IMDS). The coordinator acts on it
+// according to Config.OnRebalance.
+const MemberTagRebalance = "farmhand:rebalance"
+
+// Rebalance policies (Config.OnRebalance).
+const (
+	// RebalanceWarn records a report and launches nothing: the instance
+	// is replaced when it is interrupted (draining) or dies.
+	RebalanceWarn = "warn"
+	// RebalanceReplace launches the instance's replacement at once, one
+	// for one, within max; the old instance is left to EC2.
+	RebalanceReplace = "replace"
+)
+
 // Config configures a Coordinator. Start from DefaultConfig.
 type Config struct {
 	// Cluster is the cluster name. It is written into the farmhand:cluster
@@ -49,6 +70,16 @@ type Config struct {
 	// down, machine healthy"). 0 means such members are reported, never
 	// replaced.
 	SilentGrace time.Duration
+	// StoppedGrace is how long a member whose instance EC2 reports stopping
+	// or stopped may stay dead in gossip before it is replaced (and the
+	// stopped instance, with its disks, terminated). A stopped EBS-backed
+	// instance keeps its id, address and disks, and start-instances brings
+	// it back: a maintenance stop must not cost its disks. 0 means never.
+	StoppedGrace time.Duration
+	// OnRebalance is what a rebalance recommendation (a member tagged
+	// MemberTagRebalance=1) does: RebalanceWarn (the default) or
+	// RebalanceReplace.
+	OnRebalance string
 	// NewInstanceGrace is how long after its launch an instance is never
 	// judged, and how long a launched instance that has not yet joined
 	// gossip is counted as a pending launch without EC2 confirming it.
@@ -146,6 +177,8 @@ func DefaultConfig() Config {
 		DeadGrace:         30 * time.Second,
 		BatchWindow:       2 * time.Second,
 		SilentGrace:       0,
+		StoppedGrace:      time.Hour,
+		OnRebalance:       RebalanceWarn,
 		NewInstanceGrace:  5 * time.Minute,
 		FreezeThreshold:   0.55,
 		MaxReplacements:   3,
@@ -205,8 +238,14 @@ func (c Config) Validate() error {
 	if c.Interval <= 0 {
 		bad("interval %s must be positive", c.Interval)
 	}
-	if c.DeadGrace < 0 || c.SilentGrace < 0 || c.NewInstanceGrace < 0 || c.BatchWindow < 0 {
-		bad("dead_grace, silent_grace and new_instance_grace must not be negative")
+	if c.DeadGrace < 0 || c.SilentGrace < 0 || c.StoppedGrace < 0 || c.NewInstanceGrace < 0 || c.BatchWindow < 0 {
+		bad("dead_grace, silent_grace, stopped_grace, new_instance_grace and batch_window must not be negative")
+	}
+	if c.StoppedGrace > 0 && c.StoppedGrace < c.DeadGrace {
+		bad("stopped_grace %s is shorter than dead_grace %s: use 0 (never) or a longer time", c.StoppedGrace, c.DeadGrace)
+	}
+	if c.OnRebalance != RebalanceWarn && c.OnRebalance != RebalanceReplace {
+		bad("on_rebalance %q must be %q or %q", c.OnRebalance, RebalanceWarn, RebalanceReplace)
 	}
 	if c.SilentGrace > 0 && c.SilentGrace < c.DeadGrace {
 		bad("silent_grace %s is shorter than dead_grace %s: use 0 (never) or a longer time", c.SilentGrace, c.DeadGrace)

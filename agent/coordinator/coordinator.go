@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,9 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	frozen map[string]string // group -> freeze reason, as of the last tick
+	// owned maps instances EC2 showed tagged aws:autoscaling:groupName to
+	// their group; they are never asked about again (see candidates).
+	owned map[string]string
 }
 
 // New checks cfg and returns a Coordinator that names itself after the
@@ -75,6 +79,7 @@ func New(cfg Config, ec2 EC2API, store ObjectStore, view View) (*Coordinator, er
 		led:    newLedger(store, cfg.Bucket, cfg.Prefix+"ledger.json", cfg.Cluster, cfg.Logger),
 		poke:   make(chan struct{}, 1),
 		frozen: map[string]string{},
+		owned:  map[string]string{},
 	}
 	c.pub = &publisher{store: store, bucket: cfg.Bucket, key: cfg.Prefix + ViewObject, clock: cfg.Clock, log: cfg.Logger}
 	c.lease = &lease{
@@ -201,6 +206,11 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 		return time.Time{}
 	}
 	c.recordPlan(&p)
+	if !p.Formed && p.Quorum.OK && !p.Quorum.Bootstrap {
+		c.led.update(func(st *ledgerState) { st.Formed = now })
+		c.decide(Decision{Action: ActionForm, Code: CodeFormed, Evidence: &Evidence{QuorumAlive: p.Quorum.Alive, QuorumTotal: p.Quorum.Total},
+			Reason: fmt.Sprintf("the cluster is formed: %d of %d members alive, counted against the group minimums; from now on a leader without that quorum never acts", p.Quorum.Alive, p.Quorum.Total)})
+	}
 	if err := c.act(ctx, &p); err != nil {
 		code := CodeLedgerError
 		if errors.Is(err, errNotLeader) {
@@ -228,14 +238,14 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 }
 
 // needEC2 reports whether this round's plan needs EC2's evidence: a dead
-// member to judge, a pending batch, or a group short of its minimum
+// or noticed member to judge, a pending batch, or a group short of its minimum
 // (launches not yet joined must be counted before a top-up, and a launch
 // that never joins keeps its group short, so it keeps being reported). A
 // healthy cluster's leader makes no EC2 call at all.
 func (c *Coordinator) needEC2(now time.Time) bool {
 	st := c.led.snapshot()
 	members := c.view.Members()
-	if len(candidates(&c.cfg, now, members, &st)) > 0 {
+	if len(candidates(&c.cfg, now, members, &st, c.ownedSnapshot())) > 0 {
 		return true
 	}
 	for _, b := range st.Batches {
@@ -246,7 +256,7 @@ func (c *Coordinator) needEC2(now time.Time) bool {
 	for _, g := range c.cfg.Groups {
 		n := 0
 		for _, m := range groupMembers(members, g.role()) {
-			if m.Status == membership.StatusAlive || m.Status == membership.StatusSuspect || (m.Status == membership.StatusDead && !st.handled(m.Name)) {
+			if m.Status == membership.StatusAlive || m.Status == membership.StatusSuspect || (m.Status == membership.StatusDead || m.Status == membership.StatusDraining) && !st.handled(m.Name) {
 				n++
 			}
 		}
@@ -323,12 +333,35 @@ func (c *Coordinator) plan(ctx context.Context, observe func(context.Context, []
 	}
 	return makePlan(ctx, planInput{
 		cfg: &c.cfg, now: c.cfg.Clock.Now(), holder: c.holder, leader: c.lease.canAct(), epoch: c.lease.epoch(),
-		members: c.view.Members(), st: st, observe: observe,
+		members: c.view.Members(), st: st, observe: observe, owned: c.ownedSnapshot(),
 	})
+}
+
+// ownedSnapshot copies the Auto Scaling ownership learnt so far.
+func (c *Coordinator) ownedSnapshot() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.owned)
 }
 
 // recordPlan records the plan's decisions and the groups' freeze changes.
 func (c *Coordinator) recordPlan(p *Plan) {
+	c.mu.Lock()
+	for id, w := range p.witnesses {
+		if w.ASGroup != "" {
+			c.owned[id] = w.ASGroup
+		}
+	}
+	inView := map[string]bool{}
+	for _, m := range c.view.Members() {
+		inView[m.Name] = true
+	}
+	for id := range c.owned {
+		if !inView[id] {
+			delete(c.owned, id) // reaped: forget it
+		}
+	}
+	c.mu.Unlock()
 	for _, g := range p.Groups {
 		c.mu.Lock()
 		was, wasFrozen := c.frozen[g.Name]

@@ -22,6 +22,7 @@ const (
 	ActionPrune     Action = "prune"     // a replaced node's registry record was deleted
 	ActionLease     Action = "lease"     // leadership was acquired, lost or released
 	ActionError     Action = "error"     // an outside call failed; retried on a later tick
+	ActionForm      Action = "form"      // the cluster reached quorum for the first time (ledger.Formed)
 )
 
 // Decision codes: the machine-readable reason of a decision.
@@ -34,7 +35,14 @@ const (
 	CodeEC2Unavailable = "ec2_unavailable"  // EC2 gave no evidence for the instance
 	CodeSilent         = "silent"           // agent down, machine healthy
 	CodeSilentExpired  = "silent_expired"   // silent for SilentGrace: replaced anyway
-	CodeStopped        = "stopped"          // EC2: stopping or stopped
+	CodeStopped        = "stopped"          // EC2: stopping or stopped for StoppedGrace
+	CodeStoppedGrace   = "stopped_grace"    // EC2: stopping or stopped, within StoppedGrace (or it is 0: never)
+	CodeRestarting     = "restarting"       // left, but EC2 says running: a reboot or an agent restart, counted for NewInstanceGrace
+	CodeDraining       = "draining"         // the member announced it is going away: replaced at the notice
+	CodeRebalance      = "rebalance"        // EC2 recommended rebalancing the spot instance
+	CodeASGOwned       = "asg_owned"        // the instance belongs to an Auto Scaling group: never touched
+	CodeBootstrap      = "bootstrap"        // a new cluster grows from its seed without the min floor
+	CodeFormed         = "formed"           // the cluster reached quorum for the first time
 	CodeTerminated     = "terminated"       // EC2: shutting-down or terminated
 	CodeImpaired       = "impaired"         // EC2: instance or system status impaired
 	CodeMissing        = "missing"          // EC2 does not know the instance
@@ -100,6 +108,12 @@ type Evidence struct {
 	EC2Status string `json:"ec2_status,omitempty"`
 	// LaunchTime is the instance's launch time according to EC2.
 	LaunchTime time.Time `json:"launch_time,omitzero"`
+	// ASGroup is the instance's Auto Scaling group (its
+	// aws:autoscaling:groupName tag), if any.
+	ASGroup string `json:"asg,omitempty"`
+	// Bootstrap is set when the quorum was counted as for a new cluster
+	// (never formed): the floor is what EC2 lists, not the group minimums.
+	Bootstrap bool `json:"bootstrap,omitempty"`
 	// QuorumAlive and QuorumTotal are the leader's quorum counts.
 	QuorumAlive int `json:"quorum_alive"`
 	QuorumTotal int `json:"quorum_total"`

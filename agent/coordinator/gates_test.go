@@ -53,6 +53,7 @@ func TestDeadGraceNotElapsedSkips(t *testing.T) {
 
 func TestNoQuorumSkips(t *testing.T) {
 	h := newHarness(t, nil)
+	h.formed()
 	// The leader sees itself and one worker alive, four workers dead: it
 	// may be the one cut off.
 	h.alive(1, 1, "worker")
@@ -308,7 +309,7 @@ func TestMaxNeverExceeded(t *testing.T) {
 		t.Fatalf("launched %d, want exactly the one replacement", got)
 	}
 	// Another member leaves: top-up to min 6 again, never above max.
-	h.member(3, "worker", membership.StatusLeft, time.Minute, running, ok)
+	h.member(3, "worker", membership.StatusLeft, time.Minute, terminated, "") // left as its instance was terminated
 	h.ec2.set(iid(20), terminated, "")
 	h.tick(h.c)
 	if got := h.ec2.createdCount(); got != 3 {

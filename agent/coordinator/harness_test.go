@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -52,6 +53,9 @@ func testConfig(clock clockwork.Clock) Config {
 	cfg.Clock = clock
 	cfg.Logger = hclog.NewNullLogger()
 	cfg.DeadGrace = time.Minute
+	// A stopped instance is replaced once past dead_grace here, as before
+	// stopped_grace; gates_test.go's stopped_grace tests set their own.
+	cfg.StoppedGrace = time.Minute
 	cfg.NewInstanceGrace = 10 * time.Minute
 	cfg.MaxReplacements = 50
 	cfg.LeaseMargin = 15 * time.Second
@@ -123,6 +127,21 @@ func (h *harness) alive(first, n int, role string) {
 // dead adds a member dead for 2 minutes (past DeadGrace) whose instance is in state.
 func (h *harness) dead(n int, role string, state ec2types.InstanceStateName, check ec2types.SummaryStatus) string {
 	return h.member(n, role, membership.StatusDead, 2*time.Minute, state, check)
+}
+
+// formed writes a ledger that recorded the cluster at quorum an hour ago:
+// an existing cluster, whose leader needs the quorum of the group minimums.
+func (h *harness) formed() {
+	h.t.Helper()
+	st := emptyLedgerState(h.cfg.Cluster)
+	st.Formed = h.clock.Now().Add(-time.Hour)
+	body, err := json.Marshal(&st)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := putConditional(context.Background(), h.objects, h.cfg.Bucket, h.cfg.Prefix+"ledger.json", body, ""); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // tick runs one round of c: a tick whose calls are not held back by the

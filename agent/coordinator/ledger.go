@@ -47,6 +47,11 @@ type ledgerState struct {
 	Updated time.Time `json:"updated"`
 	// Seq is the last decision sequence number.
 	Seq uint64 `json:"seq"`
+	// Formed is when a leader first saw the cluster at quorum, counted
+	// against the group minimums. Until then the cluster is new and grows
+	// from its seed under the bootstrap quorum (bootstrapQuorum); after,
+	// never again.
+	Formed time.Time `json:"formed,omitzero"`
 	// TopUpSeq is the last top-up batch number.
 	TopUpSeq uint64 `json:"top_up_seq"`
 	// Launches holds one time per instance launched (or committed to)
@@ -70,6 +75,7 @@ func (s *ledgerState) clone() ledgerState {
 		b.Replaces = slices.Clone(b.Replaces)
 		b.Launched = slices.Clone(b.Launched)
 		b.Unpruned = slices.Clone(b.Unpruned)
+		b.Keep = slices.Clone(b.Keep)
 		c.Batches[i] = b
 	}
 	c.Replaced = make(map[string]time.Time, len(s.Replaced))

@@ -33,6 +33,10 @@ type observer struct {
 type observation struct {
 	// cluster are the cluster's pending and running instances.
 	cluster map[string]instanceInfo
+	// scan is the last scan of the cluster's tagged instances, in every
+	// state (nil before the first): where the instances of members that
+	// left are, stopped or running.
+	scan map[string]instanceInfo
 	// witnesses hold EC2's answer for each candidate asked this round; a
 	// candidate left out is asked next round (witness.Deferred).
 	witnesses map[string]witness
@@ -80,12 +84,12 @@ func (o *observer) round(ctx context.Context, now time.Time, candidates []string
 			wit[id] = witness{Deferred: true}
 		}
 	}
-	return observation{cluster: o.live(), witnesses: wit}, nil
+	return observation{cluster: o.live(), scan: o.scan, witnesses: wit}, nil
 }
 
 // cached answers from the last scan without calling EC2: no witnesses.
 func (o *observer) cached() observation {
-	return observation{cluster: o.live(), witnesses: map[string]witness{}}
+	return observation{cluster: o.live(), scan: o.scan, witnesses: map[string]witness{}}
 }
 
 // full is a round with no memory, for Plan: a scan, then the candidates it

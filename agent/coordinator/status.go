@@ -1,5 +1,7 @@
 package coordinator
 
+import "time"
+
 // statusDecisions is how many recent decisions Status carries.
 const statusDecisions = 20
 
@@ -15,6 +17,9 @@ type Status struct {
 	Lease LeaseInfo `json:"lease"`
 	// DryRun is set when no EC2 mutation is made.
 	DryRun bool `json:"dry_run"`
+	// Formed is when the ledger first recorded the cluster at quorum (zero:
+	// a new cluster, still growing from its seed, or not leader).
+	Formed time.Time `json:"formed,omitzero"`
 	// Groups says, for each configured group, whether it is frozen and why
 	// (as of this leader's last tick).
 	Groups []GroupStatus `json:"groups"`
@@ -45,7 +50,9 @@ func (c *Coordinator) Status() Status {
 	}
 	c.mu.Unlock()
 	if c.led.isLoaded() {
-		s.Pending = append(s.Pending, c.led.snapshot().Batches...)
+		st := c.led.snapshot()
+		s.Pending = append(s.Pending, st.Batches...)
+		s.Formed = st.Formed
 	}
 	return s
 }

@@ -28,6 +28,9 @@ type witness struct {
 	Status string
 	// LaunchTime is when the instance was launched.
 	LaunchTime time.Time
+	// ASGroup is the instance's aws:autoscaling:groupName tag: the Auto
+	// Scaling group that owns it, "" for none.
+	ASGroup string
 }
 
 // stateString is the state for evidence: "missing" when not found.
@@ -51,6 +54,9 @@ type Quorum struct {
 	Total int `json:"total"`
 	// OK is Alive > Total/2.
 	OK bool `json:"ok"`
+	// Bootstrap is set when the cluster has never formed (see
+	// bootstrapQuorum): Total is what exists, not the group minimums.
+	Bootstrap bool `json:"bootstrap,omitempty"`
 }
 
 // clusterQuorum counts the leader's quorum over the whole cluster view.
@@ -63,7 +69,7 @@ func clusterQuorum(members []membership.Member, groups []Group) Quorum {
 	var q Quorum
 	notLeft, minSum := 0, 0
 	for _, m := range members {
-		if m.Status == membership.StatusAlive {
+		if answers(m.Status) {
 			q.Alive++
 		}
 		if m.Status != membership.StatusLeft {
@@ -78,12 +84,44 @@ func clusterQuorum(members []membership.Member, groups []Group) Quorum {
 	return q
 }
 
+// bootstrapQuorum is the quorum of a cluster that has never formed (the
+// ledger has never recorded it at quorum): the floor is what exists, the
+// union of the members not left and the instances EC2 lists pending or
+// running with the cluster tag, instead of the sum of the group minimums,
+// which a new cluster has not reached. A leader cut off from instances that
+// exist still lacks quorum; a lone seed has it (1 of 1).
+func bootstrapQuorum(members []membership.Member, cluster map[string]instanceInfo) Quorum {
+	q := Quorum{Bootstrap: true}
+	exists := map[string]bool{}
+	for _, m := range members {
+		if answers(m.Status) {
+			q.Alive++
+		}
+		if m.Status != membership.StatusLeft {
+			exists[m.Name] = true
+		}
+	}
+	for id := range cluster {
+		exists[id] = true
+	}
+	q.Total = len(exists)
+	q.OK = q.Total > 0 && 2*q.Alive > q.Total
+	return q
+}
+
+// answers reports whether a member counts as alive for the quorum: alive,
+// or draining (it is going away, but it still answers).
+func answers(s membership.Status) bool {
+	return s == membership.StatusAlive || s == membership.StatusDraining
+}
+
 // Health counts a group's members by gossip status.
 type Health struct {
-	Alive   int `json:"alive"`
-	Suspect int `json:"suspect"`
-	Dead    int `json:"dead"`
-	Left    int `json:"left"`
+	Alive    int `json:"alive"`
+	Draining int `json:"draining"`
+	Suspect  int `json:"suspect"`
+	Dead     int `json:"dead"`
+	Left     int `json:"left"`
 }
 
 // Unhealthy is suspect plus dead.
@@ -91,7 +129,7 @@ func (h Health) Unhealthy() int { return h.Suspect + h.Dead }
 
 // size is the group size for the freeze fraction: members not left, and at
 // least the group minimum.
-func (h Health) size(minimum int) int { return max(h.Alive+h.Suspect+h.Dead, minimum) }
+func (h Health) size(minimum int) int { return max(h.Alive+h.Draining+h.Suspect+h.Dead, minimum) }
 
 // groupMembers returns the members whose role tag is role.
 func groupMembers(members []membership.Member, role string) []membership.Member {
@@ -111,6 +149,8 @@ func groupHealth(members []membership.Member) Health {
 		switch m.Status {
 		case membership.StatusAlive:
 			h.Alive++
+		case membership.StatusDraining:
+			h.Draining++
 		case membership.StatusSuspect:
 			h.Suspect++
 		case membership.StatusDead:
@@ -148,17 +188,33 @@ type verdict struct {
 
 var instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 
-// judge is the death verdict on member m. It replaces only when gossip has
-// held m dead for DeadGrace, the leader has quorum, the instance is not new,
-// and EC2 confirms the machine is stopped, terminated, impaired or missing
-// (or running but silent for SilentGrace, when SilentGrace > 0). Left members
-// are never replaced one for one: a graceful leave is counted by the top-up
-// to min instead.
+// rebalancing reports whether m is an alive member whose agent announced
+// an EC2 rebalance recommendation (MemberTagRebalance).
+func rebalancing(m membership.Member) bool {
+	return m.Status == membership.StatusAlive && m.Tags[MemberTagRebalance] == "1"
+}
+
+// judge is the verdict on member m. A dead member is replaced only when
+// gossip has held it dead for DeadGrace, the leader has quorum, the instance
+// is not new and no Auto Scaling group owns it, and EC2 confirms the machine
+// is terminated, impaired or missing, stopped for StoppedGrace, or running
+// but silent for SilentGrace (when SilentGrace > 0). A draining member (a
+// spot interruption or an Auto Scaling termination was announced) is
+// replaced at once, and so is an alive member with a rebalance
+// recommendation when OnRebalance is "replace" (see judgeNotice). Left
+// members are never replaced one for one: a graceful leave is counted by
+// the top-up to min instead.
 func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness) verdict {
-	switch m.Status {
-	case membership.StatusLeft:
-		return verdict{ActionSkip, CodeLeft, "left gracefully: not replaced one for one; the group is topped up if it falls below min"}
-	case membership.StatusDead:
+	switch {
+	case m.Status == membership.StatusLeft:
+		return judgeLeft(cfg, now, m, w)
+	case m.Status == membership.StatusDraining:
+		return judgeNotice(q, m, w, CodeDraining, "draining (it announced that it is going away: a spot interruption or an Auto Scaling termination)")
+	case rebalancing(m) && cfg.OnRebalance == RebalanceReplace:
+		return judgeNotice(q, m, w, CodeRebalance, "EC2 recommends rebalancing this spot instance and on_rebalance is \"replace\"")
+	case rebalancing(m):
+		return verdict{ActionReport, CodeRebalance, "EC2 recommends rebalancing this spot instance; on_rebalance is \"warn\": it is replaced when it is interrupted (draining) or dies"}
+	case m.Status == membership.StatusDead:
 	default:
 		return verdict{}
 	}
@@ -167,13 +223,15 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 	case deadFor < cfg.DeadGrace:
 		return verdict{ActionSkip, CodeDeadGrace, fmt.Sprintf("dead for %s, less than dead_grace %s", deadFor, cfg.DeadGrace)}
 	case !q.OK:
-		return verdict{ActionSkip, CodeNoQuorum, fmt.Sprintf("leader sees only %d of %d members alive (needs more than half): it may be the one cut off", q.Alive, q.Total)}
+		return noQuorum(q)
 	case !instanceIDPattern.MatchString(m.Name):
 		return verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("member name %q is not an EC2 instance id", m.Name)}
 	case w.Deferred:
-		return verdict{ActionSkip, CodeEC2Unavailable, fmt.Sprintf("not in this round's answer (the scan of the instances tagged %s, or the by-id query): EC2 is asked about it in the next round, at most one DescribeInstances per interval", TagCluster)}
+		return deferred()
 	case !w.Asked:
 		return verdict{ActionSkip, CodeEC2Unavailable, "EC2 gave no answer for this instance"}
+	case w.ASGroup != "":
+		return asgOwned(w)
 	case !w.LaunchTime.IsZero() && now.Sub(w.LaunchTime) < cfg.NewInstanceGrace:
 		return verdict{ActionSkip, CodeNewInstance, fmt.Sprintf("launched %s ago, within new_instance_grace %s", now.Sub(w.LaunchTime), cfg.NewInstanceGrace)}
 	case !w.Found:
@@ -183,7 +241,13 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 	case ec2types.InstanceStateNameTerminated, ec2types.InstanceStateNameShuttingDown:
 		return verdict{ActionReplace, CodeTerminated, "EC2 says " + string(w.State)}
 	case ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping:
-		return verdict{ActionReplace, CodeStopped, "EC2 says " + string(w.State)}
+		switch {
+		case cfg.StoppedGrace == 0:
+			return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("EC2 says %s (a stopped instance keeps its id, address and disks; start-instances brings it back): never replaced because stopped_grace is 0", w.State)}
+		case deadFor < cfg.StoppedGrace:
+			return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("EC2 says %s (a stopped instance keeps its id, address and disks; start-instances brings it back): dead for %s, replaced only after stopped_grace %s", w.State, deadFor, cfg.StoppedGrace)}
+		}
+		return verdict{ActionReplace, CodeStopped, fmt.Sprintf("EC2 says %s, and it has been dead for %s >= stopped_grace %s", w.State, deadFor, cfg.StoppedGrace)}
 	}
 	if w.Status == string(ec2types.SummaryStatusImpaired) {
 		return verdict{ActionReplace, CodeImpaired, "EC2 status checks say impaired"}
@@ -195,4 +259,83 @@ func judge(cfg *Config, now time.Time, m membership.Member, q Quorum, w witness)
 		return verdict{ActionReport, CodeSilent, fmt.Sprintf("agent down, machine healthy (EC2 %s, status %q): replaced if still silent after silent_grace %s", w.State, w.Status, cfg.SilentGrace)}
 	}
 	return verdict{ActionReplace, CodeSilentExpired, fmt.Sprintf("agent silent for %s >= silent_grace %s although EC2 says %s", deadFor, cfg.SilentGrace, w.State)}
+}
+
+// judgeLeft is the verdict on a member that left gracefully. It is never
+// replaced one for one, and the group is topped up without it, unless its
+// instance is coming back: EC2 says stopping or stopped (a stop shuts the
+// agent down gracefully; start-instances brings the same instance back)
+// within StoppedGrace, pending (started again), or running (a start, a
+// reboot or an agent restart) within NewInstanceGrace of the leave or of
+// its (re)start. Such a member keeps its place in the group (held).
+// The witness is the last scan of the cluster's tagged instances.
+func judgeLeft(cfg *Config, now time.Time, m membership.Member, w witness) verdict {
+	leftFor := now.Sub(m.Since)
+	if w.Found {
+		switch w.State {
+		case ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping:
+			if cfg.StoppedGrace == 0 {
+				return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("left when its instance was stopped (EC2 says %s): it keeps its id, address and disks, and its place in the group; stopped_grace is 0: never topped up around", w.State)}
+			}
+			if leftFor < cfg.StoppedGrace {
+				return verdict{ActionSkip, CodeStoppedGrace, fmt.Sprintf("left when its instance was stopped (EC2 says %s) %s ago: it keeps its id, address and disks, and its place in the group for stopped_grace %s", w.State, leftFor.Round(time.Second), cfg.StoppedGrace)}
+			}
+		case ec2types.InstanceStateNamePending:
+			return verdict{ActionSkip, CodeRestarting, "left, and EC2 says pending (started again, booting): it keeps its place in the group"}
+		case ec2types.InstanceStateNameRunning:
+			// EC2 sets LaunchTime anew at each start: a stopped instance
+			// started again is as young as a new one.
+			booted := now.Sub(w.LaunchTime)
+			if leftFor < cfg.NewInstanceGrace || !w.LaunchTime.IsZero() && booted < cfg.NewInstanceGrace {
+				return verdict{ActionSkip, CodeRestarting, fmt.Sprintf("left %s ago, but EC2 says running (started %s ago: a start, a reboot or an agent restart): it keeps its place in the group for new_instance_grace %s", leftFor.Round(time.Second), booted.Round(time.Second), cfg.NewInstanceGrace)}
+			}
+		}
+	}
+	return verdict{ActionSkip, CodeLeft, "left gracefully: not replaced one for one; the group is topped up if it falls below min"}
+}
+
+// held reports whether a left member keeps its place in its group (see
+// judgeLeft).
+func (v verdict) held() bool { return v.Code == CodeStoppedGrace || v.Code == CodeRestarting }
+
+// judgeNotice is the verdict on a member that announced it is going away
+// (why): replace it now, one for one, while it still works, so that the
+// capacity is back before it is lost. The leader still needs quorum, and
+// EC2's word that no Auto Scaling group owns the instance. There is no
+// dead_grace (the member said so itself) and no new_instance_grace (an
+// instance that joined and announced a notice is not booting); the rate
+// limit bounds a spot market that interrupts every replacement. The old
+// instance is not terminated: EC2, its group or its agent ends it.
+func judgeNotice(q Quorum, m membership.Member, w witness, code, why string) verdict {
+	switch {
+	case !q.OK:
+		return noQuorum(q)
+	case !instanceIDPattern.MatchString(m.Name):
+		return verdict{ActionSkip, CodeNotInstance, fmt.Sprintf("%s, but member name %q is not an EC2 instance id", why, m.Name)}
+	case w.Deferred:
+		return deferred()
+	case !w.Asked:
+		return verdict{ActionSkip, CodeEC2Unavailable, why + ", but EC2 gave no answer for the instance (is it owned by an Auto Scaling group?)"}
+	case w.ASGroup != "":
+		return asgOwned(w)
+	case !w.Found:
+		return verdict{ActionReplace, code, why + "; EC2 no longer knows the instance: replaced now"}
+	}
+	return verdict{ActionReplace, code, fmt.Sprintf("%s; EC2 says %s: replaced now, one for one, before it is lost; the instance itself is left to EC2", why, w.State)}
+}
+
+func noQuorum(q Quorum) verdict {
+	of := "members"
+	if q.Bootstrap {
+		of = "members and instances that exist (a new cluster, never formed)"
+	}
+	return verdict{ActionSkip, CodeNoQuorum, fmt.Sprintf("leader sees only %d of %d %s alive (needs more than half): it may be the one cut off", q.Alive, q.Total, of)}
+}
+
+func deferred() verdict {
+	return verdict{ActionSkip, CodeEC2Unavailable, fmt.Sprintf("not in this round's answer (the scan of the instances tagged %s, or the by-id query): EC2 is asked about it in the next round, at most one DescribeInstances per interval", TagCluster)}
+}
+
+func asgOwned(w witness) verdict {
+	return verdict{ActionSkip, CodeASGOwned, fmt.Sprintf("the instance belongs to Auto Scaling group %q (tag %s): the group replaces it, the coordinator never terminates or replaces it", w.ASGroup, TagASGroup)}
 }

@@ -75,7 +75,7 @@ func TestClusterQuorum(t *testing.T) {
 		}
 		return out
 	}
-	A, S, D, L := membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft
+	A, S, D, L, R := membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft, membership.StatusDraining
 	cases := []struct {
 		name         string
 		members      []membership.Member
@@ -88,12 +88,51 @@ func TestClusterQuorum(t *testing.T) {
 		{"left members are out of the count", m(A, A, A, L, L, L, L, D), 3, 4, true},
 		{"a view that lost the others still needs the group minimums", m(A), 1, 4, false},
 		{"empty view", nil, 0, 4, false},
+		{"draining members still answer", m(A, A, R, D, D), 3, 5, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			q := clusterQuorum(tc.members, groups)
 			if q.Alive != tc.alive || q.Total != tc.total || q.OK != tc.ok {
 				t.Fatalf("quorum = %+v, want alive %d total %d ok %v", q, tc.alive, tc.total, tc.ok)
+			}
+		})
+	}
+}
+
+// A new cluster's quorum is counted against what exists: the members not
+// left and the instances EC2 lists with the cluster tag, whichever way
+// they overlap.
+func TestBootstrapQuorum(t *testing.T) {
+	mem := func(name string, s membership.Status) membership.Member {
+		return membership.Member{Name: name, Status: s}
+	}
+	inst := func(ids ...string) map[string]instanceInfo {
+		out := map[string]instanceInfo{}
+		for _, id := range ids {
+			out[id] = instanceInfo{ID: id, State: ec2types.InstanceStateNameRunning}
+		}
+		return out
+	}
+	cases := []struct {
+		name         string
+		members      []membership.Member
+		cluster      map[string]instanceInfo
+		alive, total int
+		ok           bool
+	}{
+		{"a lone seed", []membership.Member{mem("a", membership.StatusAlive)}, inst("a"), 1, 1, true},
+		{"a lone untagged seed", []membership.Member{mem("a", membership.StatusAlive)}, nil, 1, 1, true},
+		{"a seed cut off from another instance", []membership.Member{mem("a", membership.StatusAlive)}, inst("a", "b"), 1, 2, false},
+		{"launches booting", []membership.Member{mem("a", membership.StatusAlive)}, inst("a", "b", "c", "d"), 1, 4, false},
+		{"a dead member reaped from EC2 still counts", []membership.Member{mem("a", membership.StatusAlive), mem("b", membership.StatusDead)}, inst("a"), 1, 2, false},
+		{"left members are out", []membership.Member{mem("a", membership.StatusAlive), mem("b", membership.StatusLeft)}, inst("a"), 1, 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := bootstrapQuorum(tc.members, tc.cluster)
+			if q.Alive != tc.alive || q.Total != tc.total || q.OK != tc.ok || !q.Bootstrap {
+				t.Fatalf("quorum = %+v, want alive %d total %d ok %v, bootstrap", q, tc.alive, tc.total, tc.ok)
 			}
 		})
 	}
@@ -164,8 +203,64 @@ func TestClientToken(t *testing.T) {
 			t.Errorf("%s gives the same token", name)
 		}
 	}
-	b := newBatch("c1", "workers", []string{"i-2", "i-1"}, 0, 0, 1, t0)
+	b := newBatch("c1", "workers", []string{"i-2", "i-1"}, nil, 0, 0, 1, t0)
 	if b.Token != a || b.ID != a[:16] {
 		t.Fatalf("batch token %q id %q: replaced ids must be sorted into the token", b.Token, b.ID)
+	}
+}
+
+// Every exit of the verdicts added for EC2 as it is (stopped, notices,
+// Auto Scaling, left members coming back) gives a code and a reason.
+func TestJudgeStoppedNoticesAndOwnership(t *testing.T) {
+	now := t0
+	w := func(state ec2types.InstanceStateName, asg string) witness {
+		return witness{Asked: true, Found: true, State: state, Status: "ok", LaunchTime: now.Add(-time.Hour), ASGroup: asg}
+	}
+	m := func(s membership.Status, since time.Duration, tags map[string]string) membership.Member {
+		return membership.Member{Name: iid(1), Status: s, Since: now.Add(-since), Tags: tags}
+	}
+	q := Quorum{Alive: 5, Total: 6, OK: true}
+	reb := map[string]string{MemberTagRebalance: "1"}
+	R, D, A, L := membership.StatusDraining, membership.StatusDead, membership.StatusAlive, membership.StatusLeft
+	stoppedS, stopping := ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping
+	cases := []struct {
+		name     string
+		m        membership.Member
+		q        Quorum
+		w        witness
+		grace    time.Duration // stopped_grace
+		policy   string
+		action   Action
+		code     string
+		inReason string
+	}{
+		{"dead, stopped within stopped_grace", m(D, 10*time.Minute, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionSkip, CodeStoppedGrace, "replaced only after stopped_grace 1h0m0s"},
+		{"dead, stopping within stopped_grace", m(D, 10*time.Minute, nil), q, w(stopping, ""), time.Hour, RebalanceWarn, ActionSkip, CodeStoppedGrace, "stopping"},
+		{"dead, stopped past stopped_grace", m(D, time.Hour, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionReplace, CodeStopped, ">= stopped_grace"},
+		{"dead, stopped, stopped_grace 0", m(D, 100*time.Hour, nil), q, w(stoppedS, ""), 0, RebalanceWarn, ActionSkip, CodeStoppedGrace, "never"},
+		{"dead, Auto Scaling", m(D, time.Hour, nil), q, w(ec2types.InstanceStateNameTerminated, "asg"), time.Hour, RebalanceWarn, ActionSkip, CodeASGOwned, `"asg"`},
+		{"left, stopped", m(L, time.Minute, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionSkip, CodeStoppedGrace, "its place in the group"},
+		{"left, stopped past the grace", m(L, 2*time.Hour, nil), q, w(stoppedS, ""), time.Hour, RebalanceWarn, ActionSkip, CodeLeft, "topped up"},
+		{"left, running: restarting", m(L, time.Minute, nil), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionSkip, CodeRestarting, "new_instance_grace"},
+		{"left, terminated", m(L, time.Minute, nil), q, w(ec2types.InstanceStateNameTerminated, ""), time.Hour, RebalanceWarn, ActionSkip, CodeLeft, "left gracefully"},
+		{"draining", m(R, 0, nil), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionReplace, CodeDraining, "replaced now"},
+		{"draining, no quorum", m(R, 0, nil), Quorum{Alive: 2, Total: 6}, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionSkip, CodeNoQuorum, "cut off"},
+		{"draining, EC2 not asked", m(R, 0, nil), q, witness{}, time.Hour, RebalanceWarn, ActionSkip, CodeEC2Unavailable, "no answer"},
+		{"draining, deferred", m(R, 0, nil), q, witness{Deferred: true}, time.Hour, RebalanceWarn, ActionSkip, CodeEC2Unavailable, "next round"},
+		{"draining, missing", m(R, 0, nil), q, witness{Asked: true}, time.Hour, RebalanceWarn, ActionReplace, CodeDraining, "no longer knows"},
+		{"draining, Auto Scaling", m(R, 0, nil), q, w(ec2types.InstanceStateNameRunning, "asg"), time.Hour, RebalanceWarn, ActionSkip, CodeASGOwned, "never terminates"},
+		{"draining, not an instance", membership.Member{Name: "web-1", Status: R}, q, witness{}, time.Hour, RebalanceWarn, ActionSkip, CodeNotInstance, "web-1"},
+		{"rebalance, warn", m(A, 0, reb), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceWarn, ActionReport, CodeRebalance, "warn"},
+		{"rebalance, replace", m(A, 0, reb), q, w(ec2types.InstanceStateNameRunning, ""), time.Hour, RebalanceReplace, ActionReplace, CodeRebalance, "replace"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(clockwork.NewFakeClockAt(now))
+			cfg.StoppedGrace, cfg.OnRebalance = tc.grace, tc.policy
+			v := judge(&cfg, now, tc.m, tc.q, tc.w)
+			if v.Action != tc.action || v.Code != tc.code || !strings.Contains(v.Reason, tc.inReason) {
+				t.Fatalf("judge = %s/%s (%s), want %s/%s with %q", v.Action, v.Code, v.Reason, tc.action, tc.code, tc.inReason)
+			}
+		})
 	}
 }

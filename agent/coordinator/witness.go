@@ -168,7 +168,7 @@ func (r ec2Reader) witnesses(ctx context.Context, asked []string, infos map[stri
 	var live []string
 	for _, id := range asked {
 		info, ok := infos[id]
-		out[id] = witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime}
+		out[id] = witness{Asked: true, Found: ok, State: info.State, LaunchTime: info.LaunchTime, ASGroup: info.Tags[TagASGroup]}
 		if ok && (info.State == ec2types.InstanceStateNameRunning || info.State == ec2types.InstanceStateNamePending) {
 			live = append(live, id)
 		}

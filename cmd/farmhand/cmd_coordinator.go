@@ -73,6 +73,13 @@ func writeCoordinatorStatus(w io.Writer, s coordinator.Status) {
 		role = "LEADER (acts on dead nodes)"
 	}
 	fmt.Fprintf(w, "coordinator: %s\nlease:       holder %s, epoch %d\n", role, orDash(s.Holder), s.Epoch)
+	if s.Leader {
+		formed := "no: a new cluster, growing from its seed (quorum counted against the instances that exist)"
+		if !s.Formed.IsZero() {
+			formed = "since " + s.Formed.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "formed:      %s\n", formed)
+	}
 	if s.DryRun {
 		fmt.Fprintln(w, "mode:        dry run (no EC2 changes)")
 	}
@@ -99,7 +106,7 @@ func writeDecisions(w io.Writer, ds []coordinator.Decision) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tEPOCH\tACTION\tGROUP\tINSTANCE\tREASON")
+	fmt.Fprintln(tw, "TIME\tEPOCH\tACTION\tCODE\tGROUP\tINSTANCE\tREASON")
 	for _, d := range ds {
 		inst := d.Instance
 		if inst == "" && len(d.Instances) > 0 {
@@ -109,7 +116,7 @@ func writeDecisions(w io.Writer, ds []coordinator.Decision) {
 		if d.DryRun {
 			reason = "(dry run) " + reason
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", d.Time.Local().Format(time.TimeOnly), d.Epoch, d.Action, orDash(d.Group), orDash(inst), reason)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", d.Time.Local().Format(time.TimeOnly), d.Epoch, d.Action, orDash(d.Code), orDash(d.Group), orDash(inst), reason)
 	}
 	tw.Flush()
 }
@@ -117,6 +124,9 @@ func writeDecisions(w io.Writer, ds []coordinator.Decision) {
 func writePlan(w io.Writer, p coordinator.Plan) {
 	fmt.Fprintf(w, "plan at %s by %s (leader %v, epoch %d)\n", p.Time.Local().Format(time.TimeOnly), p.Holder, p.Leader, p.Epoch)
 	fmt.Fprintf(w, "quorum: %d alive of %d (ok=%v)\n", p.Quorum.Alive, p.Quorum.Total, p.Quorum.OK)
+	if p.Quorum.Bootstrap {
+		fmt.Fprintln(w, "        a new cluster (never formed): counted against the members and cluster-tagged instances that exist")
+	}
 	for _, g := range p.Groups {
 		fmt.Fprintf(w, "group %s (role %s, min %d, max %d): current %d, pending %d", g.Name, g.Role, g.Min, g.Max, g.Current, g.Pending)
 		if g.Frozen {

@@ -66,6 +66,9 @@ type farmOpts struct {
 	// formBy bounds the wait for the farm to form, from the moment every
 	// agent process runs; formTimeout when zero.
 	formBy time.Duration
+	// formAt is how many members the formed farm has; nodes when zero (a
+	// coordinator that grows the farm from its seed makes more).
+	formAt int
 }
 
 // farm is a testbed of real agent processes, all running the coordinator
@@ -153,8 +156,12 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 	if err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
+	formAt := o.nodes
+	if o.formAt > 0 {
+		formAt = o.formAt
+	}
 	f.eventually(o.formBy, func(r *testutil.R) {
-		if err := AllSeeAlive(ctx, f.tb, o.nodes); err != nil {
+		if err := AllSeeAlive(ctx, f.tb, formAt); err != nil {
 			r.Fatalf("farm not formed: %v", err)
 		}
 		if o.noCoordinator {

@@ -2,12 +2,20 @@
 // checks farmhand's safety invariants; `make soak` runs it (not in CI).
 //
 // Chaos: crashes (the coordinator should replace), agent pauses, S3
-// outages, and (with -netns, as root) partitions that are healed. The
+// outages, stops followed by starts (a maintenance stop, shorter than
+// stopped_grace), spot instances launched (on addresses EC2 reuses) and
+// interrupted, and (with -netns, as root) partitions that are healed. The
 // invariants checked at the end:
 //   - no agent process died that soak did not kill;
 //   - every healed partition converged back into one cluster;
-//   - the coordinator never replaced a machine that soak did not crash;
-//   - no crashed machine was replaced twice.
+//   - the coordinator never replaced a machine that soak did not crash or
+//     interrupt;
+//   - no crashed or interrupted machine was replaced twice;
+//   - every machine soak stopped and started again still runs (the
+//     coordinator neither terminated nor replaced it);
+//   - the coordinator topped up no more often than soak interrupted (a
+//     stop, a crash or a pause never makes it launch besides a
+//     one-for-one replacement).
 package main
 
 import (
@@ -27,6 +35,7 @@ import (
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/farmhand/farmhand/testbed"
+	"github.com/farmhand/farmhand/testbed/ec2emu"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
@@ -39,12 +48,14 @@ func main() {
 	out := flag.String("out", "SOAK.md", "report file")
 	bin := flag.String("bin", "bin/farmhand", "farmhand binary")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (printed, for replays)")
+	boot := ec2emu.Delay{Min: 5 * time.Second, Max: 15 * time.Second}
+	flag.Var(&boot, "boot-delay", "how long each launch or start stays pending: a time or a uniform spread MIN-MAX (EC2 boots in seconds, not milliseconds)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	r := &run{rng: rand.New(rand.NewPCG(*seed, 1)), seed: *seed, log: hclog.New(&hclog.LoggerOptions{Name: "soak", Level: hclog.Info})}
-	code := r.main(ctx, *nodes, *dur, *every, *netns, *dir, *bin, *out)
+	code := r.main(ctx, *nodes, *dur, *every, *netns, boot, *dir, *bin, *out)
 	os.Exit(code)
 }
 
@@ -54,12 +65,16 @@ type run struct {
 	log  hclog.Logger
 	tb   *testbed.Testbed
 
-	crashed    map[string]bool // ids soak crashed
-	killedByUs map[string]bool // ids whose agent soak stopped on purpose
-	events     []string
-	failures   []string
-	partitions int
-	healed     int
+	crashed     map[string]bool // ids soak crashed
+	killedByUs  map[string]bool // ids whose agent soak stopped on purpose
+	stopped     map[string]bool // ids soak stopped and started again
+	spot        map[string]bool // spot instances soak launched
+	interrupted map[string]bool // spot instances soak interrupted
+	reused      int             // launches that got a terminated instance's address
+	events      []string
+	failures    []string
+	partitions  int
+	healed      int
 }
 
 func (r *run) note(format string, args ...any) {
@@ -74,7 +89,7 @@ func (r *run) fail(format string, args ...any) {
 	r.log.Error(msg)
 }
 
-func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, netns bool, dir, bin, out string) int {
+func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, netns bool, boot ec2emu.Delay, dir, bin, out string) int {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "farmhand-soak-")
 		if err != nil {
@@ -85,7 +100,7 @@ func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, net
 		dir = d
 	}
 	cfg := testbed.DefaultConfig()
-	cfg.Dir, cfg.Nodes, cfg.Coordinator, cfg.Netns, cfg.Bin = dir, nodes, true, netns, bin
+	cfg.Dir, cfg.Nodes, cfg.Coordinator, cfg.Netns, cfg.Bin, cfg.BootDelay = dir, nodes, true, netns, bin, boot
 	cfg.Logger = r.log.Named("testbed")
 	cfg.LogLevel = "warn"
 	start := time.Now()
@@ -97,7 +112,8 @@ func (r *run) main(ctx context.Context, nodes int, dur, every time.Duration, net
 	r.tb = tb
 	defer tb.Close()
 	r.crashed, r.killedByUs = map[string]bool{}, map[string]bool{}
-	r.note("farm of %d started (netns=%v, seed %d)", nodes, netns, r.seed)
+	r.stopped, r.spot, r.interrupted = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	r.note("farm of %d started (netns=%v, boot delay %s, seed %d)", nodes, netns, boot, r.seed)
 	if !r.waitConverged(ctx, 2*time.Minute) {
 		r.fail("the farm never formed")
 	}
@@ -153,7 +169,7 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 		return
 	}
 	pick := live[r.rng.IntN(len(live))]
-	switch n := r.rng.IntN(10); {
+	switch n := r.rng.IntN(15); {
 	case n < 3: // a machine dies; the coordinator should replace it
 		if len(r.crashed) > len(live)/5 {
 			return // stay below the freeze threshold: we test replacement, not the freeze
@@ -181,6 +197,27 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 		_ = r.tb.SetS3Down(true)
 		time.Sleep(d) // the outage's length is the fault being injected
 		_ = r.tb.SetS3Down(false)
+	case n < 10: // a maintenance stop, then a start: nothing may be replaced
+		if r.spot[pick.ID] {
+			return // a one-time spot request cannot be stopped
+		}
+		d := time.Duration(3+r.rng.IntN(20)) * time.Second
+		r.note("stop %s (%s) for %s", pick.ID, pick.IP, d)
+		r.stopped[pick.ID] = true
+		if err := r.tb.Stop(ctx, pick.ID); err != nil {
+			r.fail("stop %s: %v", pick.ID, err)
+			return
+		}
+		time.Sleep(d) // the stop's length is the fault being injected
+		if err := r.tb.Start(ctx, pick.ID); err != nil {
+			r.fail("start %s: %v", pick.ID, err)
+			return
+		}
+		if in, _ := r.tb.EC2().Instance(pick.ID); in.PrivateIP != pick.IP {
+			r.fail("%s started at %s, not at its address %s", pick.ID, in.PrivateIP, pick.IP)
+		}
+	case n < 13: // a spot instance: launch one, or interrupt one
+		r.spotChaos(ctx)
 	default: // a partition, healed after a while (netns only)
 		if !netns {
 			return
@@ -216,6 +253,48 @@ func (r *run) chaos(ctx context.Context, netns bool) {
 	}
 }
 
+// spotChaos launches a spot instance (EC2 may hand it a terminated
+// instance's address) when none runs, or at random while fewer than two
+// do, and otherwise interrupts one with a short notice (terminate).
+func (r *run) spotChaos(ctx context.Context) {
+	var spots []string
+	for _, in := range r.running() {
+		if r.spot[in.ID] && !r.interrupted[in.ID] {
+			spots = append(spots, in.ID)
+		}
+	}
+	if len(spots) == 0 || len(spots) < 2 && r.rng.IntN(2) == 0 {
+		gone := map[string]bool{}
+		for _, in := range r.tb.EC2().Instances() {
+			if in.State == "terminated" {
+				gone[in.PrivateIP] = true
+			}
+		}
+		ids, err := r.tb.LaunchWith(ctx, testbed.LaunchOptions{Count: 1, Spot: true})
+		if err != nil {
+			r.fail("launch a spot instance: %v", err)
+			return
+		}
+		in, _ := r.tb.EC2().Instance(ids[0])
+		r.spot[ids[0]] = true
+		reuse := ""
+		if gone[in.PrivateIP] {
+			r.reused++
+			reuse = ", a terminated instance's address"
+		}
+		r.note("spot %s launched at %s%s", ids[0], in.PrivateIP, reuse)
+		return
+	}
+	id := spots[r.rng.IntN(len(spots))]
+	notice := time.Duration(5+r.rng.IntN(20)) * time.Second
+	r.interrupted[id], r.killedByUs[id] = true, true
+	if _, err := r.tb.Interrupt(id, "terminate", notice); err != nil {
+		r.fail("interrupt %s: %v", id, err)
+		return
+	}
+	r.note("spot interruption of %s, terminate in %s", id, notice)
+}
+
 // waitConverged polls until every running agent sees exactly the running
 // agents alive.
 func (r *run) waitConverged(ctx context.Context, timeout time.Duration) bool {
@@ -246,20 +325,35 @@ func (r *run) checkAgents() {
 	}
 }
 
-// checkReplacements: every replacement names a machine soak crashed, and
-// no machine is replaced twice.
+// checkReplacements: every replacement names a machine soak crashed or
+// interrupted, no machine is replaced twice, every machine stopped and
+// started again still runs, and top-ups are no more than interruptions.
 func (r *run) checkReplacements() {
 	byReplaced := map[string][]string{}
+	topUps := 0
+	holders := map[string]int{} // address -> instances that held it
 	for _, in := range r.tb.EC2().Instances() {
+		holders[in.PrivateIP]++
 		if rep := in.Tags["farmhand:replaces"]; rep != "" {
 			for _, id := range strings.Split(rep, ",") {
 				byReplaced[id] = append(byReplaced[id], in.ID)
 			}
+		} else if in.Tags["farmhand:batch"] != "" {
+			topUps++
 		}
 	}
+	for id := range r.stopped {
+		in, _ := r.tb.EC2().Instance(id)
+		if !r.crashed[id] && !r.interrupted[id] && in.State != "running" {
+			r.fail("%s, stopped and started again, is %s in EC2: the coordinator did not wait stopped_grace", id, in.State)
+		}
+	}
+	if topUps > len(r.interrupted) {
+		r.fail("the coordinator topped up %d instance(s) for %d interruption(s): a stop, a crash or a pause made it launch besides a replacement", topUps, len(r.interrupted))
+	}
 	for id, news := range byReplaced {
-		if !r.crashed[id] {
-			r.fail("the coordinator replaced %s, which was never crashed (replacement %v)", id, news)
+		if !r.crashed[id] && !r.interrupted[id] {
+			r.fail("the coordinator replaced %s, which was never crashed or interrupted (replacement %v)", id, news)
 		}
 		if len(news) > 1 {
 			r.fail("%s was replaced %d times: %v", id, len(news), news)
@@ -270,7 +364,14 @@ func (r *run) checkReplacements() {
 			r.note("note: crashed %s has no replacement yet (rate limit or dead_grace)", id)
 		}
 	}
-	r.note("replacements: %d for %d crashes; RunInstances calls %d", len(byReplaced), len(r.crashed), r.tb.EC2().CallCount("RunInstances"))
+	reusedAddrs := 0
+	for _, n := range holders {
+		if n > 1 {
+			reusedAddrs++
+		}
+	}
+	r.note("replacements: %d for %d crashes and %d interruptions; %d top-ups; %d stops and starts; %d spot launches (%d on a terminated instance's address); %d addresses held by more than one instance; RunInstances calls %d",
+		len(byReplaced), len(r.crashed), len(r.interrupted), topUps, len(r.stopped), len(r.spot), r.reused, reusedAddrs, r.tb.EC2().CallCount("RunInstances"))
 }
 
 func (r *run) report(path string, nodes int, dur time.Duration, netns bool, took time.Duration) error {
@@ -278,7 +379,7 @@ func (r *run) report(path string, nodes int, dur time.Duration, netns bool, took
 	fmt.Fprintf(&b, "# farmhand soak report\n\n%s, %d instances, chaos for %s (took %s), netns=%v, seed %d\n\n",
 		time.Now().UTC().Format(time.RFC3339), nodes, dur, took.Round(time.Second), netns, r.seed)
 	if len(r.failures) == 0 {
-		fmt.Fprintf(&b, "**Result: clean.** No agent died on its own, every healed partition converged (%d of %d), the coordinator replaced only crashed machines and none twice.\n\n", r.healed, r.partitions)
+		fmt.Fprintf(&b, "**Result: clean.** No agent died on its own, every healed partition converged (%d of %d), the coordinator replaced only crashed or interrupted machines and none twice, every stopped machine (%d) came back and was never terminated, and no top-up was made besides interruptions (%d).\n\n", r.healed, r.partitions, len(r.stopped), len(r.interrupted))
 	} else {
 		fmt.Fprintf(&b, "**Result: %d invariant(s) broken.**\n\n", len(r.failures))
 		for _, f := range r.failures {
