@@ -53,6 +53,8 @@ type Config struct {
 	// Render lists the peer-list files to write, one per render block, in
 	// the order they were first declared.
 	Render []RenderConfig `hcl:"render,block"`
+	// Drain is the drain watcher: termination notices read from IMDS.
+	Drain DrainConfig `hcl:"drain,block"`
 
 	// origins maps each field path that a source set to where it was set:
 	// "file.hcl:12:3", "env FARMHAND_PORT", "flag -port". Merge copies only
@@ -79,6 +81,35 @@ type IdentityConfig struct {
 	InstanceType string `hcl:"instance_type"`
 	// AMIID overrides the image id.
 	AMIID string `hcl:"ami_id"`
+}
+
+// DrainConfig is the drain watcher. It polls IMDS (local and free) for a
+// spot interruption (spot/instance-action), an Auto Scaling termination
+// (autoscaling/target-lifecycle-state = Terminated) and a rebalance
+// recommendation (events/recommendations/rebalance). On a termination or
+// stop notice the member becomes draining (every agent sees it; exclude
+// lists take it at once), OnDrain runs, and the agent leaves and deletes
+// its record LeaveBefore ahead of the notice's deadline.
+type DrainConfig struct {
+	// PollInterval is how often IMDS is read; 0 turns the watcher off.
+	PollInterval time.Duration `hcl:"poll_interval"`
+	// OnDrain is a shell command run on this node when it starts to drain
+	// (e.g. decommission local work); empty runs none. Its environment
+	// has FARMHAND_DRAIN_REASON, FARMHAND_DRAIN_ACTION and
+	// FARMHAND_DRAIN_DEADLINE (RFC 3339, empty when unknown).
+	OnDrain string `hcl:"on_drain"`
+	// OnDrainTimeout bounds OnDrain; it is also cut short so that the
+	// leave starts LeaveBefore ahead of the deadline.
+	OnDrainTimeout time.Duration `hcl:"on_drain_timeout"`
+	// LeaveBefore is how long before the notice's deadline the agent
+	// leaves and deletes its record; at least leave_timeout, so both are
+	// done before the instance goes. A notice without a deadline (Auto
+	// Scaling) is left as soon as OnDrain is done.
+	LeaveBefore time.Duration `hcl:"leave_before"`
+	// Rebalance is what a rebalance recommendation does: "warn" (log it
+	// and show it in the local API's info; the default) or "drain" (become
+	// draining, without leaving: no deadline is known).
+	Rebalance string `hcl:"rebalance"`
 }
 
 // GossipConfig configures the memberlist gossip layer.
