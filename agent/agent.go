@@ -71,6 +71,7 @@ type Agent struct {
 	snapshots *snapshotWriter
 	watchdog  *watchdog
 	pruner    pruner
+	drain     *drainWatcher
 	boot      *bootLoop
 	reloads   atomic.Pointer[reloader] // nil until the agent is up
 }
@@ -228,14 +229,20 @@ func (a *Agent) start(ctx context.Context) error {
 	// 7. The local API, state "bootstrapping". The coordinator runner
 	// exists (not running) so the API can say whether it runs.
 	a.coord = newCoordinatorRunner(a.node, a.cluster, reg, s3, a.ready.ready, a.clock, a.log.Named("coordinator"))
+	var notices noticeSource // nil: no IMDS here, no watcher
+	if imdsInUse(cfg) {
+		notices = bootstrap.NewNoticeReader(identityConfig(cfg).Endpoint, bootstrap.DefaultNoticeTimeout)
+	}
+	a.drain = &drainWatcher{cfg: &a.cfg, notices: notices, setDrain: a.cluster.SetDraining, leave: a.requestLeave,
+		exec: shellDrainExec, clock: a.clock, logger: a.log.Named("drain")}
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
-		coord: a.coord, render: a.render, leave: a.leave, reload: a.ReloadFromSource}
+		coord: a.coord, render: a.render, drain: a.drain, leave: a.leave, reload: a.ReloadFromSource}
 	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {
 		return err
 	}
 
 	// 8. The runners that wait for READY, the snapshot writer, the
-	// watchdog, the registry pruner.
+	// watchdog, the registry pruner, the drain watcher.
 	a.render.start(a.cluster, blocks)
 	co, err := a.coord.build(ctx, cfg)
 	if err != nil {
@@ -259,6 +266,7 @@ func (a *Agent) start(ctx context.Context) error {
 		return err
 	}
 	a.pruner.start(p, a.ready.ready)
+	a.drain.start()
 
 	// 9. The boot loop: snapshot rejoin, register, discover, join, READY.
 	a.boot.start()
@@ -292,7 +300,9 @@ const (
 //  1. State "leaving" and STOPPING=1 to systemd.
 //  2. Refuse reloads and wait for one under way: a reload may rewrite the
 //     record (tags) or swap the coordinator.
-//  3. Stop the boot loop: once it has returned it makes no registry
+//  3. Stop the drain watcher: it starts no drain, no on_drain (one
+//     running is killed) and no leave of its own from now on.
+//     3b. Stop the boot loop: once it has returned it makes no registry
 //     request, so the deregister in step 6 is final, even if S3 recovers
 //     from an outage meanwhile.
 //  4. Stop the coordinator: its EC2 calls in flight are cancelled, it
@@ -323,6 +333,9 @@ func (a *Agent) stop(graceful bool) {
 	}
 	if r := a.reloads.Load(); r != nil {
 		s.step("reloads", shareReloads, r.stop)
+	}
+	if a.drain != nil {
+		s.step("drain watcher", shareRunners, a.drain.stop)
 	}
 	if a.boot != nil {
 		s.step("boot loop", shareBoot, a.boot.stop)
@@ -369,10 +382,14 @@ func (a *Agent) stop(graceful bool) {
 	log.Info("stopped", "took", s.took().Round(time.Millisecond))
 }
 
+// requestLeave makes Run leave and stop, without waiting: the drain
+// watcher calls it at its deadline.
+func (a *Agent) requestLeave() { a.leaveOnce.Do(func() { close(a.leaveReq) }) }
+
 // leave makes Run leave and stop, and returns once the agent has left and
 // deleted its record, or ctx ended. The local API calls it.
 func (a *Agent) leave(ctx context.Context) error {
-	a.leaveOnce.Do(func() { close(a.leaveReq) })
+	a.requestLeave()
 	select {
 	case <-a.left:
 		return nil

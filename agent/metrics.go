@@ -169,10 +169,11 @@ func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
 // statusCounts is the view's member count by status, every status present.
 func statusCounts(ms membership.Stats) map[string]int {
 	return map[string]int{
-		string(membership.StatusAlive):   ms.Alive,
-		string(membership.StatusSuspect): ms.Suspect,
-		string(membership.StatusDead):    ms.Dead,
-		string(membership.StatusLeft):    ms.Left,
+		string(membership.StatusAlive):    ms.Alive,
+		string(membership.StatusDraining): ms.Draining,
+		string(membership.StatusSuspect):  ms.Suspect,
+		string(membership.StatusDead):     ms.Dead,
+		string(membership.StatusLeft):     ms.Left,
 	}
 }
 
