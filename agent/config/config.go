@@ -247,7 +247,7 @@ type RenderConfig struct {
 	Template string `hcl:"template"`
 	// Destination is the file to write.
 	Destination string `hcl:"destination"`
-	// Status lists the member states to include (alive, suspect, dead,
+	// Status lists the member states to include (alive, draining, suspect, dead,
 	// left); empty includes all four.
 	Status []string `hcl:"status"`
 	// Role keeps only members with this role; empty keeps all.
