@@ -176,8 +176,15 @@ func TestSpotInterruptionDrains(t *testing.T) {
 	if in, _ := tb.EC2().Instance(victim); in.State != ec2emu.StateRunning || !left.Before(due) {
 		t.Errorf("the leave was seen at %s, EC2 acts at %s, the instance is %s: want the leave first", left.Format(time.RFC3339Nano), due.Format(time.RFC3339Nano), in.State)
 	}
-	if n := records(t, tb, victim); n != 0 {
-		t.Errorf("the victim still has %d registry records after its leave", n)
+	// The record goes right after the leave broadcast (the stop
+	// sequence's next step), also before the action.
+	testutil.Run(t, time.Until(due), func(r *testutil.R) {
+		if n := records(t, tb, victim); n != 0 {
+			r.Fatalf("the victim still has %d registry records after its leave", n)
+		}
+	})
+	if deleted := time.Now(); !deleted.Before(due) {
+		t.Errorf("the record was deleted at %s, after the action at %s", deleted.Format(time.RFC3339Nano), due.Format(time.RFC3339Nano))
 	}
 	t.Logf("spot interruption timeline, notice %s: draining seen by all +%s, exclude lists rewritten everywhere +%s, leave seen +%s (%s before the action)",
 		notice, drainingAll.Sub(posted).Round(time.Millisecond), excluded.Sub(posted).Round(time.Millisecond),
