@@ -132,7 +132,9 @@ func (w *drainWatcher) poll(ctx context.Context) (done bool) {
 		return true
 	}
 	w.noteIMDS(err)
-	cfg := w.cfg.get().Drain
+	full := w.cfg.get()
+	cfg := full.Drain
+	cfg.LeaveBefore = full.DrainLeaveLead()
 	if !n.RebalanceAt.IsZero() {
 		// With a termination notice in the same read, the drain below
 		// is the one that counts.

@@ -111,7 +111,7 @@ drain {
   poll_interval    = "5s" # "0s" turns the watcher off
   on_drain         = ""   # e.g. "/usr/local/bin/decommission-local"
   on_drain_timeout = "1m"
-  leave_before     = "15s" # at least leave_timeout
+  leave_before     = "15s" # leave_timeout when that is longer
   # A rebalance recommendation: "warn" (log, farmhand info) or "drain"
   # (draining without leaving).
   rebalance = "warn"

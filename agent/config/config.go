@@ -102,8 +102,9 @@ type DrainConfig struct {
 	// leave starts LeaveBefore ahead of the deadline.
 	OnDrainTimeout time.Duration `hcl:"on_drain_timeout"`
 	// LeaveBefore is how long before the notice's deadline the agent
-	// leaves and deletes its record; at least leave_timeout, so both are
-	// done before the instance goes. A notice without a deadline (Auto
+	// leaves and deletes its record; the agent uses at least
+	// leave_timeout (Config.DrainLeaveLead), so both are done before the
+	// instance goes. A notice without a deadline (Auto
 	// Scaling) is left as soon as OnDrain is done.
 	LeaveBefore time.Duration `hcl:"leave_before"`
 	// Rebalance is what a rebalance recommendation does: "warn" (log it
@@ -271,3 +272,8 @@ type RenderConfig struct {
 	// Stable is how long the member view must be unchanged before rendering.
 	Stable time.Duration `hcl:"stable"`
 }
+
+// DrainLeaveLead is how long before a notice's deadline the agent leaves:
+// drain.leave_before, or leave_timeout when that is longer, so that the
+// whole stop (leave broadcast, record deletion) ends before the deadline.
+func (c *Config) DrainLeaveLead() time.Duration { return max(c.Drain.LeaveBefore, c.LeaveTimeout) }

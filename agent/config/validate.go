@@ -100,7 +100,7 @@ func (c *Config) validateTop(p *problems) {
 		}
 	}
 	p.positive("leave_timeout", c.LeaveTimeout)
-	c.Drain.validate(p, c.LeaveTimeout)
+	c.Drain.validate(p)
 	for i, addr := range c.RetryJoin {
 		if err := checkJoinAddr(addr); err != nil {
 			p.add(fmt.Sprintf("retry_join[%d]", i), "%v", err)
@@ -338,18 +338,16 @@ func (c *Config) Warnings() []string {
 // tighter loop only burns CPU, notices come minutes ahead.
 const minDrainPoll = 100 * time.Millisecond
 
-// validate checks the drain block; leaveTimeout is the top-level
-// leave_timeout, which leave_before must cover.
-func (d DrainConfig) validate(p *problems, leaveTimeout time.Duration) {
+// validate checks the drain block. A leave_before under leave_timeout is
+// not an error: the agent leaves max(leave_before, leave_timeout) ahead
+// (LeaveLead), so an existing long leave_timeout keeps working.
+func (d DrainConfig) validate(p *problems) {
 	p.notNegative("drain.poll_interval", d.PollInterval)
 	if d.PollInterval > 0 && d.PollInterval < minDrainPoll {
 		p.add("drain.poll_interval", "%s is too short; use at least %s, or 0 to turn the watcher off", d.PollInterval, minDrainPoll)
 	}
 	p.positive("drain.on_drain_timeout", d.OnDrainTimeout)
 	p.positive("drain.leave_before", d.LeaveBefore)
-	if d.LeaveBefore > 0 && leaveTimeout > 0 && d.LeaveBefore < leaveTimeout {
-		p.add("drain.leave_before", "%s is shorter than leave_timeout (%s): the leave and the record's deletion might not be done before the instance goes; raise it or lower leave_timeout", d.LeaveBefore, leaveTimeout)
-	}
 	if d.Rebalance != RebalanceWarn && d.Rebalance != RebalanceDrain {
 		p.add("drain.rebalance", "unknown policy %q; use %q or %q", d.Rebalance, RebalanceWarn, RebalanceDrain)
 	}

@@ -55,7 +55,6 @@ func TestValidateChecks(t *testing.T) {
 		{"drain poll tight", func(c *Config) { c.Drain.PollInterval = time.Millisecond }, "drain.poll_interval: 1ms is too short"},
 		{"drain on_drain_timeout", func(c *Config) { c.Drain.OnDrainTimeout = 0 }, "drain.on_drain_timeout: must be a positive duration"},
 		{"drain leave_before", func(c *Config) { c.Drain.LeaveBefore = 0 }, "drain.leave_before: must be a positive duration"},
-		{"drain leave_before under leave_timeout", func(c *Config) { c.Drain.LeaveBefore = 2 * time.Second }, "drain.leave_before: 2s is shorter than leave_timeout (5s)"},
 		{"drain rebalance", func(c *Config) { c.Drain.Rebalance = "replace" }, `drain.rebalance: unknown policy "replace"`},
 		{"role tag", func(c *Config) { c.Tags["role"] = "x" }, `tags: a "role" tag is not allowed`},
 		{"imds url", func(c *Config) { c.Identity.IMDSEndpoint = "169.254.169.254" }, "identity.imds_endpoint: \"169.254.169.254\" is not an http(s) URL"},
@@ -194,5 +193,22 @@ func TestCoordinatorDefaultsAreTheCoordinators(t *testing.T) {
 	}
 	if err := coordinator.CheckLeaseTimings(got.Interval, got.LeaseTTL, 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A leave_timeout longer than drain.leave_before is not refused (an old
+// config keeps starting): the agent leaves the longer of the two ahead.
+func TestDrainLeaveLead(t *testing.T) {
+	c := mustDecode(t, minimalHCL)
+	c.LeaveTimeout = time.Minute
+	if err := c.Validate(); err != nil {
+		t.Fatalf("leave_timeout 1m with the default leave_before: %v", err)
+	}
+	if got := c.DrainLeaveLead(); got != time.Minute {
+		t.Errorf("lead %s, want leave_timeout's 1m", got)
+	}
+	c.LeaveTimeout = 5 * time.Second
+	if got := c.DrainLeaveLead(); got != 15*time.Second {
+		t.Errorf("lead %s, want leave_before's 15s", got)
 	}
 }
