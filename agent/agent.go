@@ -283,12 +283,13 @@ func (a *Agent) start(ctx context.Context) error {
 // 1, so the whole stop is bounded by leave_timeout even when steps hang.
 const (
 	shareReloads     = 0.02
+	shareDrain       = 0.02
 	shareBoot        = 0.06
 	shareCoordinator = 0.20
 	shareLeave       = 0.25
 	shareDeregister  = 0.25
 	shareRunners     = 0.02 // each of render, snapshot writer, watchdog, pruner
-	shareAPI         = 0.06
+	shareAPI         = 0.04
 	shareMetrics     = 0.02
 	shareMemberlist  = 0.04
 	shareLock        = 0.02
@@ -302,19 +303,19 @@ const (
 //     record (tags) or swap the coordinator.
 //  3. Stop the drain watcher: it starts no drain, no on_drain (one
 //     running is killed) and no leave of its own from now on.
-//     3b. Stop the boot loop: once it has returned it makes no registry
-//     request, so the deregister in step 6 is final, even if S3 recovers
+//  4. Stop the boot loop: once it has returned it makes no registry
+//     request, so the deregister in step 7 is final, even if S3 recovers
 //     from an outage meanwhile.
-//  4. Stop the coordinator: its EC2 calls in flight are cancelled, it
+//  5. Stop the coordinator: its EC2 calls in flight are cancelled, it
 //     makes no new one, and it releases its lease.
-//  5. Leave the cluster: memberlist broadcasts the leave.
-//  6. Delete our registry record.
-//  7. State "left": a `farmhand leave` waiting on the local API returns.
-//  8. Stop the render runner, the snapshot writer, the watchdog and the
+//  6. Leave the cluster: memberlist broadcasts the leave.
+//  7. Delete our registry record.
+//  8. State "left": a `farmhand leave` waiting on the local API returns.
+//  9. Stop the render runner, the snapshot writer, the watchdog and the
 //     registry pruner.
-//  9. Stop the local API and the metrics server.
-//  10. Shut memberlist down.
-//  11. Release the data dir lock.
+//  10. Stop the local API and the metrics server.
+//  11. Shut memberlist down.
+//  12. Release the data dir lock.
 //
 // Each step may take its share of leave_timeout (the share constants); a
 // step that overruns is left behind with a warning and the next one
@@ -335,7 +336,7 @@ func (a *Agent) stop(graceful bool) {
 		s.step("reloads", shareReloads, r.stop)
 	}
 	if a.drain != nil {
-		s.step("drain watcher", shareRunners, a.drain.stop)
+		s.step("drain watcher", shareDrain, a.drain.stop)
 	}
 	if a.boot != nil {
 		s.step("boot loop", shareBoot, a.boot.stop)
