@@ -296,3 +296,51 @@ func TestReusedAddressIsNotExcluded(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An Auto Scaling group terminates its instance behind a lifecycle hook:
+// IMDS says Terminated with no deadline. The agent drains (seen by the
+// others, excluded at once), runs on_drain, then leaves and deletes its
+// record right away, long before the hook times out and EC2 terminates it.
+func TestAutoScalingTerminationDrains(t *testing.T) {
+	needE2E(t)
+	drain := "drain {\n  poll_interval = \"250ms\"\n  on_drain = \"echo $FARMHAND_DRAIN_REASON > $DIR/on_drain.out\"\n}\n"
+	tb := startFarm(t, 2, func(c *Config) { c.InstanceHCL = renderHCL("2m", drain) })
+	owned, err := tb.LaunchWith(testutil.Context(t), LaunchOptions{Count: 1, ASG: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tb.Instances()
+	waitViews(t, formTimeout, socketsOf(t, tb.State(), ids...), aliveExactly(ids...))
+	var rest []string
+	for _, id := range ids {
+		if id != owned[0] {
+			rest = append(rest, id)
+		}
+	}
+	ip := instanceIP(t, tb, owned[0])
+	due, err := tb.AutoScalingTerminate(owned[0], 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := socketsOf(t, tb.State(), rest...)
+	waitViews(t, detectTimeout, others, seenAs(owned, membership.StatusDraining, membership.StatusLeft))
+	testutil.Run(t, detectTimeout, func(r *testutil.R) {
+		for _, id := range rest {
+			if hosts, err := hostsIn(instanceDir(t, tb, id), "hdfs-exclude"); err != nil || strings.Join(hosts, " ") != ip {
+				r.Fatalf("%s's hdfs-exclude %v, %v; want %s", id, hosts, err, ip)
+			}
+		}
+	})
+	waitViews(t, detectTimeout, others, seenAs(owned, membership.StatusLeft))
+	testutil.Run(t, detectTimeout, func(r *testutil.R) {
+		if n := records(t, tb, owned[0]); n != 0 {
+			r.Fatalf("%d records left", n)
+		}
+	})
+	if in, _ := tb.EC2().Instance(owned[0]); in.State != ec2emu.StateRunning || !time.Now().Before(due) {
+		t.Errorf("left and deregistered with the instance %s, %s before the hook's end", in.State, time.Until(due))
+	}
+	if b, err := os.ReadFile(filepath.Join(instanceDir(t, tb, owned[0]), "on_drain.out")); err != nil || strings.TrimSpace(string(b)) != "asg-termination" {
+		t.Errorf("on_drain output %q, %v", b, err)
+	}
+}
