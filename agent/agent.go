@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
@@ -234,7 +235,7 @@ func (a *Agent) start(ctx context.Context) error {
 		notices = bootstrap.NewNoticeReader(identityConfig(cfg).Endpoint, bootstrap.DefaultNoticeTimeout)
 	}
 	a.drain = &drainWatcher{cfg: &a.cfg, notices: notices, setDrain: a.cluster.SetDraining, leave: a.requestLeave,
-		exec: shellDrainExec, clock: a.clock, logger: a.log.Named("drain")}
+		exec: render.ShellExecEnv, clock: a.clock, logger: a.log.Named("drain")}
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
 		coord: a.coord, render: a.render, drain: a.drain, leave: a.leave, reload: a.ReloadFromSource}
 	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {

@@ -3,10 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -286,17 +283,3 @@ func (w *drainWatcher) runOnDrain(ctx context.Context, reason, action string, de
 
 // maxOnDrainOutput caps the on_drain output kept in the log.
 const maxOnDrainOutput = 4096
-
-// onDrainWaitDelay bounds the wait for on_drain's pipes once it was killed.
-const onDrainWaitDelay = 2 * time.Second
-
-// shellDrainExec runs command with /bin/sh -c in its own process group,
-// the agent's environment plus env; when ctx ends the group is killed.
-func shellDrainExec(ctx context.Context, command string, env []string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = onDrainWaitDelay
-	return cmd.CombinedOutput()
-}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -15,7 +16,16 @@ const execWaitDelay = 2 * time.Second
 // "/bin/sh -c" in its own process group and returns its combined stdout and
 // stderr. When ctx ends (the reload timeout), the whole group is killed.
 func ShellExec(ctx context.Context, command string) ([]byte, error) {
+	return ShellExecEnv(ctx, command, nil)
+}
+
+// ShellExecEnv is ShellExec with env (KEY=value) added to the agent's
+// environment; the drain watcher runs on_drain with it.
+func ShellExecEnv(ctx context.Context, command string, env []string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		// Negative pid: the process group that Setpgid created.
