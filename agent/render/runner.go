@@ -154,6 +154,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	r.drainNew = false // the first render applied them all
+	// Nothing is pending now: publish at once, so that a reader who finds
+	// the first file in place also finds its write counted (it never saw
+	// the block pending, so it cannot wait for that to clear).
+	r.publish()
 	events := r.cfg.Events
 	for {
 		var timer clockwork.Timer
