@@ -56,9 +56,9 @@ bench: build tools-bench ## quick benchmarks: real processes beside Serf, then t
 	$(GO) run ./testbed/procbench -mode quick -farmhand $(BIN)/farmhand -serf $(TOOLS_BIN)/serf -out .bench/procbench.md
 	$(GO) run ./testbed/bench -mode quick -real .bench/procbench.md -out BENCHMARKS.md
 
-bench-full: build tools-bench ## full benchmarks (the committed BENCHMARKS.md; a few hours), writes BENCHMARKS.md
+bench-full: build tools-bench ## full benchmarks with the time-dilated N=500 to 2,000 (several hours on 2 idle cores), writes BENCHMARKS.md
 	$(GO) run ./testbed/procbench -mode full -farmhand $(BIN)/farmhand -serf $(TOOLS_BIN)/serf -out .bench/procbench.md
-	$(GO) run ./testbed/bench -mode full -real .bench/procbench.md -out BENCHMARKS.md
+	$(GO) run ./testbed/bench -mode full -scale -real .bench/procbench.md -out BENCHMARKS.md
 
 # Each fuzz target runs for FUZZTIME (CI: 10s each); a crasher fails the
 # target and is saved under the package's testdata/fuzz for a regression test.

@@ -68,6 +68,7 @@ type Agent struct {
 	metrics   *metricsServer
 	cluster   *membership.Cluster
 	coord     *coordinatorRunner
+	handlers  *handlerPart
 	api       *task // the local API server
 	snapshots *snapshotWriter
 	watchdog  *watchdog
@@ -193,9 +194,9 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 	a.registry = reg
 
-	// 5. Metrics (loopback only), before memberlist: memberlist reports
+	// 5. Metrics, before memberlist: memberlist reports
 	// through go-metrics' global sink, which must be in place first.
-	a.metrics = &metricsServer{registry: reg, logger: a.log.Named("metrics")}
+	a.metrics = newMetricsServer(reg, a.render, a.log.Named("metrics"))
 	if cfg.MetricsAddr != "" {
 		ln, err := listenMetrics(cfg.MetricsAddr)
 		if err != nil {
@@ -236,14 +237,25 @@ func (a *Agent) start(ctx context.Context) error {
 	}
 	a.drain = &drainWatcher{cfg: &a.cfg, notices: notices, setDrain: a.cluster.SetDraining, leave: a.requestLeave,
 		exec: render.ShellExecEnv, clock: a.clock, logger: a.log.Named("drain")}
+	a.handlers = newHandlerPart(func() []config.HandlerConfig { return a.cfg.get().Handlers },
+		func() handlerSelf {
+			return handlerSelf{name: id.InstanceID, cluster: a.cfg.get().Cluster, tags: a.node.tags()}
+		},
+		a.metrics.events, a.log.Named("handlers"))
+	a.coord.onDecision = a.decided
+	a.metrics.coord.Store(a.coord)
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
 		coord: a.coord, render: a.render, drain: a.drain, leave: a.leave, reload: a.ReloadFromSource}
+	a.metrics.setPage((&farmPage{b: b, store: s3, clock: a.clock, logger: a.log.Named("page")}).handler())
 	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {
 		return err
 	}
 
-	// 8. The runners that wait for READY, the snapshot writer, the
-	// watchdog, the registry pruner, the drain watcher.
+	// 8. The event handlers (before the boot loop: the members it finds
+	// are member-join events), the runners that wait for READY, the
+	// snapshot writer, the watchdog, the registry pruner, the drain
+	// watcher.
+	a.handlers.start(a.cluster)
 	a.render.start(a.cluster, blocks)
 	co, err := a.coord.build(ctx, cfg)
 	if err != nil {
@@ -285,11 +297,11 @@ func (a *Agent) start(ctx context.Context) error {
 const (
 	shareReloads     = 0.02
 	shareDrain       = 0.02
-	shareBoot        = 0.06
+	shareBoot        = 0.04
 	shareCoordinator = 0.20
 	shareLeave       = 0.25
 	shareDeregister  = 0.25
-	shareRunners     = 0.02 // each of render, snapshot writer, watchdog, pruner
+	shareRunners     = 0.02 // each of handlers, render, snapshot writer, watchdog, pruner
 	shareAPI         = 0.04
 	shareMetrics     = 0.02
 	shareMemberlist  = 0.04
@@ -312,8 +324,8 @@ const (
 //  6. Leave the cluster: memberlist broadcasts the leave.
 //  7. Delete our registry record.
 //  8. State "left": a `farmhand leave` waiting on the local API returns.
-//  9. Stop the render runner, the snapshot writer, the watchdog and the
-//     registry pruner.
+//  9. Stop the event handlers (runs under way are killed), the render
+//     runner, the snapshot writer, the watchdog and the registry pruner.
 //  10. Stop the local API and the metrics server.
 //  11. Shut memberlist down.
 //  12. Release the data dir lock.
@@ -361,6 +373,9 @@ func (a *Agent) stop(graceful bool) {
 	}
 	a.ready.left()
 	close(a.left)
+	if a.handlers != nil {
+		s.step("event handlers", shareRunners, a.handlers.stop)
+	}
 	if a.render != nil {
 		s.step("render", shareRunners, a.render.stop)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
@@ -32,9 +33,11 @@ type backend struct {
 }
 
 var (
-	_ localapi.Backend     = (*backend)(nil)
-	_ localapi.Coordinator = (*backend)(nil)
-	_ localapi.Renderer    = (*backend)(nil)
+	_ localapi.Backend       = (*backend)(nil)
+	_ localapi.Coordinator   = (*backend)(nil)
+	_ localapi.Renderer      = (*backend)(nil)
+	_ localapi.BucketChecker = (*backend)(nil)
+	_ localapi.Watcher       = (*backend)(nil)
 )
 
 func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
@@ -62,6 +65,14 @@ func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 
 func (b *backend) Members(ctx context.Context) ([]membership.Member, error) {
 	return b.cluster.Members(), nil
+}
+
+// Index is the member view's index (membership.Cluster.Index).
+func (b *backend) Index() uint64 { return b.cluster.Index() }
+
+// WaitIndex blocks until the view's index differs from after, or ctx ends.
+func (b *backend) WaitIndex(ctx context.Context, after uint64) uint64 {
+	return b.cluster.WaitIndex(ctx, after)
 }
 
 // Leave makes the agent leave gracefully and returns once it has left the
@@ -123,4 +134,11 @@ func (b *backend) RenderStatus(ctx context.Context) ([]render.TargetStatus, erro
 		return nil, localapi.Errorf(http.StatusNotImplemented, "this agent has no render blocks in its config")
 	}
 	return sts, nil
+}
+
+// CheckBucket sends one HEAD to the registry's bucket, bounded to 10 s.
+func (b *backend) CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return b.registry.HeadBucket(ctx), nil
 }

@@ -28,6 +28,9 @@ type coordinatorRunner struct {
 	registry *bootstrap.Registry
 	store    coordinator.ObjectStore
 	clock    clockwork.Clock
+	// onDecision gets every decision of the coordinators it builds (set
+	// before the first build).
+	onDecision func(coordinator.Decision)
 }
 
 func newCoordinatorRunner(n *node, c *membership.Cluster, reg *bootstrap.Registry, store coordinator.ObjectStore,
@@ -48,6 +51,7 @@ func (r *coordinatorRunner) build(ctx context.Context, cfg *config.Config) (*coo
 		return nil, err
 	}
 	cc := coordinatorConfig(cfg, r.registry.ClusterPrefix(), r.registry.Deregister, r.clock, r.logger)
+	cc.OnDecision = r.onDecision
 	co, err := coordinator.New(cc, ec, r.store, r.cluster)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: %w", err)

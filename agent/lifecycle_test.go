@@ -160,14 +160,9 @@ func testLogger(t *testing.T, cfg *config.Config) hclog.Logger {
 func TestStopIsBoundedWhenStepsHang(t *testing.T) {
 	setAWSEnv(t)
 	f := newFarm(t)
-	ec2srv, err := ec2emu.Start("127.0.0.1:0", ec2emu.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ec2srv.Close() })
 	cfg := f.config(nodeName(0), "c1")
 	cfg.LeaveTimeout = 2 * time.Second
-	withCoordinator(cfg, ec2srv.URL())
+	withCoordinator(cfg, startEC2(t))
 	a := f.start(cfg)
 	testutil.Run(t, 20*time.Second, func(r *testutil.R) {
 		st, err := a.client().CoordinatorStatus(context.Background())
@@ -200,6 +195,17 @@ func setAWSEnv(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
+}
+
+// startEC2 starts an EC2 emulator for the test and returns its URL.
+func startEC2(t *testing.T) string {
+	t.Helper()
+	srv, err := ec2emu.Start("127.0.0.1:0", ec2emu.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.URL()
 }
 
 // withCoordinator enables the coordinator on cfg against the EC2 endpoint,

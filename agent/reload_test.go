@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/farmhand/farmhand/agent/client"
 	"github.com/farmhand/farmhand/agent/config"
-	"github.com/farmhand/farmhand/testbed/ec2emu"
 	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
@@ -34,13 +34,8 @@ type reloadable struct {
 func startReloadable(t *testing.T, f *farm) *reloadable {
 	t.Helper()
 	setAWSEnv(t)
-	ec2srv, err := ec2emu.Start("127.0.0.1:0", ec2emu.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ec2srv.Close() })
 	cfg := f.config(nodeName(0), "c1")
-	withCoordinator(cfg, ec2srv.URL())
+	withCoordinator(cfg, startEC2(t))
 	r := &reloadable{next: cfg.Clone()}
 	r.testAgent = f.startWith(cfg, Options{Loader: func() (*config.Config, error) {
 		r.mu.Lock()
@@ -95,6 +90,24 @@ func TestReloadAppliesLiveFields(t *testing.T) {
 		}
 	})
 
+	t.Run("a handler block", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "events")
+		a.edit(func(c *config.Config) {
+			h := config.DefaultHandlerConfig("log")
+			h.Events, h.Command = []string{EventMemberUpdate}, `echo "$FARMHAND_EVENT $(cut -f1,4)" >> `+out
+			c.Handlers = []config.HandlerConfig{h}
+		})
+		wantApplied(t, c, `handler["log"]`)
+		a.edit(func(c *config.Config) { c.Tags = map[string]string{"rack": "r8"} })
+		wantApplied(t, c, "tags")
+		testutil.Run(t, 10*time.Second, func(r *testutil.R) {
+			b, err := os.ReadFile(out)
+			if err != nil || !strings.Contains(string(b), "member-update "+nodeName(0)+"\t") || !strings.Contains(string(b), "rack=r8") {
+				r.Fatalf("the handler added by a reload did not run for the tag change: %q, %v", b, err)
+			}
+		})
+	})
+
 	t.Run("metrics_addr", func(t *testing.T) {
 		ip := net.ParseIP(a.cfg.Identity.PrivateIP)
 		addr1 := net.JoinHostPort(ip.String(), fmt.Sprint(testutil.FreePort(t, ip)))
@@ -106,6 +119,23 @@ func TestReloadAppliesLiveFields(t *testing.T) {
 		wantApplied(t, c, "metrics_addr")
 		wantMetrics(t, addr2, true)
 		wantMetrics(t, addr1, false)
+	})
+
+	t.Run("ui", func(t *testing.T) {
+		ip := net.ParseIP(a.cfg.Identity.PrivateIP)
+		addr := net.JoinHostPort(ip.String(), fmt.Sprint(testutil.FreePort(t, ip)))
+		a.edit(func(c *config.Config) { c.MetricsAddr, c.UI = addr, true })
+		wantApplied(t, c, "metrics_addr", "ui")
+		if code, body := getPage(t, addr); code != 200 || !strings.Contains(body, `id="member-`+a.cfg.Identity.InstanceID+`" data-status="alive"`) {
+			t.Fatalf("farm page with ui = true: %d, without this agent alive:\n%s", code, body)
+		}
+		wantMetrics(t, addr, true)
+		a.edit(func(c *config.Config) { c.UI = false })
+		wantApplied(t, c, "ui")
+		if code, _ := getPage(t, addr); code != 404 {
+			t.Fatalf("farm page after ui = false: %d, want 404", code)
+		}
+		wantMetrics(t, addr, true)
 	})
 
 	t.Run("a render block", func(t *testing.T) {
@@ -147,6 +177,19 @@ func wantApplied(t *testing.T, c *client.Client, fields ...string) {
 	if !slices.Equal(resp.Applied, fields) || !strings.Contains(resp.Message, "applied "+strings.Join(fields, ", ")) {
 		t.Fatalf("reload answered %+v, want %q applied", resp, fields)
 	}
+}
+
+// getPage GETs the farm page at addr.
+func getPage(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("farm page on %s: %v", addr, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // wantMetrics checks whether addr serves Prometheus metrics.

@@ -74,7 +74,7 @@ func TestSecretsStayOutOfLogsInfoAndMetrics(t *testing.T) {
 		}
 		metrics, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(metrics), "farmhand_s3_requests_total") || !strings.Contains(string(metrics), "farmhand_memberlist_") {
+		if !strings.Contains(string(metrics), "farmhand_registry_requests_total") || !strings.Contains(string(metrics), "farmhand_memberlist_") {
 			r.Fatalf("metrics page lacks farmhand's or memberlist's metrics")
 		}
 	})

@@ -24,6 +24,11 @@ func (o s3Op) String() string {
 	return [...]string{"PutObject", "ListObjectsV2", "GetObject", "DeleteObject"}[o]
 }
 
+// kind is the short name of the request kind in stats and metrics.
+func (o s3Op) kind() string {
+	return [...]string{"put", "list", "get", "delete"}[o]
+}
+
 // permission is the IAM action the operation needs.
 func (o s3Op) permission() string {
 	return [...]string{"s3:PutObject", "s3:ListBucket", "s3:GetObject", "s3:DeleteObject"}[o]
@@ -39,7 +44,11 @@ func (r *Registry) call(ctx context.Context, op s3Op, key string, fn func(ctx co
 			return err // no request with a context that has ended
 		}
 		counter.Add(1)
-		return fn(ctx)
+		err := fn(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.counters.failed(op, err)
+		}
+		return err
 	}, func(attempt int, wait time.Duration, err error) {
 		r.logger.Debug("retrying S3 request", "op", op.String(), "key", key, "attempt", attempt, "sleep", wait, "error", err)
 	})

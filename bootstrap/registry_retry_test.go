@@ -61,6 +61,9 @@ func TestRetryTransientErrorsThroughClock(t *testing.T) {
 	if st := r.Stats(); st.Put != 3 {
 		t.Fatalf("Put = %d, want 3 attempts counted", st.Put)
 	}
+	if st := r.Stats(); st.Errors[RequestError{Kind: "put", Class: "throttled"}] != 2 || len(st.Errors) != 1 {
+		t.Fatalf("Errors = %v, want the 2 throttled puts", st.Errors)
+	}
 	if _, ok := f.body(r.Key(testRecord(1, ""))); !ok {
 		t.Fatal("record not stored")
 	}
@@ -83,8 +86,8 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if st := r.Stats(); st.List != 4 {
-		t.Fatalf("List attempts = %d, want 4", st.List)
+	if st := r.Stats(); st.List != 4 || st.Errors[RequestError{Kind: "list", Class: "unreachable"}] != 4 {
+		t.Fatalf("List attempts = %d, errors %v; want 4, all unreachable", st.List, st.Errors)
 	}
 	if !awscall.Retryable(err) {
 		t.Errorf("Retryable(%v) = false for an unreachable S3", err)
@@ -117,6 +120,11 @@ func TestNonRetryableErrorsFailFast(t *testing.T) {
 			}
 			if st := r.Stats(); st.Put != 1 {
 				t.Fatalf("Put attempts = %d, want 1 (no retry)", st.Put)
+			}
+			for k := range r.Stats().Errors {
+				if k.Kind != "put" || strings.Contains(k.Class, " ") || k.Class == "unknown" {
+					t.Errorf("error counted as %+v, want a put with a class name usable as a label", k)
+				}
 			}
 			if awscall.Retryable(err) {
 				t.Errorf("Retryable(%v) = true", err)

@@ -2,8 +2,11 @@ package bootstrap
 
 import (
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/farmhand/farmhand/bootstrap/awscall"
 )
 
 // SkipReason says why a registry object was not used as a record.
@@ -44,6 +47,17 @@ type RegistryStats struct {
 	Delete int64
 	// Skipped counts skipped objects by reason.
 	Skipped map[SkipReason]int64
+	// Errors counts failed S3 attempts (retries included) by request kind
+	// and awscall class.
+	Errors map[RequestError]int64
+}
+
+// RequestError is a kind of failed S3 attempt: the request kind (put,
+// list, get, delete) and the awscall class of its error (throttled,
+// access-denied, ...).
+type RequestError struct {
+	Kind  string
+	Class string
 }
 
 // Requests is the total number of S3 requests.
@@ -58,6 +72,18 @@ type registryCounters struct {
 	mu      sync.Mutex
 	skipped map[SkipReason]int64
 	warned  map[string]struct{}
+	errors  map[RequestError]int64
+}
+
+// failed counts a failed attempt of op with err.
+func (c *registryCounters) failed(op s3Op, err error) {
+	k := RequestError{Kind: op.kind(), Class: strings.ReplaceAll(awscall.Classify(err).String(), " ", "_")}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.errors == nil {
+		c.errors = map[RequestError]int64{}
+	}
+	c.errors[k]++
 }
 
 // counter returns the request counter of an S3 operation.
@@ -85,6 +111,7 @@ func (r *Registry) Stats() RegistryStats {
 		Get:     c.get.Load(),
 		Delete:  c.del.Load(),
 		Skipped: maps.Clone(c.skipped),
+		Errors:  maps.Clone(c.errors),
 	}
 }
 

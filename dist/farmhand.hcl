@@ -27,6 +27,10 @@ log_json  = false
 # Prometheus metrics on a loopback address; "" turns them off.
 metrics_addr = "127.0.0.1:9946"
 
+# A read-only farm page at http://<metrics_addr>/ (members by role and AZ,
+# the coordinator and its decisions, this agent's health); needs metrics_addr.
+ui = false
+
 # Upper bound on the whole graceful stop (leave, record deletion, shutdown).
 leave_timeout = "5s"
 
@@ -207,4 +211,15 @@ render "workers" {
 render "hosts" {
   template    = "etc-hosts"
   destination = "/etc/farmhand/rendered/hosts"
+}
+
+# Event handlers, as Serf runs them: the command runs (/bin/sh -c) for each
+# event it names (all when events is empty), one run at a time, with
+# FARMHAND_EVENT, FARMHAND_SELF_NAME and FARMHAND_SELF_ROLE in its
+# environment and the affected members on stdin, one per line:
+# name<TAB>address<TAB>role<TAB>k=v,k=v. See docs/handlers.md.
+handler "notify" {
+  events  = ["member-join", "member-failed", "member-leave", "member-draining"]
+  command = "/etc/farmhand/handlers/notify"
+  timeout = "1m"
 }

@@ -205,6 +205,18 @@ func (c *Cluster) NumAlive() int {
 // tag update or reap); renderers and `farmhand wait -stable` use it.
 func (c *Cluster) LastChange() time.Time { return c.view.changedAt() }
 
+// Index returns the view's index: a number that grows by one with every
+// change to the view (each Event carries the index after it). It starts at
+// 1 and restarts with the agent. Blocking queries wait on it.
+func (c *Cluster) Index() uint64 { return c.view.currentIndex() }
+
+// WaitIndex blocks until the view's index differs from after, or ctx ends,
+// and returns the index then. An after from an earlier run of the agent
+// (ahead of the index) returns at once, so a watcher resynchronises.
+func (c *Cluster) WaitIndex(ctx context.Context, after uint64) uint64 {
+	return c.view.waitIndex(ctx, after)
+}
+
 // Subscribe returns a channel of view events with room for buf events, and
 // a cancel function that closes it. Delivery never blocks gossip: events
 // that do not fit are dropped and counted in Stats().EventsDropped, so a

@@ -82,4 +82,6 @@ type Event struct {
 	Member Member    `json:"member"`
 	// Prev is the previous status for EventStatus.
 	Prev Status `json:"prev,omitempty"`
+	// Index is the view's index after this change (see Cluster.Index).
+	Index uint64 `json:"index"`
 }

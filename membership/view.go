@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"context"
 	"maps"
 	"math/rand/v2"
 	"sort"
@@ -41,6 +42,12 @@ type view struct {
 	lastChange time.Time
 	// learned counts the members added to the view, ever.
 	learned uint64
+	// index grows by one with every event (every visible change); it
+	// starts at 1, so a blocking query from index 0 returns at once.
+	index uint64
+	// changed is closed and cleared by the next change; waitIndex makes
+	// it when it has to wait.
+	changed chan struct{}
 }
 
 type entry struct {
@@ -66,6 +73,7 @@ func newView(self string, clock clockwork.Clock, logger hclog.Logger, h *hub, re
 		suspectTTL: suspectTTL,
 		members:    map[string]*entry{},
 		lastChange: clock.Now(),
+		index:      1,
 		wake:       make(chan struct{}, 1),
 		suspected:  make(chan struct{}, 1),
 	}
@@ -357,7 +365,44 @@ func (v *view) wakeLocked() {
 
 func (v *view) emitLocked(now time.Time, ev Event) {
 	v.lastChange = now
+	v.index++
+	ev.Index = v.index
+	if v.changed != nil {
+		close(v.changed)
+		v.changed = nil
+	}
 	v.hub.publish(ev)
+}
+
+// currentIndex returns the view's index.
+func (v *view) currentIndex() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.index
+}
+
+// waitIndex returns the view's index once it differs from after (it has
+// passed after, or after is from another run of the agent and lies ahead),
+// or when ctx ends, whichever is first.
+func (v *view) waitIndex(ctx context.Context, after uint64) uint64 {
+	for {
+		v.mu.Lock()
+		if v.index != after {
+			i := v.index
+			v.mu.Unlock()
+			return i
+		}
+		if v.changed == nil {
+			v.changed = make(chan struct{})
+		}
+		ch := v.changed
+		v.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return v.currentIndex()
+		}
+	}
 }
 
 func (v *view) numLiveLocked() int {

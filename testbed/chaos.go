@@ -169,15 +169,7 @@ func (tb *Testbed) Heal(ctx context.Context) error {
 	if !tb.cfg.Netns {
 		return fmt.Errorf("heal needs a testbed started with -netns (as root)")
 	}
-	tb.mu.Lock()
-	var nss []string
-	for _, in := range tb.instances {
-		if in.netns != "" {
-			nss = append(nss, in.netns)
-		}
-	}
-	tb.mu.Unlock()
-	for _, ns := range nss {
+	for _, ns := range tb.namespaces() {
 		unblock(ctx, ns)
 	}
 	tb.logger.Info("healed")
@@ -220,4 +212,17 @@ func (tb *Testbed) addrs(ids []string) (ips, nss []string, err error) {
 		nss = append(nss, in.netns)
 	}
 	return ips, nss, nil
+}
+
+// namespaces are the network namespaces of the instances that have one.
+func (tb *Testbed) namespaces() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var nss []string
+	for _, in := range tb.instances {
+		if in.netns != "" {
+			nss = append(nss, in.netns)
+		}
+	}
+	return nss
 }

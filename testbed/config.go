@@ -49,6 +49,14 @@ type Config struct {
 	// CredentialsHelp), and Start checks them before launching anything.
 	S3Endpoint string
 	S3Bucket   string
+	// S3CreateBucket creates S3Bucket at S3Endpoint at start (an existing
+	// bucket of the same owner is used), and Close removes a bucket it
+	// created, with its objects, unless S3KeepBucket.
+	S3CreateBucket bool
+	S3KeepBucket   bool
+	// UI turns the farm page on (ui = true) for the first instance's
+	// agent, at http://<its 127.x address>:PagePort/; loopback mode only.
+	UI bool
 	// Bin is the farmhand binary the instances run. Default: DefaultBin,
 	// that is $FARMHAND_BIN, else the farmhand next to this executable.
 	Bin string
@@ -99,6 +107,15 @@ func (c *Config) Validate() error {
 	}
 	if (c.S3Endpoint == "") != (c.S3Bucket == "") {
 		errs = append(errs, errors.New("-s3-endpoint and -s3-bucket go together"))
+	}
+	if c.S3CreateBucket && c.S3Endpoint == "" {
+		errs = append(errs, errors.New("-s3-create-bucket needs -s3-endpoint and -s3-bucket (the embedded S3 makes its own bucket)"))
+	}
+	if c.UI && c.Netns {
+		errs = append(errs, errors.New("-ui needs loopback mode, not -netns: the page is served on a loopback address, and a namespace's loopback is its own"))
+	}
+	if c.S3KeepBucket && !c.S3CreateBucket {
+		errs = append(errs, errors.New("-s3-keep-bucket needs -s3-create-bucket (a bucket the testbed did not create is always kept)"))
 	}
 	if c.Netns {
 		if err := CanUseNetns(); err != nil {

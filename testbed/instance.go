@@ -66,7 +66,24 @@ func (in *instance) stateLocked(ei ec2emu.Instance) InstanceState {
 		IMDS:        in.imdsURL(),
 		Log:         filepath.Join(in.dir, "agent.log"),
 		Coordinator: in.tb.cfg.Coordinator,
+		Page:        in.pageURL(),
 	}
+}
+
+// PagePort is the port of the farm page (and metrics) of the instance
+// that serves it (Config.UI), on the instance's own 127.x address.
+const PagePort = 9946
+
+// pageURL is the farm page's URL if this instance serves it: with
+// Config.UI, the first instance launched, in loopback mode (metrics_addr,
+// and so the page, must be loopback: a namespace's is not the host's).
+// Called with tb.mu held.
+func (in *instance) pageURL() string {
+	tb := in.tb
+	if !tb.cfg.UI || tb.cfg.Netns || len(tb.order) == 0 || tb.order[0] != in.id {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(in.ip, strconv.Itoa(PagePort)) + "/"
 }
 
 // notices describes what IMDS announces to the instance.
@@ -284,6 +301,12 @@ func (in *instance) startProcess() error {
 		"-data-dir", filepath.Join(in.dir, "data"),
 		"-imds-endpoint", in.imds.URL(),
 	)
+	tb.mu.Lock()
+	page := in.pageURL()
+	tb.mu.Unlock()
+	if page != "" {
+		args = append(args, "-metrics-addr", net.JoinHostPort(in.ip, strconv.Itoa(PagePort)), "-ui")
+	}
 	var cmd *exec.Cmd
 	if in.netns != "" {
 		cmd = exec.Command("ip", append([]string{"netns", "exec", in.netns, tb.cfg.Bin}, args...)...)

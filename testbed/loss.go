@@ -54,14 +54,7 @@ func (tb *Testbed) SetLoss(ctx context.Context, percent int) error {
 	if err := CanPartition(); err != nil {
 		return err
 	}
-	tb.mu.Lock()
-	var nss []string
-	for _, in := range tb.instances {
-		if in.netns != "" {
-			nss = append(nss, in.netns)
-		}
-	}
-	tb.mu.Unlock()
+	nss := tb.namespaces()
 	for _, ns := range nss {
 		if err := setLoss(ctx, ns, percent); err != nil {
 			return err

@@ -22,14 +22,7 @@ const healTimeout = 60 * time.Second
 // anyone being told to join: farmhand's partition healing does it. Close
 // then removes every namespace and the bridge.
 func TestNetnsPartitionSplitsAndHealMerges(t *testing.T) {
-	needE2E(t)
-	testutil.NeedRoot(t, "network namespaces for partitions")
-	testutil.NeedTool(t, "ip", "apt-get install iproute2")
-	testutil.NeedTool(t, "nft", "apt-get install nftables")
-	tb := startFarm(t, 5, func(c *Config) { c.Netns = true })
-	ids := tb.Instances()
-	all := socketsOf(t, tb.State(), ids...)
-	waitViews(t, formTimeout, all, aliveExactly(ids...))
+	tb, ids, all := startNetnsFarm(t, 5, "network namespaces for partitions")
 
 	a, b := ids[:2], ids[2:]
 	args := append(append(append([]string{"partition"}, a...), "--"), b...)
@@ -61,14 +54,7 @@ func TestNetnsPartitionSplitsAndHealMerges(t *testing.T) {
 // holding the others dead. `loss 0` ends it, and the agents find each
 // other again by themselves.
 func TestNetnsLossDropsUDPAndTCP(t *testing.T) {
-	needE2E(t)
-	testutil.NeedRoot(t, "network namespaces for packet loss")
-	testutil.NeedTool(t, "ip", "apt-get install iproute2")
-	testutil.NeedTool(t, "nft", "apt-get install nftables")
-	tb := startFarm(t, 3, func(c *Config) { c.Netns = true })
-	ids := tb.Instances()
-	all := socketsOf(t, tb.State(), ids...)
-	waitViews(t, formTimeout, all, aliveExactly(ids...))
+	tb, ids, all := startNetnsFarm(t, 3, "network namespaces for packet loss")
 
 	if out, errOut, code := runCLI(t, "loss", "100", "-dir", tb.Dir()); code != 0 {
 		t.Fatalf("farmhand testbed loss 100: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -81,4 +67,20 @@ func TestNetnsLossDropsUDPAndTCP(t *testing.T) {
 		t.Fatalf("farmhand testbed loss 0: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	waitViews(t, healTimeout, all, aliveExactly(ids...))
+}
+
+// startNetnsFarm starts n instances in network namespaces (root, ip and
+// nft needed: why says what for) and waits until every one sees all n
+// alive. It returns the farm, its instance ids and their sockets.
+func startNetnsFarm(t *testing.T, n int, why string) (*Testbed, []string, map[string]string) {
+	t.Helper()
+	needE2E(t)
+	testutil.NeedRoot(t, why)
+	testutil.NeedTool(t, "ip", "apt-get install iproute2")
+	testutil.NeedTool(t, "nft", "apt-get install nftables")
+	tb := startFarm(t, n, func(c *Config) { c.Netns = true })
+	ids := tb.Instances()
+	all := socketsOf(t, tb.State(), ids...)
+	waitViews(t, formTimeout, all, aliveExactly(ids...))
+	return tb, ids, all
 }

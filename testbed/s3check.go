@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,24 +59,8 @@ func checkExternalS3(ctx context.Context, endpoint, bucket string, env []string,
 	if env == nil {
 		return errors.New("-s3-endpoint " + endpoint + ": no " + CredentialsHelp)
 	}
-	var id, secret, token string
-	for _, kv := range env {
-		for _, p := range []struct {
-			prefix string
-			dst    *string
-		}{{"AWS_ACCESS_KEY_ID=", &id}, {"AWS_SECRET_ACCESS_KEY=", &secret}, {"AWS_SESSION_TOKEN=", &token}} {
-			if len(kv) > len(p.prefix) && kv[:len(p.prefix)] == p.prefix {
-				*p.dst = kv[len(p.prefix):]
-			}
-		}
-	}
-	hc := awscall.NewHTTPClient("")
-	defer hc.CloseIdleConnections()
-	client := s3.New(s3.Options{
-		Region: Region, BaseEndpoint: aws.String(endpoint), UsePathStyle: true, HTTPClient: hc,
-		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, token),
-		RetryMaxAttempts: 1,
-	})
+	client, done := externalS3Client(endpoint, env)
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(registryPfx + "/"), MaxKeys: aws.Int32(1)})
@@ -98,6 +84,32 @@ func checkExternalS3(ctx context.Context, endpoint, bucket string, env []string,
 		return fmt.Errorf("-s3-endpoint %s does not answer: %v", endpoint, err)
 	}
 }
+
+// externalS3Client is a path-style client of endpoint signing with the
+// credentials in env (AWS_* assignments), one attempt per call; done
+// closes its connections.
+func externalS3Client(endpoint string, env []string) (client *s3.Client, done func()) {
+	var id, secret, token string
+	for _, kv := range env {
+		for _, p := range []struct {
+			prefix string
+			dst    *string
+		}{{"AWS_ACCESS_KEY_ID=", &id}, {"AWS_SECRET_ACCESS_KEY=", &secret}, {"AWS_SESSION_TOKEN=", &token}} {
+			if v, ok := strings.CutPrefix(kv, p.prefix); ok && v != "" {
+				*p.dst = v
+			}
+		}
+	}
+	hc := awscall.NewHTTPClient("")
+	return s3.New(s3.Options{
+		Region: Region, BaseEndpoint: aws.String(endpoint), UsePathStyle: true, HTTPClient: hc,
+		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, token),
+		RetryMaxAttempts: 1,
+	}), hc.CloseIdleConnections
+}
+
+// osGetenv is os.Getenv, the source of the external S3's credentials.
+var osGetenv = os.Getenv
 
 // refusedCredentials are the error codes of S3 servers that do not accept
 // the access key or the signature (AWS, MinIO, versitygw).

@@ -80,6 +80,9 @@ type InstanceState struct {
 	IMDS string `json:"imds,omitempty"`
 	// Log is the agent's log file.
 	Log string `json:"log"`
+	// Page is the URL of the farm page the instance's agent serves
+	// (Config.UI: the first instance), "" for the others.
+	Page string `json:"page,omitempty"`
 	// Coordinator says the instance runs the coordinator.
 	Coordinator bool `json:"coordinator,omitempty"`
 	// Spot says the instance is a Spot Instance.

@@ -40,19 +40,22 @@ type Testbed struct {
 	cfg    Config
 	logger hclog.Logger
 
-	s3       *s3emu.Server // nil with an external S3
-	s3URL    string
-	bucket   string
-	ec2      *ec2emu.Server
-	ec2URL   string
-	net      *netnsOps // nil in loopback mode
-	hostIP   string    // where emulators listen
-	amiPath  string    // the shared agent config
-	control  *controlServer
-	ctlCtx   context.Context
-	ctlStop  context.CancelFunc
-	ctlDone  chan struct{}
-	closeErr error
+	s3 *s3emu.Server // nil with an external S3
+	// createdBucket is set when Start created the external bucket
+	// (-s3-create-bucket): Close removes it unless S3KeepBucket.
+	createdBucket bool
+	s3URL         string
+	bucket        string
+	ec2           *ec2emu.Server
+	ec2URL        string
+	net           *netnsOps // nil in loopback mode
+	hostIP        string    // where emulators listen
+	amiPath       string    // the shared agent config
+	control       *controlServer
+	ctlCtx        context.Context
+	ctlStop       context.CancelFunc
+	ctlDone       chan struct{}
+	closeErr      error
 
 	mu        sync.Mutex
 	instances map[string]*instance // by id
@@ -125,7 +128,19 @@ func Start(ctx context.Context, cfg Config) (*Testbed, error) {
 func (tb *Testbed) startS3(ctx context.Context) error {
 	if tb.cfg.S3Endpoint != "" {
 		tb.s3URL, tb.bucket = tb.cfg.S3Endpoint, tb.cfg.S3Bucket
-		env, source := externalS3Env(os.Getenv)
+		env, source := externalS3Env(osGetenv)
+		if tb.cfg.S3CreateBucket && env != nil {
+			created, err := createExternalBucket(ctx, tb.s3URL, tb.bucket, env)
+			if err != nil {
+				return err
+			}
+			tb.createdBucket = created
+			if created {
+				tb.logger.Info("created the bucket for this farm; teardown removes it unless -s3-keep-bucket", "bucket", tb.bucket, "endpoint", tb.s3URL)
+			} else {
+				tb.logger.Info("the bucket exists already: using it, and keeping it at teardown", "bucket", tb.bucket, "endpoint", tb.s3URL)
+			}
+		}
 		return checkExternalS3(ctx, tb.s3URL, tb.bucket, env, source)
 	}
 	srv, err := s3emu.Start(net.JoinHostPort(tb.hostIP, "0"), s3emu.Config{Bucket: defaultBkt, Logger: tb.logger.Named("s3")})
@@ -419,6 +434,9 @@ func (tb *Testbed) Close() error {
 		if err := os.Remove(in.socket()); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
+	}
+	if err := tb.closeBucket(); err != nil {
+		errs = append(errs, err)
 	}
 	if tb.s3 != nil {
 		tb.s3.Close()

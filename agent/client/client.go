@@ -16,6 +16,7 @@ import (
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/localapi"
 	"github.com/farmhand/farmhand/agent/render"
+	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
 
@@ -86,20 +87,57 @@ func (c *Client) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
 	return resp, err
 }
 
+// WatchMembers is a blocking query (GET /v1/members?index=N&wait=D): it
+// returns the members matching f once the view's index differs from index,
+// or when wait is over, with the index to pass next time. Index 0 answers
+// at once; wait 0 is the agent's default (localapi.DefaultWait). A watcher
+// loops, passing the index it got back.
+func (c *Client) WatchMembers(ctx context.Context, f Filter, index uint64, wait time.Duration) ([]membership.Member, uint64, error) {
+	q := f.Query()
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("index", strconv.FormatUint(index, 10))
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	} else {
+		wait = localapi.DefaultWait
+	}
+	// The call may last the wait and its jitter (a sixteenth) on top of
+	// the client's timeout.
+	var resp localapi.MembersResponse
+	h, err := c.do(ctx, c.Timeout+min(wait, localapi.MaxWait)*17/16, http.MethodGet, "/v1/members", q, nil, &resp)
+	if err != nil {
+		return nil, 0, err
+	}
+	next, err := strconv.ParseUint(h.Get(localapi.IndexHeader), 10, 64)
+	if err != nil {
+		return nil, 0, &Error{Op: "GET /v1/members", Socket: c.socket, Err: err,
+			Message: fmt.Sprintf("the agent at %s sent no %s header (is it older than blocking queries?)", c.socket, localapi.IndexHeader)}
+	}
+	return resp.Members, next, nil
+}
+
 // Do calls one endpoint: it sends in (if not nil) as a JSON body, and
 // decodes a 2xx answer into out (if not nil). Errors are *Error.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	_, err := c.do(ctx, c.Timeout, method, path, query, in, out)
+	return err
+}
+
+// do is Do with its own timeout, returning the answer's headers.
+func (c *Client) do(ctx context.Context, timeout time.Duration, method, path string, query url.Values, in, out any) (http.Header, error) {
 	op := method + " " + path
-	if c.Timeout > 0 {
+	if timeout > 0 && c.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return &Error{Op: op, Socket: c.socket, Message: fmt.Sprintf("encoding the %s request: %v", op, err), Err: err}
+			return nil, &Error{Op: op, Socket: c.socket, Message: fmt.Sprintf("encoding the %s request: %v", op, err), Err: err}
 		}
 		body = bytes.NewReader(b)
 	}
@@ -109,7 +147,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return &Error{Op: op, Socket: c.socket, Message: fmt.Sprintf("building the %s request: %v", op, err), Err: err}
+		return nil, &Error{Op: op, Socket: c.socket, Message: fmt.Sprintf("building the %s request: %v", op, err), Err: err}
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -117,28 +155,28 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return transportError(op, c.socket, time.Since(start), err)
+		return nil, transportError(op, c.socket, time.Since(start), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return transportError(op, c.socket, time.Since(start), err)
+		return nil, transportError(op, c.socket, time.Since(start), err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		var e localapi.ErrorResponse
 		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
 			e.Error = fmt.Sprintf("%s: %s", resp.Status, snippet(raw))
 		}
-		return apiError(op, c.socket, resp.StatusCode, e.Error)
+		return nil, apiError(op, c.socket, resp.StatusCode, e.Error)
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &Error{Op: op, Socket: c.socket, Err: err,
+		return nil, &Error{Op: op, Socket: c.socket, Err: err,
 			Message: fmt.Sprintf("unexpected answer to %s from %s (is a farmhand agent serving there?): %v", op, c.socket, err)}
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // snippet shortens a body for an error message.
@@ -181,4 +219,11 @@ func (c *Client) RenderStatus(ctx context.Context) ([]render.TargetStatus, error
 	var out localapi.RenderResponse
 	err := c.Do(ctx, http.MethodGet, "/v1/render", nil, nil, &out)
 	return out.Targets, err
+}
+
+// CheckBucket asks the agent to HEAD the registry's bucket (one request).
+func (c *Client) CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error) {
+	var out bootstrap.BucketStatus
+	err := c.Do(ctx, http.MethodGet, "/v1/registry/bucket", nil, nil, &out)
+	return out, err
 }

@@ -25,9 +25,15 @@ type Config struct {
 	LogLevel string `hcl:"log_level"`
 	// LogJSON writes logs as JSON lines instead of text.
 	LogJSON bool `hcl:"log_json"`
-	// MetricsAddr is the loopback host:port of the Prometheus endpoint;
-	// empty disables it.
+	// MetricsAddr is the host:port of the Prometheus endpoint; empty
+	// disables it. A non-loopback address is allowed (a central
+	// Prometheus scrapes it) and warned about in the log.
 	MetricsAddr string `hcl:"metrics_addr"`
+	// UI serves a read-only farm page at / on the metrics listener
+	// (metrics_addr): members by role and AZ, the coordinator, its
+	// decisions and this agent's health. No script, nothing loaded from
+	// the network.
+	UI bool `hcl:"ui"`
 	// LeaveTimeout bounds the graceful leave on shutdown.
 	LeaveTimeout time.Duration `hcl:"leave_timeout"`
 	// Role is this node's role; it becomes the member tag "role".
@@ -55,6 +61,9 @@ type Config struct {
 	Render []RenderConfig `hcl:"render,block"`
 	// Drain is the drain watcher: termination notices read from IMDS.
 	Drain DrainConfig `hcl:"drain,block"`
+	// Handlers are the event handlers, one per handler block, run in the
+	// order they were first declared (Serf's event handlers).
+	Handlers []HandlerConfig `hcl:"handler,block"`
 
 	// origins maps each field path that a source set to where it was set:
 	// "file.hcl:12:3", "env FARMHAND_PORT", "flag -port". Merge copies only
@@ -277,3 +286,20 @@ type RenderConfig struct {
 // drain.leave_before, or leave_timeout when that is longer, so that the
 // whole stop (leave broadcast, record deletion) ends before the deadline.
 func (c *Config) DrainLeaveLead() time.Duration { return max(c.Drain.LeaveBefore, c.LeaveTimeout) }
+
+// HandlerConfig is one event handler (a handler block), in Serf's
+// convention: the command runs through /bin/sh -c with the event in
+// FARMHAND_EVENT and the affected members on stdin, one per line.
+type HandlerConfig struct {
+	// Name is the block label; metrics and logs name the handler by it.
+	Name string `hcl:"name,label"`
+	// Events lists the events that run the handler (member-join,
+	// member-leave, member-failed, member-update, member-reap,
+	// member-draining, coordinator-decision); empty runs it for every one.
+	Events []string `hcl:"events"`
+	// Command is the shell command to run. Required.
+	Command string `hcl:"command"`
+	// Timeout bounds one run: the command's process group is killed after
+	// it and the run counted as failed.
+	Timeout time.Duration `hcl:"timeout"`
+}

@@ -136,3 +136,16 @@ func (g *GroupConfig) reset(name string) { *g = DefaultGroupConfig(name) }
 
 // reset makes r the defaults of a render block labelled name.
 func (r *RenderConfig) reset(name string) { *r = DefaultRenderConfig(name) }
+
+// HandlerEvents are the events a handler block may name.
+var HandlerEvents = []string{"member-join", "member-leave", "member-failed", "member-update", "member-reap",
+	"member-draining", "coordinator-decision"}
+
+// DefaultHandlerConfig is handler block name, for every event, with a
+// one-minute timeout; Command must still be set.
+func DefaultHandlerConfig(name string) HandlerConfig {
+	return HandlerConfig{Name: name, Timeout: time.Minute}
+}
+
+// reset makes h the defaults of a handler block labelled name.
+func (h *HandlerConfig) reset(name string) { *h = DefaultHandlerConfig(name) }

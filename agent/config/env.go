@@ -15,6 +15,7 @@ var envVars = []struct{ name, path string }{
 	{"FARMHAND_ROLE", "role"},
 	{"FARMHAND_RETRY_JOIN", "retry_join"},
 	{"FARMHAND_METRICS_ADDR", "metrics_addr"},
+	{"FARMHAND_UI", "ui"},
 	{"FARMHAND_IMDS_ENDPOINT", "identity.imds_endpoint"},
 	{"FARMHAND_BIND", "gossip.bind_addr"},
 	{"FARMHAND_PORT", "gossip.port"},

@@ -15,6 +15,7 @@ func TestDecodeEnvSetsEveryVariable(t *testing.T) {
 		"FARMHAND_LOG_JSON":      "true",
 		"FARMHAND_ROLE":          "db",
 		"FARMHAND_METRICS_ADDR":  "127.0.0.1:9000",
+		"FARMHAND_UI":            "true",
 		"FARMHAND_IMDS_ENDPOINT": "http://127.0.0.1:1",
 		"FARMHAND_BIND":          "127.0.0.2",
 		"FARMHAND_PORT":          "7001",
@@ -34,11 +35,11 @@ func TestDecodeEnvSetsEveryVariable(t *testing.T) {
 	got := []any{c.Cluster, c.DataDir, c.Socket, c.LogLevel, c.LogJSON, c.Role, c.MetricsAddr,
 		c.Identity.IMDSEndpoint, c.Gossip.BindAddr, c.Gossip.Port, len(c.Gossip.Keys),
 		c.Registry.Bucket, c.Registry.Prefix, c.Registry.Endpoint, c.Registry.Region, c.Registry.PathStyle,
-		c.EC2.Endpoint, len(c.RetryJoin)}
+		c.EC2.Endpoint, len(c.RetryJoin), c.UI}
 	want := []any{"farm", "/d", "/s.sock", "debug", true, "db", "127.0.0.1:9000",
 		"http://127.0.0.1:1", "127.0.0.2", 7001, 2,
 		"bkt", "pfx", "http://127.0.0.1:2", "eu-west-1", true,
-		"http://127.0.0.1:3", 2}
+		"http://127.0.0.1:3", 2, true}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}

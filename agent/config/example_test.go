@@ -62,6 +62,8 @@ func TestExampleFileIsValidAndComplete(t *testing.T) {
 			p = g + strings.TrimPrefix(p, "coordinator.group")
 		case strings.HasPrefix(p, "render."):
 			p = r + strings.TrimPrefix(p, "render")
+		case strings.HasPrefix(p, "handler."):
+			p = `handler["notify"]` + strings.TrimPrefix(p, "handler")
 		}
 		if !c.isSet(p) {
 			t.Errorf("the example does not show %s", p)

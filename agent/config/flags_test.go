@@ -25,7 +25,7 @@ func TestFlagsSetEveryField(t *testing.T) {
 		"-cluster", "farm", "-data-dir", "/d", "-socket", "/s.sock", "-log-level", "warn", "-log-json",
 		"-role", "db", "-metrics-addr", "[::1]:9000", "-imds-endpoint", "http://127.0.0.1:1",
 		"-bind", "127.0.0.3", "-port", "7002", "-bucket", "bkt", "-s3-endpoint", "http://127.0.0.1:2",
-		"-retry-join", "10.0.0.5, 10.0.0.6:7947",
+		"-retry-join", "10.0.0.5, 10.0.0.6:7947", "-ui",
 	}
 	f, err := parse(t, args...)
 	if err != nil {
@@ -42,9 +42,9 @@ func TestFlagsSetEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := []any{c.Cluster, c.DataDir, c.Socket, c.LogLevel, c.LogJSON, c.Role, c.MetricsAddr,
-		c.Identity.IMDSEndpoint, c.Gossip.BindAddr, c.Gossip.Port, c.Registry.Bucket, c.Registry.Endpoint, strings.Join(c.RetryJoin, " ")}
+		c.Identity.IMDSEndpoint, c.Gossip.BindAddr, c.Gossip.Port, c.Registry.Bucket, c.Registry.Endpoint, strings.Join(c.RetryJoin, " "), c.UI}
 	want := []any{"farm", "/d", "/s.sock", "warn", true, "db", "[::1]:9000",
-		"http://127.0.0.1:1", "127.0.0.3", 7002, "bkt", "http://127.0.0.1:2", "10.0.0.5 10.0.0.6:7947"}
+		"http://127.0.0.1:1", "127.0.0.3", 7002, "bkt", "http://127.0.0.1:2", "10.0.0.5 10.0.0.6:7947", true}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("field %d: got %v, want %v", i, got[i], want[i])

@@ -65,6 +65,7 @@ var reloadRules = map[string]reloadRule{
 	"log_level":     live,
 	"log_json":      restart("the log format is fixed when the logger is made"),
 	"metrics_addr":  live, // the metrics server moves to the new address
+	"ui":            live, // the page reads it at each request
 	"leave_timeout": live, // read when the agent stops
 	"role":          live,
 	"tags":          live,
@@ -87,6 +88,7 @@ var reloadRules = map[string]reloadRule{
 	"coordinator": live, // the coordinator is built anew (or started, or stopped)
 	"render":      live, // the render blocks are compiled and run anew
 	"drain":       live, // the drain watcher reads it at each poll and each notice
+	"handler":     live, // each event reads the handler blocks afresh
 }
 
 // reloadRuleOf is the rule of the field at path: its own entry, else its

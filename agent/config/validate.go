@@ -72,6 +72,7 @@ func (c *Config) Validate() error {
 	p.url("ec2.endpoint", c.EC2.Endpoint)
 	c.validateCoordinator(p)
 	c.validateRender(p)
+	c.validateHandlers(p)
 	return errors.Join(p.errs...)
 }
 
@@ -95,9 +96,12 @@ func (c *Config) validateTop(p *problems) {
 		p.add("log_level", "unknown level %q; use one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	}
 	if c.MetricsAddr != "" {
-		if err := checkLoopback(c.MetricsAddr); err != nil {
+		if err := checkMetricsAddr(c.MetricsAddr); err != nil {
 			p.add("metrics_addr", "%v", err)
 		}
+	}
+	if c.UI && c.MetricsAddr == "" {
+		p.add("ui", "the farm page is served on the metrics listener: set metrics_addr too, e.g. metrics_addr = \"127.0.0.1:9946\"")
 	}
 	p.positive("leave_timeout", c.LeaveTimeout)
 	c.Drain.validate(p)
@@ -142,9 +146,10 @@ func checkJoinAddr(addr string) error {
 // hyphens.
 var dnsNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 
-// checkLoopback requires host:port with a loopback host, so metrics never
-// listen on a public address.
-func checkLoopback(addr string) error {
+// checkMetricsAddr requires host:port with an IP address (or localhost)
+// as host. A non-loopback address is allowed, for a central Prometheus;
+// the agent warns about it (IsLoopbackAddr).
+func checkMetricsAddr(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("%q is not host:port, e.g. 127.0.0.1:9946", addr)
@@ -152,10 +157,20 @@ func checkLoopback(addr string) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("%q has an invalid port", addr)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("%q is not a loopback address; use 127.0.0.1 or [::1] and put a proxy in front", addr)
+	if host != "localhost" && host != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("%q: the host must be an IP address, e.g. 127.0.0.1:9946, or 0.0.0.0:9946 for every interface", addr)
 	}
 	return nil
+}
+
+// IsLoopbackAddr reports whether host:port addr listens on loopback only.
+func IsLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func (c *Config) validateIdentity(p *problems) {
@@ -314,6 +329,21 @@ func (c *Config) validateRender(p *problems) {
 			p.add(f+"wait_max", "%s is below wait_min %s", r.WaitMax, r.WaitMin)
 		}
 		p.notNegative(f+"stable", r.Stable)
+	}
+}
+
+func (c *Config) validateHandlers(p *problems) {
+	for _, h := range c.Handlers {
+		f := labelPath("handler", h.Name) + "."
+		if strings.TrimSpace(h.Command) == "" {
+			p.required(f+"command", "give the shell command to run, e.g. command = \"/etc/farmhand/handlers/notify\"")
+		}
+		for _, e := range h.Events {
+			if !slices.Contains(HandlerEvents, e) {
+				p.add(f+"events", "unknown event %q; use %s", e, strings.Join(HandlerEvents, ", "))
+			}
+		}
+		p.positive(f+"timeout", h.Timeout)
 	}
 }
 

@@ -48,8 +48,9 @@ func TestValidateChecks(t *testing.T) {
 		{"socket", func(c *Config) { c.Socket = "" }, "socket: required"},
 		{"socket_mode", func(c *Config) { c.SocketMode = 0o4755 }, "socket_mode: 4755 has bits beyond 0777"},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: unknown level "loud"`},
-		{"metrics not loopback", func(c *Config) { c.MetricsAddr = "0.0.0.0:9946" }, "metrics_addr: \"0.0.0.0:9946\" is not a loopback address"},
+		{"metrics host not an IP", func(c *Config) { c.MetricsAddr = "metrics.example.com:9946" }, "metrics_addr: \"metrics.example.com:9946\": the host must be an IP address"},
 		{"metrics not host:port", func(c *Config) { c.MetricsAddr = "127.0.0.1" }, "metrics_addr: \"127.0.0.1\" is not host:port"},
+		{"ui without metrics", func(c *Config) { c.UI, c.MetricsAddr = true, "" }, "ui: the farm page is served on the metrics listener: set metrics_addr too"},
 		{"leave_timeout", func(c *Config) { c.LeaveTimeout = 0 }, "leave_timeout: must be a positive duration"},
 		{"drain poll negative", func(c *Config) { c.Drain.PollInterval = -time.Second }, "drain.poll_interval: must not be negative"},
 		{"drain poll tight", func(c *Config) { c.Drain.PollInterval = time.Millisecond }, "drain.poll_interval: 1ms is too short"},
@@ -75,6 +76,17 @@ func TestValidateChecks(t *testing.T) {
 		{"max_replacements", func(c *Config) { c.Coordinator.MaxReplacements = 0 }, "coordinator.max_replacements"},
 		{"silent below dead", func(c *Config) { c.Coordinator.SilentGrace = time.Second }, "coordinator.silent_grace: 1s is shorter than dead_grace 30s"},
 		{"lease_ttl", func(c *Config) { c.Coordinator.LeaseTTL = c.Coordinator.Interval }, "coordinator.lease_ttl"},
+		{"handler command", func(c *Config) { c.Handlers = []HandlerConfig{DefaultHandlerConfig("h")} }, `handler["h"].command: required`},
+		{"handler event", func(c *Config) {
+			h := DefaultHandlerConfig("h")
+			h.Command, h.Events = "true", []string{"member-joined"}
+			c.Handlers = []HandlerConfig{h}
+		}, `handler["h"].events: unknown event "member-joined"; use member-join, member-leave`},
+		{"handler timeout", func(c *Config) {
+			h := DefaultHandlerConfig("h")
+			h.Command, h.Timeout = "true", 0
+			c.Handlers = []HandlerConfig{h}
+		}, `handler["h"].timeout: must be a positive duration`},
 		{"retry_join port", func(c *Config) { c.RetryJoin = []string{"10.0.0.5:0"} }, "retry_join[0]"},
 		{"retry_join host", func(c *Config) { c.RetryJoin = []string{"10.0.0.5", "not a host"} }, "retry_join[1]"},
 		{"retry_join colon", func(c *Config) { c.RetryJoin = []string{"10.0.0.5:"} }, "retry_join[0]"},
@@ -130,7 +142,7 @@ func TestValidateAcceptsEdgeValues(t *testing.T) {
 // decoding points at the file and line that caused it.
 func TestValidateErrorsNameTheSource(t *testing.T) {
 	c := decodeAs(t, "v.hcl", `cluster      = "farm"
-metrics_addr = "10.0.0.1:9946"
+metrics_addr = "10.0.0.1"
 gossip {
   keys = ["`+testKey(16, 1)+`", "`+testKey(10, 2)+`"]
 }
@@ -142,11 +154,11 @@ render "workers" {
 }
 `)
 	wantErr(t, c.Validate(),
-		`v.hcl:2:1: metrics_addr: "10.0.0.1:9946" is not a loopback address`,
+		`v.hcl:2:1: metrics_addr: "10.0.0.1" is not host:port`,
 		"v.hcl:4:3: gossip.keys[1]: key decodes to 10 bytes; AES keys are 16, 24 or 32 bytes",
 		"v.hcl:6:1: registry.bucket: required",
 		`v.hcl:9:1: render["workers"].destination: required`)
-	c = c.Merge(mustEnv(t, map[string]string{"FARMHAND_METRICS_ADDR": "192.168.1.1:1"}))
+	c = c.Merge(mustEnv(t, map[string]string{"FARMHAND_METRICS_ADDR": "192.168.1.1:99999"}))
 	wantErr(t, c.Validate(), "env FARMHAND_METRICS_ADDR: metrics_addr")
 }
 
@@ -210,5 +222,24 @@ func TestDrainLeaveLead(t *testing.T) {
 	c.LeaveTimeout = 5 * time.Second
 	if got := c.DrainLeaveLead(); got != 15*time.Second {
 		t.Errorf("lead %s, want leave_before's 15s", got)
+	}
+}
+
+// TestMetricsAddrMayBeNonLoopback checks that a central Prometheus may
+// scrape the agent: any IP address is valid; IsLoopbackAddr tells the
+// agent when to warn.
+func TestMetricsAddrMayBeNonLoopback(t *testing.T) {
+	for addr, loopback := range map[string]bool{
+		"127.0.0.1:9946": true, "[::1]:9946": true, "localhost:9946": true,
+		"0.0.0.0:9946": false, "10.0.0.1:9946": false, "[::]:9946": false,
+	} {
+		c := Default()
+		c.Cluster, c.Registry.Bucket, c.Gossip.Insecure, c.MetricsAddr = "farm", "b", true, addr
+		if err := c.Validate(); err != nil {
+			t.Errorf("metrics_addr %s refused: %v", addr, err)
+		}
+		if IsLoopbackAddr(addr) != loopback {
+			t.Errorf("IsLoopbackAddr(%s) = %v, want %v", addr, !loopback, loopback)
+		}
 	}
 }

@@ -89,6 +89,11 @@ type Config struct {
 	Clock clockwork.Clock
 	// Logger receives one line per decision.
 	Logger hclog.Logger
+	// OnDecision, if set, is called with every decision as it is recorded
+	// (numbered; a repeat of the previous tick's is not recorded, so not
+	// called), for the agent's metrics and event handlers. It must return
+	// quickly and must not call the Coordinator.
+	OnDecision func(Decision)
 	// Prune deletes the registry record of a replaced node (name is the
 	// instance id). It is called after the replacement is launched and
 	// retried on later ticks until it succeeds. nil disables pruning.

@@ -30,6 +30,7 @@ type Coordinator struct {
 	holder string
 	lease  *lease
 	led    *ledger
+	pub    *publisher
 	poke   chan struct{}
 	active atomic.Bool
 	// announced is the epoch whose acquisition was recorded (tick only).
@@ -75,6 +76,7 @@ func New(cfg Config, ec2 EC2API, store ObjectStore, view View) (*Coordinator, er
 		poke:   make(chan struct{}, 1),
 		frozen: map[string]string{},
 	}
+	c.pub = &publisher{store: store, bucket: cfg.Bucket, key: cfg.Prefix + ViewObject, clock: cfg.Clock, log: cfg.Logger}
 	c.lease = &lease{
 		store: store, bucket: cfg.Bucket, key: cfg.Prefix + "lease", self: holder,
 		ttl: cfg.LeaseTTL, margin: cfg.LeaseMargin, interval: cfg.Interval, clock: cfg.Clock,
@@ -207,6 +209,7 @@ func (c *Coordinator) tick(ctx context.Context) (deferred time.Time) {
 		c.fail(ctx, code, "act", err)
 		return time.Time{}
 	}
+	c.publishView(ctx)
 	// Upkeep (pruning records, retried while it fails, and writing the
 	// ledger when only decisions or bookkeeping changed) runs at most once
 	// per Interval: a storm of events makes ticks, not S3 requests. What a
@@ -271,7 +274,9 @@ func (c *Coordinator) decide(d Decision) {
 		d.Epoch = c.lease.epoch()
 	}
 	d.Holder = c.holder
-	c.led.record(d)
+	if c.led.record(&d) && c.cfg.OnDecision != nil {
+		c.cfg.OnDecision(d)
+	}
 }
 
 // persist writes the ledger under the current epoch.

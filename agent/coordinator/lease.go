@@ -84,6 +84,9 @@ type lease struct {
 	// called is when the last step that called S3 began: steps call S3
 	// at most once per interval, however often the coordinator ticks.
 	called time.Time
+	// renewals and renewFailures count renewal writes that succeeded and
+	// that failed (for metrics).
+	renewals, renewFailures uint64
 }
 
 // step acquires, takes over or renews the lease, as due. It calls S3 at
@@ -125,8 +128,10 @@ func (l *lease) renew(ctx context.Context, etag string, renewedAt time.Time, rec
 	defer l.mu.Unlock()
 	if err == nil {
 		l.rec, l.etag, l.renewedAt, l.seenAt = next, newTag, sent, sent
+		l.renewals++
 		return leaseNone, nil
 	}
+	l.renewFailures++
 	if errors.Is(err, errFenced) || !l.clock.Now().Before(renewedAt.Add(l.ttl)) {
 		l.leader = false
 		return leaseLost, fmt.Errorf("coordinator: lease renewal failed, leadership given up: %w", err)
@@ -229,6 +234,13 @@ func (l *lease) release(ctx context.Context) (bool, error) {
 }
 
 // info describes the lease.
+// renewCounts returns the renewals that succeeded and that failed.
+func (l *lease) renewCounts() (ok, failed uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.renewals, l.renewFailures
+}
+
 func (l *lease) info() LeaseInfo {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +129,16 @@ func TestLeaseLeaderThatCannotRenewStopsBeforeExpiry(t *testing.T) {
 			t.Fatalf("b epoch %d, want 2", e)
 		}
 		mustDecision(t, a, CodeLost, "")
+		if ok, failed := a.LeaseRenewals(); ok != 0 || failed == 0 {
+			t.Fatalf("a's renewals: %d ok, %d failed; want none ok and some failed", ok, failed)
+		}
+		for range 3 { // b renews every half TTL
+			h.clock.Advance(h.cfg.LeaseTTL / 2)
+			h.tick(b)
+		}
+		if ok, failed := b.LeaseRenewals(); ok == 0 || failed != 0 {
+			t.Fatalf("b's renewals: %d ok, %d failed; want some ok, none failed", ok, failed)
+		}
 		// a's path heals: its stale ETag gets 412, it stays a follower.
 		pathA.setCut(false)
 		h.clock.Advance(h.cfg.Interval)
@@ -214,6 +225,34 @@ func TestLeaseDeletedUnderTheLeaderIsLostAtOnce(t *testing.T) {
 		h.tick(a)
 		if st := a.Status(); !st.Leader || st.Epoch <= epoch {
 			t.Fatalf("status %+v, want leader again above epoch %d", st, epoch)
+		}
+	})
+}
+
+// TestOnDecisionSeesEveryRecordedDecision checks the hook the agent's
+// metrics and event handlers use: it gets each decision as recorded,
+// stamped with epoch and holder.
+func TestOnDecisionSeesEveryRecordedDecision(t *testing.T) {
+	leaseStores(t, func(t *testing.T, newHarness func(func(*Config)) *harness) {
+		var mu sync.Mutex
+		var seen []Decision
+		h := newHarness(func(c *Config) {
+			c.OnDecision = func(d Decision) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, d)
+			}
+		})
+		h.alive(1, 4, "worker")
+		h.tick(h.c)
+		mu.Lock()
+		defer mu.Unlock()
+		hist := h.c.History(0)
+		if len(seen) == 0 || len(seen) != len(hist) {
+			t.Fatalf("OnDecision saw %d decisions, history has %d", len(seen), len(hist))
+		}
+		if d := seen[0]; d.Code != CodeAcquired || d.Epoch == 0 || d.Holder == "" {
+			t.Fatalf("first decision %+v, want the lease acquisition stamped with epoch and holder", d)
 		}
 	})
 }

@@ -323,9 +323,9 @@ func (l *ledger) beginTick() {
 // the ledger is loaded (leader), the state persisted by the next persist,
 // unless it repeats its subject's decision of the previous tick (same
 // action and code; for errors, same reason). Decisions made while
-// not loaded have Seq 0: they are in memory and the log only. It returns
-// whether it was recorded.
-func (l *ledger) record(d Decision) bool {
+// not loaded have Seq 0: they are in memory and the log only. It sets
+// d.Seq and returns whether it was recorded.
+func (l *ledger) record(d *Decision) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	subject := d.Group + "/" + d.Instance + "/" + d.Batch
@@ -341,13 +341,13 @@ func (l *ledger) record(d Decision) bool {
 	if l.loaded {
 		l.st.Seq++
 		d.Seq = l.st.Seq
-		l.st.Decisions = append(l.st.Decisions, d)
+		l.st.Decisions = append(l.st.Decisions, *d)
 		if len(l.st.Decisions) > persistedDecisions {
 			l.st.Decisions = slices.Delete(l.st.Decisions, 0, len(l.st.Decisions)-persistedDecisions)
 		}
 		l.dirty = true
 	}
-	l.ring = append(l.ring, d)
+	l.ring = append(l.ring, *d)
 	if len(l.ring) > ringSize {
 		l.ring = slices.Delete(l.ring, 0, len(l.ring)-ringSize)
 	}

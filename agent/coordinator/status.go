@@ -55,3 +55,7 @@ func (c *Coordinator) Status() Status {
 func (c *Coordinator) History(n int) []Decision {
 	return c.led.history(n)
 }
+
+// LeaseRenewals returns how many lease renewals this coordinator wrote and
+// how many failed (each retried on a later tick, or leadership given up).
+func (c *Coordinator) LeaseRenewals() (ok, failed uint64) { return c.lease.renewCounts() }

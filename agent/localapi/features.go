@@ -7,6 +7,7 @@ import (
 
 	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/agent/render"
+	"github.com/farmhand/farmhand/bootstrap"
 )
 
 // Coordinator is implemented by backends whose agent runs the coordinator
@@ -20,6 +21,12 @@ type Coordinator interface {
 // Renderer is implemented by backends whose agent has render blocks.
 type Renderer interface {
 	RenderStatus(ctx context.Context) ([]render.TargetStatus, error)
+}
+
+// BucketChecker is implemented by backends that can HEAD the registry's
+// bucket; GET /v1/registry/bucket sends one HEAD per request.
+type BucketChecker interface {
+	CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error)
 }
 
 // HistoryResponse is the answer of GET /v1/coordinator/history.
@@ -80,4 +87,14 @@ func (s *Server) getRender(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return RenderResponse{Targets: ts}, nil
+}
+
+// getRegistryBucket answers GET /v1/registry/bucket: whether the
+// registry's bucket answers a HEAD now.
+func (s *Server) getRegistryBucket(r *http.Request) (any, error) {
+	b, err := backendAs[BucketChecker](s, "the bucket check")
+	if err != nil {
+		return nil, err
+	}
+	return b.CheckBucket(r.Context())
 }

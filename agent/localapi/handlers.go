@@ -16,9 +16,17 @@ func (s *Server) getStatus(r *http.Request) (any, error) {
 
 // getMembers answers GET /v1/members?status=&role=&tag=k=v...
 func (s *Server) getMembers(r *http.Request) (any, error) {
-	f, err := ParseMemberFilter(r.URL.Query())
+	q := r.URL.Query()
+	bq, err := parseBlocking(q)
 	if err != nil {
 		return nil, &HTTPError{Code: http.StatusBadRequest, Message: err.Error()}
+	}
+	f, err := ParseMemberFilter(q)
+	if err != nil {
+		return nil, &HTTPError{Code: http.StatusBadRequest, Message: err.Error()}
+	}
+	if w, ok := s.backend.(Watcher); ok {
+		s.await(r.Context(), w, bq)
 	}
 	all, err := s.backend.Members(r.Context())
 	if err != nil {

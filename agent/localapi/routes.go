@@ -24,6 +24,7 @@ var routes = map[string]handlerFunc{
 	"GET /v1/coordinator/history": (*Server).getCoordinatorHistory,
 	"GET /v1/coordinator/plan":    (*Server).getCoordinatorPlan,
 	"GET /v1/render":              (*Server).getRender,
+	"GET /v1/registry/bucket":     (*Server).getRegistryBucket,
 }
 
 // indexRoutes turns "METHOD /path" keys into path -> method -> handler.
@@ -63,6 +64,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h(s, r)
+	// The index is read after the handler: the view it answered with is at
+	// least as new, so a watcher asking again with it misses no change.
+	s.setIndex(w.Header())
 	s.reply(w, r, v, err)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/jonboulle/clockwork"
 )
 
 // Config configures a Server.
@@ -22,6 +23,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// ReadHeaderTimeout bounds how long a client may take to send its request headers.
 	ReadHeaderTimeout time.Duration
+	// Clock times the wait of blocking queries. Nil is the real clock.
+	Clock clockwork.Clock
 }
 
 // DefaultConfig returns a Config with production timeouts and a null logger;
@@ -57,6 +60,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
 	return &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Logger, index: indexRoutes(routes)}, nil
 }
 
@@ -87,6 +93,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	// them finish; hardStop cancels them once the shutdown times out.
 	base, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
+	// Blocking queries answer at once when the shutdown begins (see await).
+	base = context.WithValue(base, shutdownKey{}, ctx)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,

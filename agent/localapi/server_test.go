@@ -242,14 +242,20 @@ func TestLeaveStillUnderWay(t *testing.T) {
 // function and the channel Run's result arrives on.
 func serve(t *testing.T, b localapi.Backend, shutdown time.Duration) (string, context.CancelFunc, <-chan error) {
 	t.Helper()
+	cfg := localapi.DefaultConfig()
+	cfg.Backend = b
+	cfg.ShutdownTimeout = shutdown
+	return serveConfig(t, cfg)
+}
+
+// serveConfig runs a server of cfg on a new socket until the test ends.
+func serveConfig(t *testing.T, cfg localapi.Config) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
 	sock := filepath.Join(localapitest.SocketDir(t), "s.sock")
 	ln, err := localapi.Listen(sock, 0o600, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := localapi.DefaultConfig()
-	cfg.Backend = b
-	cfg.ShutdownTimeout = shutdown
 	srv, err := localapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)

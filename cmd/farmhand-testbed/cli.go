@@ -26,7 +26,8 @@ emulators, every instance a real farmhand agent process)
 
 usage: farmhand-testbed VERB -dir DIR [args]
 
-  up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME]
+  up -nodes N [-coordinator] [-netns] [-s3-endpoint URL -s3-bucket NAME
+     [-s3-create-bucket [-s3-keep-bucket]]]
      [-boot-delay 5s-15s] [-spot [-interruption stop]] [-bin FARMHAND]
                          start a farm; runs in the foreground until Ctrl-C.
                          The instances run the farmhand binary -bin, default
@@ -65,6 +66,8 @@ from FARMHAND_TESTBED_AWS_ACCESS_KEY_ID and FARMHAND_TESTBED_AWS_SECRET_ACCESS_K
 (and FARMHAND_TESTBED_AWS_SESSION_TOKEN), or else from the standard
 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN). up checks
 the endpoint, the bucket and the credentials before it launches anything.
+-s3-create-bucket creates the bucket first and removes it at teardown, unless
+-s3-keep-bucket; a bucket that already existed is never removed.
 `
 
 // run dispatches args to a verb and returns the process exit code.
@@ -253,6 +256,9 @@ func testbedUp(ctx context.Context, env *cliEnv, fs *flag.FlagSet, dir *string, 
 	fs.BoolVar(&cfg.Netns, "netns", false, "one network namespace per instance (root only; enables partitions)")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "external S3-compatible endpoint (default: embedded S3)")
 	fs.StringVar(&cfg.S3Bucket, "s3-bucket", "", "bucket on the external S3")
+	fs.BoolVar(&cfg.S3CreateBucket, "s3-create-bucket", false, "create -s3-bucket at start and remove it (with its objects) at teardown")
+	fs.BoolVar(&cfg.UI, "ui", demo, "serve the farm page (ui = true) from the first instance's agent")
+	fs.BoolVar(&cfg.S3KeepBucket, "s3-keep-bucket", false, "with -s3-create-bucket: keep the bucket at teardown")
 	fs.StringVar(&cfg.Cluster, "cluster", cfg.Cluster, "cluster name")
 	fs.StringVar(&cfg.Profile, "profile", cfg.Profile, "agents' gossip profile: local (fast) or lan")
 	fs.StringVar(&cfg.LogLevel, "agent-log-level", cfg.LogLevel, "agents' log level")
@@ -262,6 +268,11 @@ func testbedUp(ctx context.Context, env *cliEnv, fs *flag.FlagSet, dir *string, 
 	fs.StringVar(&cfg.Bin, "bin", testbed.DefaultBin(), "the farmhand binary the instances run (default $FARMHAND_BIN, else the farmhand next to this program)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	uiSet := false
+	fs.Visit(func(f *flag.Flag) { uiSet = uiSet || f.Name == "ui" })
+	if cfg.Netns && !uiSet {
+		cfg.UI = false // the demo's default page needs loopback mode
 	}
 	if *dir == "" {
 		errorf(env, fs.Name(), "-dir is required: the testbed keeps its state and instance folders there")
@@ -306,9 +317,12 @@ func testbedUp(ctx context.Context, env *cliEnv, fs *flag.FlagSet, dir *string, 
 // printDemoHelp prints commands to try, with the paths of the binaries
 // this farm really runs, so that each can be pasted as printed.
 func printDemoHelp(w io.Writer, farmhand, self, dir string, st *testbed.State) {
-	sock := ""
+	sock, page := "", ""
 	if len(st.Instances) > 0 {
-		sock = st.Instances[0].Socket
+		sock, page = st.Instances[0].Socket, st.Instances[0].Page
+	}
+	if page != "" {
+		fmt.Fprintf(w, "\nFarm page (refreshes itself; watch a crash and its replacement): %s\n", page)
 	}
 	id := "ID"
 	if len(st.Instances) > 1 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/bootstrap"
 )
 
 func init() {
@@ -33,15 +34,41 @@ func runInfo(ctx context.Context, env *cmdEnv, args []string) int {
 	if !noArgs(env, "info", fs) {
 		return exitUsage
 	}
-	st, err := agentClient(env, *socket).Status(ctx)
+	c := agentClient(env, *socket)
+	st, err := c.Status(ctx)
 	if err != nil {
 		return clientFailure(env, "info", err)
 	}
+	// The bucket check is one HEAD from the agent; an agent without it
+	// (an older version) leaves the line out rather than failing info.
+	var bucket *bootstrap.BucketStatus
+	if b, err := c.CheckBucket(ctx); err == nil {
+		bucket = &b
+	} else {
+		fmt.Fprintf(env.Stderr, "farmhand info: the agent did not check the registry bucket: %v\n", err)
+	}
 	if *format == "json" {
-		return writeJSON(env, "info", st)
+		return writeJSON(env, "info", infoJSON{Status: st, Bucket: bucket})
 	}
 	writeInfo(env.Stdout, st, time.Now())
+	if bucket != nil {
+		fmt.Fprintf(env.Stdout, "Bucket:        %s\n", bucketLine(*bucket))
+	}
 	return 0
+}
+
+// infoJSON is info's JSON: the agent's status and the bucket check.
+type infoJSON struct {
+	localapi.Status
+	Bucket *bootstrap.BucketStatus `json:"bucket,omitempty"`
+}
+
+// bucketLine says in one line whether a bucket answered its HEAD.
+func bucketLine(b bootstrap.BucketStatus) string {
+	if b.OK {
+		return fmt.Sprintf("s3://%s answers HEAD", b.Bucket)
+	}
+	return fmt.Sprintf("s3://%s does NOT answer HEAD: %s", b.Bucket, b.Error)
 }
 
 // Orders in which info lists member statuses and S3 request kinds; any

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/bootstrap"
 )
 
 func TestInfoText(t *testing.T) {
@@ -27,6 +28,7 @@ func TestInfoText(t *testing.T) {
 		"alive=3 draining=0 suspect=0 dead=1 left=0",
 		"put=1 list=2 get=0 delete=0",
 		"Joins:", "3", "Reconnects:", "4",
+		"Bucket:", "s3://test answers HEAD",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("info lacks %q:\n%s", want, r.stdout)
@@ -51,6 +53,25 @@ func TestInfoJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Counts, want.Counts) || got.Name != want.Name || got.S3["list"] != 2 || !got.StartedAt.Equal(want.StartedAt) {
 		t.Errorf("info JSON = %+v, want %+v", got, want)
+	}
+}
+
+// TestInfoSaysWhenTheBucketDoesNotAnswer checks info's bucket line and
+// JSON field when the agent's HEAD fails.
+func TestInfoSaysWhenTheBucketDoesNotAnswer(t *testing.T) {
+	b, sock := apiAgent(t)
+	b.SetBucket(bootstrap.BucketStatus{Bucket: "farm", Error: `bucket "farm" does not exist (404)`})
+	r := apiCLI(t, nil, "info", "-socket", sock)
+	if r.code != 0 || !strings.Contains(r.stdout, `s3://farm does NOT answer HEAD: bucket "farm" does not exist (404)`) {
+		t.Errorf("info with a missing bucket: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = apiCLI(t, nil, "info", "-socket", sock, "-format", "json")
+	var got struct {
+		Name   string                 `json:"name"`
+		Bucket bootstrap.BucketStatus `json:"bucket"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got.Name != "i-0aa" || got.Bucket.OK || got.Bucket.Bucket != "farm" {
+		t.Errorf("info JSON bucket = %+v (%v)\n%s", got, err, r.stdout)
 	}
 }
 

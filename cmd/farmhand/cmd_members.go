@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		Name:     "members",
 		Synopsis: "list the cluster members the local agent sees (exit 2 if none match)",
-		Usage:    "[-socket PATH] [-status S] [-role R] [-tag k=v]... [-format table|json|addrs]",
+		Usage:    "[-socket PATH] [-status S] [-role R] [-tag k=v]... [-format table|json|addrs] [-watch]",
 		Run:      runMembers,
 	})
 }
@@ -28,13 +28,22 @@ func runMembers(ctx context.Context, env *cmdEnv, args []string) int {
 	socket := socketFlag(fs)
 	f := memberFilterFlags(fs)
 	format := formatFlag(fs, "table", "json", "addrs")
+	watch := fs.Bool("watch", false, "after the view, print one JSON line per change until interrupted (blocking queries)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if !noArgs(env, "members", fs) {
 		return exitUsage
 	}
-	ms, err := agentClient(env, *socket).Members(ctx, *f)
+	c := agentClient(env, *socket)
+	var ms []membership.Member
+	var index uint64
+	var err error
+	if *watch {
+		ms, index, err = c.WatchMembers(ctx, *f, 0, 0)
+	} else {
+		ms, err = c.Members(ctx, *f)
+	}
 	if err != nil {
 		return clientFailure(env, "members", err)
 	}
@@ -54,6 +63,9 @@ func runMembers(ctx context.Context, env *cmdEnv, args []string) int {
 		if len(ms) > 0 {
 			writeMemberTable(env.Stdout, ms)
 		}
+	}
+	if *watch {
+		return watchMembers(ctx, env, c, *f, ms, index)
 	}
 	if len(ms) == 0 {
 		if *format == "table" {

@@ -59,7 +59,16 @@ func runWait(ctx context.Context, env *cmdEnv, args []string) int {
 		errorf(env, "wait", "-timeout must not be negative, got %s", *timeout)
 		return exitUsage
 	}
-	err := waitFor(ctx, clockwork.NewRealClock(), agentClient(env, *socket), g, *timeout, env.Stderr)
+	// Progress is for a person: on a terminal one line, rewritten in place;
+	// in a boot script's log, nothing but the outcome.
+	var progress io.Writer = io.Discard
+	var line *ttyLine
+	if isTerminal(env.Stderr) {
+		line = &ttyLine{w: env.Stderr}
+		progress = line
+	}
+	err := waitFor(ctx, clockwork.NewRealClock(), agentClient(env, *socket), g, *timeout, progress)
+	line.end()
 	if err != nil {
 		errorf(env, "wait", "%v", err)
 		return 1
@@ -68,7 +77,7 @@ func runWait(ctx context.Context, env *cmdEnv, args []string) int {
 }
 
 // waitFor polls the agent until g is met, printing a progress line to
-// progress whenever the situation changes. It returns nil once g is met,
+// progress whenever the situation (or the time left, in seconds) changes. It returns nil once g is met,
 // and an error on timeout (if timeout > 0), interruption, or a failure that
 // waiting cannot cure. An agent that is not up yet is waited for.
 func waitFor(ctx context.Context, clk clockwork.Clock, c *client.Client, g waitGoal, timeout time.Duration, progress io.Writer) error {
@@ -111,7 +120,7 @@ func waitFor(ctx context.Context, clk clockwork.Clock, c *client.Client, g waitG
 			}
 			var done bool
 			done, why = g.check(alive, now.Sub(since))
-			say(g.progress(alive, done))
+			say(g.progress(alive, done) + timeLeft(done, timeout, clk.Since(start)))
 			if done {
 				return nil
 			}
@@ -119,7 +128,7 @@ func waitFor(ctx context.Context, clk clockwork.Clock, c *client.Client, g waitG
 			// The timeout or an interrupt cut the call short; reported below.
 		case errors.Is(err, client.ErrNotRunning) || errors.Is(err, client.ErrTimeout):
 			why = err.Error()
-			say(fmt.Sprintf("waiting for the agent at %s to answer", c.Socket()))
+			say(fmt.Sprintf("waiting for the agent at %s to answer", c.Socket()) + timeLeft(false, timeout, clk.Since(start)))
 		default:
 			return err
 		}
@@ -186,4 +195,12 @@ func (g waitGoal) count(alive int) string {
 		s += fmt.Sprintf(" (role=%s)", g.Role)
 	}
 	return s
+}
+
+// timeLeft is "; 4m31s left" while a timeout runs, else empty.
+func timeLeft(done bool, timeout, elapsed time.Duration) string {
+	if done || timeout <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s left", max(timeout-elapsed, 0).Round(time.Second))
 }

@@ -44,8 +44,8 @@ func TestWaitSucceeds(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "farmhand wait: 2 of 2 members alive (role=worker), view stable for 300ms: ready") {
-		t.Errorf("stderr %q lacks the ready line", r.stderr)
+	if r.stderr != "" || r.stdout != "" {
+		t.Errorf("output %q, stderr %q; want silence when stderr is not a terminal", r.stdout, r.stderr)
 	}
 }
 
@@ -56,8 +56,8 @@ func TestWaitTimesOut(t *testing.T) {
 	if r.code != 1 || !strings.HasSuffix(r.stderr, want) {
 		t.Errorf("exit %d, stderr %q; want 1 ending in %q", r.code, r.stderr, want)
 	}
-	if strings.Count(r.stderr, "2 of 5 members alive") != 2 {
-		t.Errorf("want one progress line and the error, got %q", r.stderr)
+	if r.stderr != want {
+		t.Errorf("want only the error (no progress when stderr is not a terminal), got %q", r.stderr)
 	}
 }
 
@@ -76,7 +76,8 @@ func TestWaitForLateAgent(t *testing.T) {
 	defer cancel()
 	codes := make(chan int, 1)
 	go func() {
-		codes <- apiCLIWith(ctx, &testutil.Buffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "3", "-timeout", "1m")
+		err := waitFor(ctx, clockwork.NewRealClock(), client.New(sock), waitGoal{Min: 3}, time.Minute, &stderr)
+		codes <- map[bool]int{true: 0, false: 1}[err == nil]
 	}()
 	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
 		if !strings.Contains(stderr.String(), "waiting for the agent at "+sock+" to answer") {
@@ -100,18 +101,18 @@ func TestWaitInterrupted(t *testing.T) {
 	_, sock := apiAgent(t)
 	var stderr testutil.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
-	codes := make(chan int, 1)
+	errs := make(chan error, 1)
 	go func() {
-		codes <- apiCLIWith(ctx, &testutil.Buffer{}, &stderr, nil, "wait", "-socket", sock, "-min", "9", "-timeout", "0")
+		errs <- waitFor(ctx, clockwork.NewRealClock(), client.New(sock), waitGoal{Min: 9}, 0, &stderr)
 	}()
 	testutil.Run(t, 10*time.Second, func(r *testutil.R) {
-		if !strings.Contains(stderr.String(), "3 of 9 members alive") {
+		if !strings.Contains(stderr.String(), "3 of 9 members alive\n") {
 			r.Fatalf("no progress yet: %q", stderr.String())
 		}
 	})
 	cancel()
-	if code := <-codes; code != 1 || !strings.Contains(stderr.String(), "interrupted after") {
-		t.Errorf("exit %d, stderr %q; want 1 saying interrupted", code, stderr.String())
+	if err := <-errs; err == nil || !strings.Contains(err.Error(), "interrupted after") {
+		t.Errorf("waitFor = %v; want it to say interrupted", err)
 	}
 }
 
@@ -177,8 +178,10 @@ func TestWaitStabilityOnFakeClock(t *testing.T) {
 
 func TestWaitTimeoutOnFakeClock(t *testing.T) {
 	fc, progress, result := fakeWait(t, waitGoal{Min: 5, Role: "worker"}, time.Hour)
-	awaitLine(t, progress, "2 of 5 members alive (role=worker)\n")
-	fc.Advance(time.Hour)
+	awaitLine(t, progress, "2 of 5 members alive (role=worker); 1h0m0s left\n")
+	fc.Advance(20 * time.Minute)
+	awaitLine(t, progress, "2 of 5 members alive (role=worker); 40m0s left\n")
+	fc.Advance(40 * time.Minute)
 	err := result()
 	if err == nil || err.Error() != "timed out after 1h0m0s: 2 of 5 members alive (role=worker)" {
 		t.Errorf("waitFor = %v, want the timeout with the count", err)

@@ -45,7 +45,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // TestIAMPoliciesAreValidJSON checks the shipped policies parse and keep
 // their least-privilege shape: no wildcard actions.
 func TestIAMPoliciesAreValidJSON(t *testing.T) {
-	for _, name := range []string{"agent-policy.json", "coordinator-policy.json"} {
+	for _, name := range []string{"agent-policy.json", "coordinator-policy.json", "status-policy.json"} {
 		data, err := os.ReadFile(filepath.Join("../../dist/iam", name))
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -35,6 +34,8 @@ func run() error {
 	scaleSizes := flag.String("scale-n", "", "override the dilated part's sizes, comma-separated, or none")
 	scaleK := flag.String("scale-k", "", "override the dilation factors tried at each dilated size, ascending, comma-separated (e.g. 2,4,8,16)")
 	validateSizes := flag.String("validate-n", "", "override the sizes run at k=1 and k=4 to validate dilation, comma-separated, or none")
+	extra := flag.String("extra", "", "reports of other runs of this harness (e.g. -mode scale -out .bench/scale.md), comma-separated, appended under their own heading with their own machine and method")
+	real := flag.String("real", "", "the real-process section written by testbed/procbench (markdown), put first in the report: real processes are the reference")
 	hooks := flag.Bool("hooks", true, "run the mode's process-level rows (real agent processes; quick and full modes)")
 	flag.Parse()
 
@@ -80,6 +81,23 @@ func run() error {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
 	rep := &report{Plan: p, Started: time.Now(), Seed: *seed, Args: os.Args[1:], idle: runtime.NumGoroutine()}
+	if *real != "" {
+		// Read first: a missing section fails now, not after the runs.
+		sec, err := os.ReadFile(*real)
+		if err != nil {
+			return fmt.Errorf("-real: %w (make bench writes it with testbed/procbench first)", err)
+		}
+		rep.Real = string(sec)
+	}
+	if *extra != "" {
+		for _, f := range strings.Split(*extra, ",") {
+			sec, err := os.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("-extra: %w", err)
+			}
+			rep.Extra = append(rep.Extra, string(sec))
+		}
+	}
 	for _, name := range names {
 		for _, n := range p.Sizes {
 			if ctx.Err() != nil {
@@ -103,11 +121,14 @@ func run() error {
 		rep.runHooks(ctx)
 	}
 	rep.Finished = time.Now()
-	if ctx.Err() != nil {
-		return errors.New("interrupted; no report written")
-	}
+	// An interrupted run still writes what it measured, and says so: the
+	// dilated sizes take hours, and their first figures are worth keeping.
+	rep.Interrupted = ctx.Err() != nil
 	if err := os.WriteFile(*out, []byte(rep.markdown()), 0o644); err != nil {
 		return fmt.Errorf("writing the report: %w; check -out %s", err, *out)
+	}
+	if rep.Interrupted {
+		return fmt.Errorf("interrupted; the report in %s holds only what was measured before", *out)
 	}
 	logf("wrote %s", *out)
 	return nil

@@ -148,6 +148,45 @@ func measureMassDeath(ctx context.Context) (string, error) {
 		deaths, nodes, tb.EC2().CallCount("RunInstances"), tb.EC2().CallCount("TerminateInstances"), throttled, dup), nil
 }
 
+// measureColdStartCalls starts a farm in which every agent is a
+// coordinator candidate and counts the coordinator's EC2 and S3 calls
+// until every agent sees every other alive and a leader holds the lease:
+// a cold start is a storm of membership events, and the calls must not
+// follow it (testbed/e2e's TestCoordinatorCallsStayBoundedDuringColdStart
+// asserts the bounds; this row gives the figures at 50 or 200 agents).
+func measureColdStartCalls(ctx context.Context) (string, error) {
+	nodes := 50
+	if benchMode == "full" {
+		nodes = 200
+	}
+	start := time.Now()
+	tb, cleanup, err := startFarm(ctx, nodes, "")
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	if err := eventually(5*time.Minute, func() error {
+		if err := e2e.AllSeeAlive(ctx, tb, nodes); err != nil {
+			return err
+		}
+		_, _, err := e2e.Leader(ctx, tb)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	formed := time.Since(start)
+	ec2 := tb.EC2().Calls()
+	s3 := tb.S3().Counts()
+	maxGet := 0
+	for _, in := range e2e.Running(tb) {
+		maxGet = max(maxGet, tb.S3().CountsFrom(in.IP).Get)
+	}
+	return fmt.Sprintf("%d agents, all candidates (interval 1 s), formed in %s: EC2 %d DescribeInstances, %d RunInstances (the testbed's own launch), %d TerminateInstances; "+
+		"S3 %d PUT, %d GET, %d LIST, %d DELETE in all, at most %d GETs by one agent (lease reads)",
+		nodes, formed.Round(100*time.Millisecond), ec2["DescribeInstances"], ec2["RunInstances"], ec2["TerminateInstances"],
+		s3.Put, s3.Get, s3.List, s3.Delete, maxGet), nil
+}
+
 // eventually polls f until it returns nil or timeout passes.
 func eventually(timeout time.Duration, f func() error) error {
 	return testutil.Poll(timeout, 250*time.Millisecond, func(r *testutil.R) {
@@ -207,6 +246,7 @@ var hooks = []struct {
 	{"agent memory with 1,000 members (RSS of one real agent process)", "<= 20 MB RSS", measureAgentRSS1000},
 	{"dead verdict to RunInstances (testbed)", "<= 1 s", measureReplacementLatency},
 	{"100 simultaneous deaths (testbed)", "<= 2 RunInstances calls, 0 throttling errors", measureMassDeath},
+	{"coordinator calls during a cold start (testbed; 200 agents in full mode, 50 in quick)", "<= 1 DescribeInstances and 1 lease read per agent per interval, no launch", measureColdStartCalls},
 }
 
 // runHooks runs every hook and records its figure or why it has none.

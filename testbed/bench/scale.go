@@ -38,7 +38,9 @@ func (r *report) runLarge(ctx context.Context, s scalePlan, name string, seed ui
 	for _, n := range s.Large.Sizes {
 		i, ok := r.search(ctx, s.Large, s.Factors, from, name, n, seed, logf, runResult.kept, &r.Large)
 		if !ok {
-			logf("%s N=%d: no factor up to %s makes the run honest; stopping this implementation's large sizes", name, n, s.Factors[len(s.Factors)-1])
+			if ctx.Err() == nil {
+				logf("%s N=%d: no factor up to %s makes the run honest; stopping this implementation's large sizes", name, n, s.Factors[len(s.Factors)-1])
+			}
 			return
 		}
 		from = i

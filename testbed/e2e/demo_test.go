@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -145,6 +146,26 @@ func TestDemoHealsACrash(t *testing.T) {
 		if err != nil || !strings.Contains(string(b), want) {
 			t.Fatalf("the printed %q: %v, output lacks %s:\n%s", hints[i], err, want, b)
 		}
+	}
+
+	// The farm page: the demo prints its URL, and it shows the farm.
+	var pageURL string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if _, u, ok := strings.Cut(l, "Farm page (refreshes itself; watch a crash and its replacement): "); ok {
+			pageURL = strings.TrimSpace(u)
+		}
+	}
+	if pageURL == "" || pageURL != st.Instances[0].Page {
+		t.Fatalf("the demo printed the farm page %q, want the first instance's %q", pageURL, st.Instances[0].Page)
+	}
+	resp, err := http.Get(pageURL)
+	if err != nil {
+		t.Fatalf("the printed farm page: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="member-`+originals[0]+`"`) {
+		t.Fatalf("the printed farm page %s: %s, without member %s:\n%s", pageURL, resp.Status, originals[0], page)
 	}
 
 	// Healed: the crashed instance is terminated, a new one runs, and every

@@ -61,6 +61,8 @@ type farmOpts struct {
 	profile string
 	// logLevel is the agents' log level; "debug" when empty.
 	logLevel string
+	// ui serves the farm page from the first instance (testbed.Config.UI).
+	ui bool
 	// formBy bounds the wait for the farm to form, from the moment every
 	// agent process runs; formTimeout when zero.
 	formBy time.Duration
@@ -144,6 +146,7 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 		Bin:            testutil.FarmhandBinary(t),
 		Profile:        o.profile,
 		LogLevel:       o.logLevel,
+		UI:             o.ui,
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: "testbed", Output: logf, Level: hclog.Debug}),
 	}
 	f.tb, err = testbed.Start(ctx, cfg)

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/farmhand/farmhand/agent/localapi"
+	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 	"github.com/jonboulle/clockwork"
 )
@@ -24,12 +25,17 @@ type Backend struct {
 	leaveTo string
 	leaves  int
 	reloads int
+	bucket  *bootstrap.BucketStatus
+	// index counts SetMembers calls (from 1); changed is closed by the
+	// next one.
+	index   uint64
+	changed chan struct{}
 }
 
 // NewBackend returns a Backend describing st with the view ms; the clock
 // stamps LastChange.
 func NewBackend(clock clockwork.Clock, st localapi.Status, ms ...membership.Member) *Backend {
-	b := &Backend{clock: clock, status: st, leaveTo: localapi.StateLeft}
+	b := &Backend{clock: clock, status: st, leaveTo: localapi.StateLeft, changed: make(chan struct{})}
 	b.SetMembers(ms...)
 	return b
 }
@@ -40,6 +46,37 @@ func (b *Backend) SetMembers(ms ...membership.Member) {
 	defer b.mu.Unlock()
 	b.members = append([]membership.Member(nil), ms...)
 	b.status.LastChange = b.clock.Now()
+	b.index++
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// Index implements localapi.Watcher: the number of SetMembers calls.
+func (b *Backend) Index() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.index
+}
+
+// WaitIndex implements localapi.Watcher.
+func (b *Backend) WaitIndex(ctx context.Context, after uint64) uint64 {
+	for {
+		b.mu.Lock()
+		i, ch := b.index, b.changed
+		b.waiting++
+		b.mu.Unlock()
+		if i != after {
+			b.setWaiting(-1)
+			return i
+		}
+		select {
+		case <-ch:
+			b.setWaiting(-1)
+		case <-ctx.Done():
+			b.setWaiting(-1)
+			return b.Index()
+		}
+	}
 }
 
 // FailWith makes every method return err (nil restores normal answers).
@@ -81,7 +118,8 @@ func (b *Backend) Reloads() int {
 	return b.reloads
 }
 
-// Waiting is how many calls are held by Block right now.
+// Waiting is how many calls are held by Block or waiting in WaitIndex
+// right now.
 func (b *Backend) Waiting() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -168,4 +206,25 @@ func (b *Backend) Reload(ctx context.Context) (localapi.ReloadResponse, error) {
 	defer b.mu.Unlock()
 	b.reloads++
 	return localapi.ReloadResponse{Message: "configuration reloaded: nothing changed"}, nil
+}
+
+// SetBucket sets the answer of CheckBucket; until it is called the bucket
+// answers.
+func (b *Backend) SetBucket(st bootstrap.BucketStatus) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.bucket = &st
+}
+
+// CheckBucket returns what SetBucket set, or an answering bucket "test".
+func (b *Backend) CheckBucket(ctx context.Context) (bootstrap.BucketStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return bootstrap.BucketStatus{}, b.err
+	}
+	if b.bucket == nil {
+		return bootstrap.BucketStatus{Bucket: "test", OK: true, Checked: b.clock.Now()}, nil
+	}
+	return *b.bucket, nil
 }
