@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/agent/render"
 	"github.com/farmhand/farmhand/bootstrap"
 	"github.com/farmhand/farmhand/membership"
 )
@@ -72,6 +73,7 @@ type Agent struct {
 	snapshots *snapshotWriter
 	watchdog  *watchdog
 	pruner    pruner
+	drain     *drainWatcher
 	boot      *bootLoop
 	reloads   atomic.Pointer[reloader] // nil until the agent is up
 }
@@ -229,6 +231,12 @@ func (a *Agent) start(ctx context.Context) error {
 	// 7. The local API, state "bootstrapping". The coordinator runner
 	// exists (not running) so the API can say whether it runs.
 	a.coord = newCoordinatorRunner(a.node, a.cluster, reg, s3, a.ready.ready, a.clock, a.log.Named("coordinator"))
+	var notices noticeSource // nil: no IMDS here, no watcher
+	if imdsInUse(cfg) {
+		notices = bootstrap.NewNoticeReader(identityConfig(cfg).Endpoint, bootstrap.DefaultNoticeTimeout)
+	}
+	a.drain = &drainWatcher{cfg: &a.cfg, notices: notices, setDrain: a.cluster.SetDraining, leave: a.requestLeave,
+		exec: render.ShellExecEnv, clock: a.clock, logger: a.log.Named("drain")}
 	a.handlers = newHandlerPart(func() []config.HandlerConfig { return a.cfg.get().Handlers },
 		func() handlerSelf {
 			return handlerSelf{name: id.InstanceID, cluster: a.cfg.get().Cluster, tags: a.node.tags()}
@@ -237,7 +245,7 @@ func (a *Agent) start(ctx context.Context) error {
 	a.coord.onDecision = a.decided
 	a.metrics.coord.Store(a.coord)
 	b := &backend{cfg: &a.cfg, node: a.node, ready: a.ready, registry: reg, cluster: a.cluster,
-		coord: a.coord, render: a.render, leave: a.leave, reload: a.ReloadFromSource}
+		coord: a.coord, render: a.render, drain: a.drain, leave: a.leave, reload: a.ReloadFromSource}
 	a.metrics.setPage((&farmPage{b: b, store: s3, clock: a.clock, logger: a.log.Named("page")}).handler())
 	if a.api, err = startAPI(cfg, b, a.log.Named("localapi")); err != nil {
 		return err
@@ -245,7 +253,8 @@ func (a *Agent) start(ctx context.Context) error {
 
 	// 8. The event handlers (before the boot loop: the members it finds
 	// are member-join events), the runners that wait for READY, the
-	// snapshot writer, the watchdog, the registry pruner.
+	// snapshot writer, the watchdog, the registry pruner, the drain
+	// watcher.
 	a.handlers.start(a.cluster)
 	a.render.start(a.cluster, blocks)
 	co, err := a.coord.build(ctx, cfg)
@@ -270,6 +279,7 @@ func (a *Agent) start(ctx context.Context) error {
 		return err
 	}
 	a.pruner.start(p, a.ready.ready)
+	a.drain.start()
 
 	// 9. The boot loop: snapshot rejoin, register, discover, join, READY.
 	a.boot.start()
@@ -286,7 +296,8 @@ func (a *Agent) start(ctx context.Context) error {
 // 1, so the whole stop is bounded by leave_timeout even when steps hang.
 const (
 	shareReloads     = 0.02
-	shareBoot        = 0.06
+	shareDrain       = 0.02
+	shareBoot        = 0.04
 	shareCoordinator = 0.20
 	shareLeave       = 0.25
 	shareDeregister  = 0.25
@@ -303,19 +314,21 @@ const (
 //  1. State "leaving" and STOPPING=1 to systemd.
 //  2. Refuse reloads and wait for one under way: a reload may rewrite the
 //     record (tags) or swap the coordinator.
-//  3. Stop the boot loop: once it has returned it makes no registry
-//     request, so the deregister in step 6 is final, even if S3 recovers
+//  3. Stop the drain watcher: it starts no drain, no on_drain (one
+//     running is killed) and no leave of its own from now on.
+//  4. Stop the boot loop: once it has returned it makes no registry
+//     request, so the deregister in step 7 is final, even if S3 recovers
 //     from an outage meanwhile.
-//  4. Stop the coordinator: its EC2 calls in flight are cancelled, it
+//  5. Stop the coordinator: its EC2 calls in flight are cancelled, it
 //     makes no new one, and it releases its lease.
-//  5. Leave the cluster: memberlist broadcasts the leave.
-//  6. Delete our registry record.
-//  7. State "left": a `farmhand leave` waiting on the local API returns.
-//  8. Stop the event handlers (runs under way are killed), the render
+//  6. Leave the cluster: memberlist broadcasts the leave.
+//  7. Delete our registry record.
+//  8. State "left": a `farmhand leave` waiting on the local API returns.
+//  9. Stop the event handlers (runs under way are killed), the render
 //     runner, the snapshot writer, the watchdog and the registry pruner.
-//  9. Stop the local API and the metrics server.
-//  10. Shut memberlist down.
-//  11. Release the data dir lock.
+//  10. Stop the local API and the metrics server.
+//  11. Shut memberlist down.
+//  12. Release the data dir lock.
 //
 // Each step may take its share of leave_timeout (the share constants); a
 // step that overruns is left behind with a warning and the next one
@@ -334,6 +347,9 @@ func (a *Agent) stop(graceful bool) {
 	}
 	if r := a.reloads.Load(); r != nil {
 		s.step("reloads", shareReloads, r.stop)
+	}
+	if a.drain != nil {
+		s.step("drain watcher", shareDrain, a.drain.stop)
 	}
 	if a.boot != nil {
 		s.step("boot loop", shareBoot, a.boot.stop)
@@ -383,10 +399,14 @@ func (a *Agent) stop(graceful bool) {
 	log.Info("stopped", "took", s.took().Round(time.Millisecond))
 }
 
+// requestLeave makes Run leave and stop, without waiting: the drain
+// watcher calls it at its deadline.
+func (a *Agent) requestLeave() { a.leaveOnce.Do(func() { close(a.leaveReq) }) }
+
 // leave makes Run leave and stop, and returns once the agent has left and
 // deleted its record, or ctx ended. The local API calls it.
 func (a *Agent) leave(ctx context.Context) error {
-	a.leaveOnce.Do(func() { close(a.leaveReq) })
+	a.requestLeave()
 	select {
 	case <-a.left:
 		return nil

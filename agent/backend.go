@@ -23,6 +23,8 @@ type backend struct {
 	cluster  *membership.Cluster
 	coord    *coordinatorRunner
 	render   *renderRunner
+	// drain is the drain watcher; set before the agent is ready.
+	drain *drainWatcher
 	// leave makes the agent leave and returns once it has left and
 	// deleted its record (or ctx ended).
 	leave func(ctx context.Context) error
@@ -57,6 +59,7 @@ func (b *backend) Status(ctx context.Context) (localapi.Status, error) {
 		S3:         s3Counts(rs),
 		Joins:      int64(ms.Joins),
 		Reconnects: int64(ms.Reconnects),
+		Drain:      b.drain.status(),
 	}, nil
 }
 

@@ -147,7 +147,7 @@ func hostLines(as ...*testAgent) string {
 	return b.String()
 }
 
-const hdfsExcludeHeader = "# Managed by farmhand (cluster c1); do not edit. HDFS dfs.hosts.exclude: dead or left members.\n"
+const hdfsExcludeHeader = "# Managed by farmhand (cluster c1); do not edit. HDFS dfs.hosts.exclude: draining, dead or left members.\n"
 
 // A node joins: the workers file of an existing node is rewritten once,
 // after the stability window, and its reload command runs once and sees

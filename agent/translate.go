@@ -164,3 +164,13 @@ func statuses(ss []string) []membership.Status {
 	}
 	return out
 }
+
+// imdsInUse reports whether this agent has an IMDS to read: the identity
+// came (at least partly) from it, or identity.imds_endpoint names one. With
+// every identity field set in the config and no endpoint (a laptop, a
+// test) the drain watcher stays off rather than poll 169.254.169.254.
+func imdsInUse(cfg *config.Config) bool {
+	id := cfg.Identity
+	return id.IMDSEndpoint != "" || id.InstanceID == "" || id.PrivateIP == "" || id.AvailabilityZone == "" ||
+		id.InstanceType == "" || id.AMIID == ""
+}

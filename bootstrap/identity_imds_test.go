@@ -94,7 +94,9 @@ func (f *fakeIMDS) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")
+	f.mu.Lock()
 	v, ok := f.values[path]
+	f.mu.Unlock()
 	if !ok || path == "placement/region" && f.noRegion {
 		http.NotFound(w, r)
 		return

@@ -107,6 +107,20 @@ registry {
   prune_check_ec2 = true
 }
 
+# The drain watcher: termination notices in IMDS (spot interruption, Auto
+# Scaling termination). On one, this member becomes draining (every agent
+# sees it; exclude lists take it at once), on_drain runs, and the agent
+# leaves and deletes its record leave_before ahead of the deadline.
+drain {
+  poll_interval    = "5s" # "0s" turns the watcher off
+  on_drain         = ""   # e.g. "/usr/local/bin/decommission-local"
+  on_drain_timeout = "1m"
+  leave_before     = "15s" # leave_timeout when that is longer
+  # A rebalance recommendation: "warn" (log, farmhand info) or "drain"
+  # (draining without leaving).
+  rebalance = "warn"
+}
+
 # The EC2 API, used by the coordinator.
 ec2 {
   region   = "" # default: the instance's region

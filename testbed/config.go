@@ -68,6 +68,10 @@ type Config struct {
 	// ExtraHCL is appended to the instances' shared ("AMI") config, for
 	// render blocks and the like.
 	ExtraHCL string
+	// InstanceHCL, when set, gives each instance a config file of its own
+	// (instance.hcl in its folder, read after the shared one), e.g. render
+	// blocks whose destinations lie in that folder. In-process use only.
+	InstanceHCL func(id, dir string) string `json:"-"`
 	// Spot launches the farm's instances as Spot Instances, with the
 	// interruption behaviour SpotInterruption (terminate when empty; stop
 	// or hibernate make persistent requests).

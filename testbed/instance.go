@@ -287,10 +287,20 @@ func (in *instance) startProcess() error {
 	}
 	args := []string{"agent",
 		"-config", tb.amiPath,
+	}
+	if tb.cfg.InstanceHCL != nil {
+		path := filepath.Join(in.dir, "instance.hcl")
+		if err := os.WriteFile(path, []byte(tb.cfg.InstanceHCL(in.id, in.dir)), 0o644); err != nil {
+			logf.Close()
+			return fmt.Errorf("instance config for %s: %w", in.id, err)
+		}
+		args = append(args, "-config", path)
+	}
+	args = append(args,
 		"-socket", in.socket(),
 		"-data-dir", filepath.Join(in.dir, "data"),
 		"-imds-endpoint", in.imds.URL(),
-	}
+	)
 	tb.mu.Lock()
 	page := in.pageURL()
 	tb.mu.Unlock()

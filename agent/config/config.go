@@ -59,6 +59,8 @@ type Config struct {
 	// Render lists the peer-list files to write, one per render block, in
 	// the order they were first declared.
 	Render []RenderConfig `hcl:"render,block"`
+	// Drain is the drain watcher: termination notices read from IMDS.
+	Drain DrainConfig `hcl:"drain,block"`
 	// Handlers are the event handlers, one per handler block, run in the
 	// order they were first declared (Serf's event handlers).
 	Handlers []HandlerConfig `hcl:"handler,block"`
@@ -88,6 +90,36 @@ type IdentityConfig struct {
 	InstanceType string `hcl:"instance_type"`
 	// AMIID overrides the image id.
 	AMIID string `hcl:"ami_id"`
+}
+
+// DrainConfig is the drain watcher. It polls IMDS (local and free) for a
+// spot interruption (spot/instance-action), an Auto Scaling termination
+// (autoscaling/target-lifecycle-state = Terminated) and a rebalance
+// recommendation (events/recommendations/rebalance). On a termination or
+// stop notice the member becomes draining (every agent sees it; exclude
+// lists take it at once), OnDrain runs, and the agent leaves and deletes
+// its record LeaveBefore ahead of the notice's deadline.
+type DrainConfig struct {
+	// PollInterval is how often IMDS is read; 0 turns the watcher off.
+	PollInterval time.Duration `hcl:"poll_interval"`
+	// OnDrain is a shell command run on this node when it starts to drain
+	// (e.g. decommission local work); empty runs none. Its environment
+	// has FARMHAND_DRAIN_REASON, FARMHAND_DRAIN_ACTION and
+	// FARMHAND_DRAIN_DEADLINE (RFC 3339, empty when unknown).
+	OnDrain string `hcl:"on_drain"`
+	// OnDrainTimeout bounds OnDrain; it is also cut short so that the
+	// leave starts LeaveBefore ahead of the deadline.
+	OnDrainTimeout time.Duration `hcl:"on_drain_timeout"`
+	// LeaveBefore is how long before the notice's deadline the agent
+	// leaves and deletes its record; the agent uses at least
+	// leave_timeout (Config.DrainLeaveLead), so both are done before the
+	// instance goes. A notice without a deadline (Auto
+	// Scaling) is left as soon as OnDrain is done.
+	LeaveBefore time.Duration `hcl:"leave_before"`
+	// Rebalance is what a rebalance recommendation does: "warn" (log it
+	// and show it in the local API's info; the default) or "drain" (become
+	// draining, without leaving: no deadline is known).
+	Rebalance string `hcl:"rebalance"`
 }
 
 // GossipConfig configures the memberlist gossip layer.
@@ -232,7 +264,7 @@ type RenderConfig struct {
 	Template string `hcl:"template"`
 	// Destination is the file to write.
 	Destination string `hcl:"destination"`
-	// Status lists the member states to include (alive, suspect, dead,
+	// Status lists the member states to include (alive, draining, suspect, dead,
 	// left); empty includes all four.
 	Status []string `hcl:"status"`
 	// Role keeps only members with this role; empty keeps all.
@@ -256,6 +288,11 @@ type RenderConfig struct {
 	// Stable is how long the member view must be unchanged before rendering.
 	Stable time.Duration `hcl:"stable"`
 }
+
+// DrainLeaveLead is how long before a notice's deadline the agent leaves:
+// drain.leave_before, or leave_timeout when that is longer, so that the
+// whole stop (leave broadcast, record deletion) ends before the deadline.
+func (c *Config) DrainLeaveLead() time.Duration { return max(c.Drain.LeaveBefore, c.LeaveTimeout) }
 
 // HandlerConfig is one event handler (a handler block), in Serf's
 // convention: the command runs through /bin/sh -c with the event in

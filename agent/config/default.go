@@ -24,6 +24,7 @@ func Default() *Config {
 		Registry:     DefaultRegistryConfig(),
 		EC2:          DefaultEC2Config(),
 		Coordinator:  DefaultCoordinatorConfig(),
+		Drain:        DefaultDrainConfig(),
 		origins:      map[string]string{},
 	}
 }
@@ -47,6 +48,19 @@ func devLayer() *Config {
 	}
 	return c
 }
+
+// DefaultDrainConfig polls IMDS every 5 s, gives on_drain at most a minute,
+// leaves 15 s before the deadline (a spot notice gives 2 minutes) and only
+// warns of a rebalance recommendation.
+func DefaultDrainConfig() DrainConfig {
+	return DrainConfig{PollInterval: 5 * time.Second, OnDrainTimeout: time.Minute, LeaveBefore: 15 * time.Second, Rebalance: RebalanceWarn}
+}
+
+// The drain.rebalance policies.
+const (
+	RebalanceWarn  = "warn"
+	RebalanceDrain = "drain"
+)
 
 // DefaultIdentityConfig asks IMDSv2 for everything.
 func DefaultIdentityConfig() IdentityConfig {

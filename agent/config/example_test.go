@@ -135,7 +135,7 @@ func TestRenderDocsGiveTheDefaultStatus(t *testing.T) {
 		t.Fatalf("docs/render.md has no status row in its field table: %q", row)
 	}
 	def := strings.TrimSpace(cells[len(cells)-2])
-	if DefaultRenderConfig("x").Status != nil || !strings.HasPrefix(def, "all four states") {
+	if DefaultRenderConfig("x").Status != nil || !strings.HasPrefix(def, "every state") {
 		t.Errorf("docs/render.md gives the default status as %q; the code's default is %v (nil: every state)", def, DefaultRenderConfig("x").Status)
 	}
 }

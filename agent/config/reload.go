@@ -87,6 +87,7 @@ var reloadRules = map[string]reloadRule{
 	"ec2":         live, // the coordinator is built anew with a new EC2 client
 	"coordinator": live, // the coordinator is built anew (or started, or stopped)
 	"render":      live, // the render blocks are compiled and run anew
+	"drain":       live, // the drain watcher reads it at each poll and each notice
 	"handler":     live, // each event reads the handler blocks afresh
 }
 

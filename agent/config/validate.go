@@ -104,6 +104,7 @@ func (c *Config) validateTop(p *problems) {
 		p.add("ui", "the farm page is served on the metrics listener: set metrics_addr too, e.g. metrics_addr = \"127.0.0.1:9946\"")
 	}
 	p.positive("leave_timeout", c.LeaveTimeout)
+	c.Drain.validate(p)
 	for i, addr := range c.RetryJoin {
 		if err := checkJoinAddr(addr); err != nil {
 			p.add(fmt.Sprintf("retry_join[%d]", i), "%v", err)
@@ -368,4 +369,23 @@ func (c *Config) Warnings() []string {
 		w = append(w, fmt.Sprintf("registry.prune_after is %s: a member cut off by a partition that long loses its registry record (it is rewritten when the agent restarts)", a))
 	}
 	return w
+}
+
+// minDrainPoll is the shortest drain.poll_interval: IMDS is local, but a
+// tighter loop only burns CPU, notices come minutes ahead.
+const minDrainPoll = 100 * time.Millisecond
+
+// validate checks the drain block. A leave_before under leave_timeout is
+// not an error: the agent leaves max(leave_before, leave_timeout) ahead
+// (LeaveLead), so an existing long leave_timeout keeps working.
+func (d DrainConfig) validate(p *problems) {
+	p.notNegative("drain.poll_interval", d.PollInterval)
+	if d.PollInterval > 0 && d.PollInterval < minDrainPoll {
+		p.add("drain.poll_interval", "%s is too short; use at least %s, or 0 to turn the watcher off", d.PollInterval, minDrainPoll)
+	}
+	p.positive("drain.on_drain_timeout", d.OnDrainTimeout)
+	p.positive("drain.leave_before", d.LeaveBefore)
+	if d.Rebalance != RebalanceWarn && d.Rebalance != RebalanceDrain {
+		p.add("drain.rebalance", "unknown policy %q; use %q or %q", d.Rebalance, RebalanceWarn, RebalanceDrain)
+	}
 }

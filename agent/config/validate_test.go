@@ -52,6 +52,11 @@ func TestValidateChecks(t *testing.T) {
 		{"metrics not host:port", func(c *Config) { c.MetricsAddr = "127.0.0.1" }, "metrics_addr: \"127.0.0.1\" is not host:port"},
 		{"ui without metrics", func(c *Config) { c.UI, c.MetricsAddr = true, "" }, "ui: the farm page is served on the metrics listener: set metrics_addr too"},
 		{"leave_timeout", func(c *Config) { c.LeaveTimeout = 0 }, "leave_timeout: must be a positive duration"},
+		{"drain poll negative", func(c *Config) { c.Drain.PollInterval = -time.Second }, "drain.poll_interval: must not be negative"},
+		{"drain poll tight", func(c *Config) { c.Drain.PollInterval = time.Millisecond }, "drain.poll_interval: 1ms is too short"},
+		{"drain on_drain_timeout", func(c *Config) { c.Drain.OnDrainTimeout = 0 }, "drain.on_drain_timeout: must be a positive duration"},
+		{"drain leave_before", func(c *Config) { c.Drain.LeaveBefore = 0 }, "drain.leave_before: must be a positive duration"},
+		{"drain rebalance", func(c *Config) { c.Drain.Rebalance = "replace" }, `drain.rebalance: unknown policy "replace"`},
 		{"role tag", func(c *Config) { c.Tags["role"] = "x" }, `tags: a "role" tag is not allowed`},
 		{"imds url", func(c *Config) { c.Identity.IMDSEndpoint = "169.254.169.254" }, "identity.imds_endpoint: \"169.254.169.254\" is not an http(s) URL"},
 		{"private ip", func(c *Config) { c.Identity.PrivateIP = "10.0.0" }, "identity.private_ip"},
@@ -203,6 +208,23 @@ func TestCoordinatorDefaultsAreTheCoordinators(t *testing.T) {
 	}
 	if err := coordinator.CheckLeaseTimings(got.Interval, got.LeaseTTL, 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A leave_timeout longer than drain.leave_before is not refused (an old
+// config keeps starting): the agent leaves the longer of the two ahead.
+func TestDrainLeaveLead(t *testing.T) {
+	c := mustDecode(t, minimalHCL)
+	c.LeaveTimeout = time.Minute
+	if err := c.Validate(); err != nil {
+		t.Fatalf("leave_timeout 1m with the default leave_before: %v", err)
+	}
+	if got := c.DrainLeaveLead(); got != time.Minute {
+		t.Errorf("lead %s, want leave_timeout's 1m", got)
+	}
+	c.LeaveTimeout = 5 * time.Second
+	if got := c.DrainLeaveLead(); got != 15*time.Second {
+		t.Errorf("lead %s, want leave_before's 15s", got)
 	}
 }
 

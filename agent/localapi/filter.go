@@ -12,7 +12,8 @@ import (
 // MemberFilter selects members. The zero value matches everyone. The server
 // applies it (GET /v1/members); the client encodes it with Query.
 type MemberFilter struct {
-	// Status keeps members in this status (alive, suspect, dead, left); empty keeps all.
+	// Status keeps members in this status (alive, draining, suspect, dead,
+	// left); empty keeps all.
 	Status string
 	// Role keeps members whose TagRole tag equals Role; empty keeps all.
 	Role string
@@ -29,7 +30,7 @@ const (
 
 // knownStatuses lists the member statuses in their natural order.
 var knownStatuses = []membership.Status{
-	membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft,
+	membership.StatusAlive, membership.StatusDraining, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft,
 }
 
 // ParseStatus checks that s names a member status.
@@ -39,7 +40,7 @@ func ParseStatus(s string) (membership.Status, error) {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("unknown member status %q: want alive, suspect, dead or left", s)
+	return "", fmt.Errorf("unknown member status %q: want alive, draining, suspect, dead or left", s)
 }
 
 // ParseTag splits "key=value"; the key must not be empty, the value may be.

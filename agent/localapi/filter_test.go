@@ -42,7 +42,7 @@ func TestParseTag(t *testing.T) {
 }
 
 func TestParseStatus(t *testing.T) {
-	for _, s := range []membership.Status{membership.StatusAlive, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft} {
+	for _, s := range []membership.Status{membership.StatusAlive, membership.StatusDraining, membership.StatusSuspect, membership.StatusDead, membership.StatusLeft} {
 		if got, err := localapi.ParseStatus(string(s)); err != nil || got != s {
 			t.Errorf("ParseStatus(%q) = %q, %v", s, got, err)
 		}

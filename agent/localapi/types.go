@@ -64,6 +64,35 @@ type Status struct {
 	Joins int64 `json:"joins"`
 	// Reconnects counts successful reconnections to members once held dead.
 	Reconnects int64 `json:"reconnects"`
+	// Drain is the drain watcher's state; nil when the watcher is off.
+	Drain *DrainStatus `json:"drain,omitempty"`
+}
+
+// DrainStatus is what the drain watcher knows of this instance's end.
+type DrainStatus struct {
+	// Draining is true once this member announced that it is going away.
+	Draining bool `json:"draining"`
+	// Reason is why: spot-interruption, asg-termination or rebalance.
+	Reason string `json:"reason,omitempty"`
+	// Action is the spot interruption's action (terminate, stop,
+	// hibernate); "terminate" for Auto Scaling.
+	Action string `json:"action,omitempty"`
+	// Deadline is when EC2 acts; zero when the notice gives none.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Since is when the drain started.
+	Since time.Time `json:"since,omitzero"`
+	// LeaveAt is when the agent leaves and deletes its record; zero when
+	// it does not leave (a rebalance drain).
+	LeaveAt time.Time `json:"leave_at,omitzero"`
+	// OnDrain is the outcome of the on_drain command: running, ok,
+	// failed: ..., timed out, skipped: ...; empty without one.
+	OnDrain string `json:"on_drain,omitempty"`
+	// RebalanceAt is the rebalance recommendation's notice time; zero
+	// when there is none. Alone it does not drain (drain.rebalance).
+	RebalanceAt time.Time `json:"rebalance_at,omitzero"`
+	// IMDSError is the latest failure to read the notices, cleared by the
+	// next good read.
+	IMDSError string `json:"imds_error,omitempty"`
 }
 
 // MembersResponse is the body of GET /v1/members, sorted by name.

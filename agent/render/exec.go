@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -16,6 +17,16 @@ const execWaitDelay = 2 * time.Second
 // stderr. When ctx ends (the reload timeout), the whole group is killed.
 func ShellExec(ctx context.Context, command string) ([]byte, error) {
 	return ShellCommand(ctx, command).CombinedOutput()
+}
+
+// ShellExecEnv is ShellExec with env (KEY=value) added to the agent's
+// environment; the drain watcher runs on_drain with it.
+func ShellExecEnv(ctx context.Context, command string, env []string) ([]byte, error) {
+	cmd := ShellCommand(ctx, command)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	return cmd.CombinedOutput()
 }
 
 // ShellCommand returns command to run with "/bin/sh -c" in its own process

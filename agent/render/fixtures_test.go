@@ -35,6 +35,7 @@ func fixtureView() []membership.Member {
 		member("i-0a07", "10.0.1.7", membership.StatusDead, "role", "tomcat", "tomcat_port", "4100"),
 		member("i-0a06", "10.0.1.6", membership.StatusAlive, "role", "tomcat", "tomcat_port", "4100"),
 		member("i-0a09", "10.0.1.9", membership.StatusAlive),
+		member("i-0a11", "10.0.1.11", membership.StatusDraining, "role", "datanode"),
 	}
 }
 

@@ -42,8 +42,14 @@ func funcs() template.FuncMap {
 		"addrs":      func(ms []membership.Member) []string { return mapMembers(ms, addrOf) },
 		"live":       func(ms []membership.Member) []membership.Member { return keep(ms, isLive) },
 		"gone":       func(ms []membership.Member) []membership.Member { return keep(ms, isGone) },
+		"active":     func(ms []membership.Member) []membership.Member { return keep(ms, isActive) },
+		"draining":   func(ms []membership.Member) []membership.Member { return keep(ms, isDraining) },
+		"excluded":   func(ms []membership.Member) []membership.Member { return keep(ms, isExcluded) },
 		"isLive":     isLive,
 		"isGone":     isGone,
+		"isActive":   isActive,
+		"isDraining": isDraining,
+		"isExcluded": isExcluded,
 		"withStatus": withStatus,
 		"withRole": func(role string, ms []membership.Member) []membership.Member {
 			return keep(ms, Filter{Role: role}.Match)

@@ -109,9 +109,9 @@ func TestHadoopListsSplitLiveAndGone(t *testing.T) {
 	}
 	check("hadoop-workers", datanode, isLive)
 	check("hdfs-hosts", datanode, func(membership.Member) bool { return true })
-	check("hdfs-exclude", datanode, isGone)
+	check("hdfs-exclude", datanode, isExcluded)
 	check("yarn-include", Filter{}, func(membership.Member) bool { return true })
-	check("yarn-exclude", Filter{}, isGone)
+	check("yarn-exclude", Filter{}, isExcluded)
 	// A member with a hostname tag is listed by that name, others by IP.
 	if out := string(renderFixture(t, "hdfs-exclude", datanode)); !strings.Contains(out, "dn4.farm.internal\n") {
 		t.Errorf("hdfs-exclude does not use the hostname tag of i-0a04:\n%s", out)
@@ -264,7 +264,7 @@ func TestHDFSHostsJSONParses(t *testing.T) {
 		}
 		names = append(names, m.Name)
 		want := "NORMAL"
-		if m.Status == membership.StatusDead || m.Status == membership.StatusLeft {
+		if m.Status == membership.StatusDead || m.Status == membership.StatusLeft || m.Status == membership.StatusDraining {
 			want = "DECOMMISSIONED"
 		}
 		if e.AdminState != want {

@@ -54,11 +54,19 @@ func DefaultRunnerConfig() RunnerConfig {
 // renders every block at start, then after each view change once the
 // block's debounce and stability window have passed, writes a file only
 // when its content changed, and then runs the block's reload command once.
+// A member that starts draining skips the windows: every block whose
+// rendering changed is applied at once (with the rest of the view as it
+// is then), so exclude lists take a node while it is still up, before
+// its deadline.
 type Runner struct {
 	cfg     RunnerConfig
 	targets []*targetState
 	notify  chan struct{}
 	started atomic.Bool
+	// draining are the names of the members draining in the latest view,
+	// owned by the Run loop: a name new here skips the windows.
+	draining map[string]bool
+	drainNew bool
 
 	mu     sync.Mutex
 	status []TargetStatus // guarded by mu; published by the Run loop
@@ -145,6 +153,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.apply(ctx, ts, now)
 		}
 	}
+	r.drainNew = false // the first render applied them all
+	// Nothing is pending now: publish at once, so that a reader who finds
+	// the first file in place also finds its write counted (it never saw
+	// the block pending, so it cannot wait for that to clear).
+	r.publish()
 	events := r.cfg.Events
 	for {
 		var timer clockwork.Timer
@@ -160,12 +173,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-r.notify:
 			r.evaluateAll()
+			r.applyDrains(ctx)
 		case _, ok := <-events:
 			if !ok {
 				events = nil
 				break
 			}
 			r.evaluateAll()
+			r.applyDrains(ctx)
 		case <-fire:
 			r.applyDue(ctx)
 		}
@@ -184,6 +199,7 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) evaluateAll() {
 	view, local := r.cfg.View()
 	now := r.cfg.Clock.Now()
+	r.noteDrains(view)
 	for _, ts := range r.targets {
 		ts.st.Evaluations++
 		content, err := ts.target.Render(r.cfg.Cluster, view, local)
@@ -199,6 +215,37 @@ func (r *Runner) evaluateAll() {
 			ts.pending, ts.first = true, now
 		}
 		ts.last = now
+	}
+}
+
+// noteDrains records the members draining in view; a member not draining
+// in the previous view makes drainNew true until applyDrains runs.
+func (r *Runner) noteDrains(view []membership.Member) {
+	next := make(map[string]bool)
+	for _, m := range view {
+		if m.Status == membership.StatusDraining {
+			next[m.Name] = true
+			if !r.draining[m.Name] {
+				r.drainNew = true
+			}
+		}
+	}
+	r.draining = next
+}
+
+// applyDrains applies every pending block at once when a member started
+// draining since the last call.
+func (r *Runner) applyDrains(ctx context.Context) {
+	if !r.drainNew {
+		return
+	}
+	r.drainNew = false
+	now := r.cfg.Clock.Now()
+	for _, ts := range r.targets {
+		if ts.pending {
+			ts.log.Info("a member is draining: applying now, without the stability window")
+			r.apply(ctx, ts, now)
+		}
 	}
 }
 

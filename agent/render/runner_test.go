@@ -492,13 +492,13 @@ func TestRunnerLeavesNoTempFiles(t *testing.T) {
 }
 
 func TestRunnerRenderErrorKeepsFile(t *testing.T) {
-	// Fails only once the view has more than 9 members; the sample view at
-	// Compile has 4, the fixture 9.
-	tmpl := writeTemplate(t, "{{if gt (len .All) 9}}{{index .All 99}}{{end}}{{len .All}}\n")
+	// Fails only once the view has more than 10 members; the sample view at
+	// Compile has 4, the fixture 10.
+	tmpl := writeTemplate(t, "{{if gt (len .All) 10}}{{index .All 99}}{{end}}{{len .All}}\n")
 	spec := Spec{Name: "custom", Template: tmpl, Destination: "custom"}
 	h := newHarness(t, fixtureView(), fixtureLocal(), spec)
 	h.start()
-	if got := h.read("custom"); got != "9\n" {
+	if got := h.read("custom"); got != "10\n" {
 		t.Fatalf("start render %q", got)
 	}
 	h.view.add(member("i-0b01", "10.0.2.1", membership.StatusAlive))
@@ -507,7 +507,7 @@ func TestRunnerRenderErrorKeepsFile(t *testing.T) {
 	if !strings.Contains(st.LastError, "index") || st.Pending {
 		t.Errorf("after a failing render: %+v", st)
 	}
-	if got := h.read("custom"); got != "9\n" {
+	if got := h.read("custom"); got != "10\n" {
 		t.Errorf("file changed after a failing render: %q", got)
 	}
 	if !strings.Contains(h.logs.String(), "render failed") {

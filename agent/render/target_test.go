@@ -122,14 +122,14 @@ missing=[{{ .Local.Tags.nosuchtag }}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `live=10.0.1.2,10.0.1.3
+	want := `live=10.0.1.2,10.0.1.3,10.0.1.11
 gone=10.0.1.4,10.0.1.5,10.0.1.7
-byaddr=10.0.1.1 10.0.1.2 10.0.1.3 10.0.1.4 10.0.1.5 10.0.1.6 10.0.1.7 10.0.1.9 10.0.1.10 
-byrole=/i-0a09 datanode/i-0a02 datanode/i-0a03 datanode/i-0a04 datanode/i-0a05 namenode/i-0a01 tomcat/i-0a06 tomcat/i-0a07 tomcat/i-0a08 
+byaddr=10.0.1.1 10.0.1.2 10.0.1.3 10.0.1.4 10.0.1.5 10.0.1.6 10.0.1.7 10.0.1.9 10.0.1.10 10.0.1.11 
+byrole=/i-0a09 datanode/i-0a02 datanode/i-0a03 datanode/i-0a04 datanode/i-0a05 datanode/i-0a11 namenode/i-0a01 tomcat/i-0a06 tomcat/i-0a07 tomcat/i-0a08 
 tomcat=10.0.1.6,10.0.1.10
 az=10.0.1.2
 port=4100 4000
-local=i-0a06 cluster=farm-test n=4/9
+local=i-0a06 cluster=farm-test n=5/10
 missing=[]
 `
 	if string(out) != want {

@@ -71,7 +71,7 @@ func clientFailure(env *cmdEnv, cmd string, err error) int {
 // parsed with the local API's own parsers.
 func memberFilterFlags(fs *flag.FlagSet) *client.Filter {
 	f := &client.Filter{}
-	fs.Func("status", "only members in this `status`: alive, suspect, dead or left", func(s string) error {
+	fs.Func("status", "only members in this `status`: alive, draining, suspect, dead or left", func(s string) error {
 		st, err := localapi.ParseStatus(s)
 		f.Status = string(st)
 		return err

@@ -74,7 +74,7 @@ func bucketLine(b bootstrap.BucketStatus) string {
 // Orders in which info lists member statuses and S3 request kinds; any
 // other keys follow, sorted.
 var (
-	infoStatusOrder = []string{"alive", "suspect", "dead", "left"}
+	infoStatusOrder = []string{"alive", "draining", "suspect", "dead", "left"}
 	infoS3Order     = []string{"put", "list", "get", "delete"}
 )
 
@@ -95,7 +95,37 @@ func writeInfo(w io.Writer, st localapi.Status, now time.Time) {
 	row("S3 requests", "%s", joinPairs(st.S3, infoS3Order))
 	row("Joins", "%d", st.Joins)
 	row("Reconnects", "%d", st.Reconnects)
+	if d := st.Drain; d != nil {
+		row("Drain", "%s", drainLine(*d, now))
+		if !d.RebalanceAt.IsZero() {
+			row("Rebalance", "recommended %s", when(d.RebalanceAt, now))
+		}
+		if d.OnDrain != "" {
+			row("on_drain", "%s", d.OnDrain)
+		}
+		if d.IMDSError != "" {
+			row("IMDS", "%s", d.IMDSError)
+		}
+	}
 	tw.Flush()
+}
+
+// drainLine says whether this node drains, why and when it leaves.
+func drainLine(d localapi.DrainStatus, now time.Time) string {
+	if !d.Draining {
+		return "no (watching IMDS)"
+	}
+	s := "draining: " + d.Reason
+	if d.Action != "" {
+		s += " (" + d.Action + ")"
+	}
+	if !d.Deadline.IsZero() {
+		s += ", deadline " + d.Deadline.Local().Format(time.RFC3339)
+	}
+	if !d.LeaveAt.IsZero() {
+		s += fmt.Sprintf(", leaving in %s", max(0, d.LeaveAt.Sub(now)).Round(time.Second))
+	}
+	return s
 }
 
 // when renders t with its distance from now, or "-" when t is unset.

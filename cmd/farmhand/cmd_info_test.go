@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/farmhand/farmhand/agent/localapi"
 	"github.com/farmhand/farmhand/bootstrap"
 )
 
@@ -23,7 +25,7 @@ func TestInfoText(t *testing.T) {
 		"Version:", "v1.2.3",
 		"i-0aa m7g.large eu-west-1a ami-123 10.0.0.1",
 		"az=eu-west-1a role=master",
-		"alive=3 suspect=0 dead=1 left=0",
+		"alive=3 draining=0 suspect=0 dead=1 left=0",
 		"put=1 list=2 get=0 delete=0",
 		"Joins:", "3", "Reconnects:", "4",
 		"Bucket:", "s3://test answers HEAD",
@@ -76,5 +78,26 @@ func TestInfoSaysWhenTheBucketDoesNotAnswer(t *testing.T) {
 func TestInfoUsage(t *testing.T) {
 	if r := apiCLI(t, nil, "info", "-format", "yaml"); r.code != 2 {
 		t.Errorf("bad -format: exit %d, want 2", r.code)
+	}
+}
+
+// A draining node says why, when it leaves, and what on_drain did; a
+// rebalance recommendation shows without a drain.
+func TestInfoDrain(t *testing.T) {
+	now := time.Now()
+	st := localapi.Status{Name: "i-0aa", Drain: &localapi.DrainStatus{Draining: true, Reason: "spot-interruption", Action: "terminate",
+		Deadline: now.Add(2 * time.Minute), LeaveAt: now.Add(105 * time.Second), OnDrain: "ok", RebalanceAt: now.Add(-time.Minute)}}
+	var b strings.Builder
+	writeInfo(&b, st, now)
+	for _, want := range []string{"Drain:", "draining: spot-interruption (terminate), deadline ", ", leaving in 1m45s", "Rebalance:", "recommended ", "on_drain:", "ok"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("info lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	st.Drain = &localapi.DrainStatus{}
+	writeInfo(&b, st, now)
+	if !strings.Contains(b.String(), "no (watching IMDS)") || strings.Contains(b.String(), "Rebalance:") {
+		t.Errorf("not draining:\n%s", b.String())
 	}
 }

@@ -26,7 +26,7 @@ func TestRenderBuiltinsFromAgent(t *testing.T) {
 		{[]string{"-template", "hadoop-workers"}, "10.0.0.1\n10.0.0.2\n10.0.0.4\n"},
 		{[]string{"-template", "hadoop-workers", "-role", "worker"}, "10.0.0.2\n10.0.0.4\n"},
 		{[]string{"-template", "hdfs-exclude", "-role", "worker"},
-			"# Managed by farmhand (cluster prod); do not edit. HDFS dfs.hosts.exclude: dead or left members.\n10.0.0.3\n"},
+			"# Managed by farmhand (cluster prod); do not edit. HDFS dfs.hosts.exclude: draining, dead or left members.\n10.0.0.3\n"},
 		{[]string{"-template", "yarn-include", "-tag", "az=eu-west-1b"},
 			"# Managed by farmhand (cluster prod); do not edit. YARN include list: all members.\n10.0.0.3\n10.0.0.4\n"},
 		{[]string{"-template", "hdfs-hosts", "-status", "alive", "-role", "worker"},

@@ -120,7 +120,7 @@ func TestStatusFromS3Alone(t *testing.T) {
 				"cluster prod at s3://farm-bucket/farmhand/prod/",
 				"bucket:  answers HEAD",
 				"view:    index 7, published", "s ago) by i-00000000000000c0 (epoch 4)",
-				"members: 4 (alive=3 suspect=0 dead=1 left=0)",
+				"members: 4 (alive=3 draining=0 suspect=0 dead=1 left=0)",
 				"group workers: FROZEN: 3 of 5 unhealthy",
 				"lease:   held by i-00000000000000c0, epoch 4, expires",
 				"ledger:  written", "last 2 decision(s)", "lease acquired, epoch 4",

@@ -147,7 +147,8 @@ func waitFor(ctx context.Context, clk clockwork.Clock, c *client.Client, g waitG
 var errWaitTimeout = errors.New("wait timed out")
 
 // pollWait returns the number of alive members matching g and when the
-// agent's view last changed. Members is read before Status, so a change
+// agent's view last changed. A draining member does not count: it is going
+// away (a spot or Auto Scaling notice), so it is no capacity to wait for. Members is read before Status, so a change
 // between the two calls shows as a later LastChange, never a missed one.
 func pollWait(ctx context.Context, c *client.Client, g waitGoal) (alive int, lastChange time.Time, err error) {
 	ms, err := c.Members(ctx, client.Filter{Status: string(membership.StatusAlive), Role: g.Role})

@@ -187,3 +187,22 @@ func TestWaitTimeoutOnFakeClock(t *testing.T) {
 		t.Errorf("waitFor = %v, want the timeout with the count", err)
 	}
 }
+
+// A draining member is going away: wait -min does not count it, and
+// members -status draining lists it.
+func TestWaitDoesNotCountDraining(t *testing.T) {
+	b := localapitest.NewBackend(clockwork.NewRealClock(), localapi.Status{Name: "i-0aa"},
+		apiMember("i-0aa", "10.0.0.1", membership.StatusAlive, "role=worker"),
+		apiMember("i-0bb", "10.0.0.2", membership.StatusDraining, "role=worker"),
+		apiMember("i-0cc", "10.0.0.3", membership.StatusAlive, "role=worker"),
+	)
+	sock := localapitest.Serve(t, b)
+	alive, _, err := pollWait(context.Background(), client.New(sock), waitGoal{Min: 3, Role: "worker"})
+	if err != nil || alive != 2 {
+		t.Errorf("pollWait = %d, %v; want 2 (the draining member not counted)", alive, err)
+	}
+	r := apiCLI(t, nil, "members", "-socket", sock, "-status", "draining", "-format", "addrs")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "10.0.0.2" {
+		t.Errorf("members -status draining: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

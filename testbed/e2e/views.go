@@ -96,7 +96,7 @@ func AllSeeAlive(ctx context.Context, tb *testbed.Testbed, n int) error {
 }
 
 // AllSeeNoneGone reports an error unless every running agent holds exactly
-// n members, none of them dead or left (alive or suspect).
+// n members, none of them dead or left (alive, draining or suspect).
 func AllSeeNoneGone(ctx context.Context, tb *testbed.Testbed, n int) error {
 	for _, in := range Running(tb) {
 		view, err := View(ctx, in.Socket)
@@ -107,7 +107,7 @@ func AllSeeNoneGone(ctx context.Context, tb *testbed.Testbed, n int) error {
 			return fmt.Errorf("agent %s holds %d members, want %d", in.ID, len(view), n)
 		}
 		for name, m := range view {
-			if m.Status != membership.StatusAlive && m.Status != membership.StatusSuspect {
+			if m.Status != membership.StatusAlive && m.Status != membership.StatusDraining && m.Status != membership.StatusSuspect {
 				return fmt.Errorf("agent %s sees %s %s", in.ID, name, m.Status)
 			}
 		}
