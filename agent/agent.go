@@ -236,6 +236,10 @@ func (a *Agent) start(ctx context.Context) error {
 		notices = bootstrap.NewNoticeReader(identityConfig(cfg).Endpoint, bootstrap.DefaultNoticeTimeout)
 	}
 	a.drain = &drainWatcher{cfg: &a.cfg, notices: notices, setDrain: a.cluster.SetDraining, leave: a.requestLeave,
+		announceRebalance: func() error {
+			a.node.rebalance.Store(true)
+			return a.cluster.UpdateTags(a.node.tags())
+		},
 		exec: render.ShellExecEnv, clock: a.clock, logger: a.log.Named("drain")}
 	a.handlers = newHandlerPart(func() []config.HandlerConfig { return a.cfg.get().Handlers },
 		func() handlerSelf {

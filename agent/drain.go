@@ -45,6 +45,9 @@ type drainWatcher struct {
 	cfg      *current
 	notices  noticeSource
 	setDrain func(bool) error
+	// announceRebalance tells the cluster of a rebalance recommendation
+	// (the member tag the coordinator's on_rebalance reads); nil: nobody.
+	announceRebalance func() error
 	// leave asks the agent to leave and stop; it does not wait.
 	leave  func()
 	exec   drainExec
@@ -176,6 +179,11 @@ func (w *drainWatcher) rebalance(ctx context.Context, at time.Time, cfg config.D
 	w.mu.Unlock()
 	if seen {
 		return
+	}
+	if w.announceRebalance != nil {
+		if err := w.announceRebalance(); err != nil {
+			w.logger.Warn("cannot announce the rebalance recommendation to the cluster; the coordinator will not act on it", "error", err)
+		}
 	}
 	if cfg.Rebalance != config.RebalanceDrain {
 		w.logger.Warn("rebalance recommendation: EC2 may interrupt this spot instance soon; not draining (drain.rebalance = \"warn\")", "notice_time", at)

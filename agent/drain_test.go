@@ -52,10 +52,11 @@ type drainHarness struct {
 	notices *fakeNotices
 	logs    *testutil.Buffer
 
-	mu       sync.Mutex
-	draining []bool
-	left     int
-	execs    []string // command + env
+	mu        sync.Mutex
+	draining  []bool
+	left      int
+	announced int
+	execs     []string // command + env
 	// block makes on_drain wait until its context ends.
 	block bool
 }
@@ -82,6 +83,12 @@ func newDrainHarness(t *testing.T, edit func(*config.DrainConfig)) *drainHarness
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.left++
+		},
+		announceRebalance: func() error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.announced++
+			return nil
 		},
 		exec: func(ctx context.Context, command string, env []string) ([]byte, error) {
 			h.mu.Lock()
@@ -243,6 +250,12 @@ func TestDrainRebalance(t *testing.T) {
 			st := h.status()
 			if !st.RebalanceAt.Equal(at) || l != 0 {
 				t.Errorf("status %+v, left %d", st, l)
+			}
+			h.mu.Lock()
+			announced := h.announced
+			h.mu.Unlock()
+			if announced != 1 {
+				t.Errorf("rebalance announced to the cluster %d times, want once whatever the policy (the coordinator's on_rebalance decides)", announced)
 			}
 			if h.logs.CountLines("rebalance recommendation") != 1 {
 				t.Errorf("want one log line for three reads:\n%s", h.logs.String())

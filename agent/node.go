@@ -2,9 +2,11 @@ package agent
 
 import (
 	"maps"
+	"sync/atomic"
 	"time"
 
 	"github.com/farmhand/farmhand/agent/config"
+	"github.com/farmhand/farmhand/agent/coordinator"
 	"github.com/farmhand/farmhand/bootstrap"
 )
 
@@ -16,6 +18,10 @@ type node struct {
 	identity  bootstrap.Identity
 	startedAt time.Time
 	cfg       *current
+	// rebalance is set once IMDS gave a rebalance recommendation: the
+	// member then carries coordinator.MemberTagRebalance, which the
+	// coordinator's on_rebalance policy reads.
+	rebalance atomic.Bool
 }
 
 // bindAddr is gossip.bind_addr, else the identity's private IP.
@@ -37,7 +43,17 @@ func (n *node) advertiseAddr() string {
 }
 
 // tags are the member metadata under the running configuration.
-func (n *node) tags() map[string]string { return nodeTags(n.cfg.get(), n.identity) }
+func (n *node) tags() map[string]string { return n.tagsFor(n.cfg.get()) }
+
+// tagsFor are the member metadata under cfg (a reload's next
+// configuration): nodeTags, and the rebalance tag once announced.
+func (n *node) tagsFor(cfg *config.Config) map[string]string {
+	t := nodeTags(cfg, n.identity)
+	if n.rebalance.Load() {
+		t[coordinator.MemberTagRebalance] = "1"
+	}
+	return t
+}
 
 // nodeTags are the member metadata cfg gives: user tags, then role, az and
 // instance type.

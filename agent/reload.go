@@ -155,7 +155,7 @@ func (r *reloader) apply(next *config.Config) (config.ReloadChanges, error) {
 
 	// Apply: tags and keys first (either can still fail), then the rest.
 	if ch.Tags {
-		if err := r.cluster.UpdateTags(nodeTags(next, r.node.identity)); err != nil {
+		if err := r.cluster.UpdateTags(r.node.tagsFor(next)); err != nil {
 			abandon()
 			return none, fmt.Errorf("%w: tags: %w", errRefused, err)
 		}
