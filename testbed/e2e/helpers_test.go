@@ -69,6 +69,11 @@ type farmOpts struct {
 	// formAt is how many members the formed farm has; nodes when zero (a
 	// coordinator that grows the farm from its seed makes more).
 	formAt int
+	// spot launches the farm as Spot Instances (testbed.Config.Spot).
+	spot bool
+	// instanceHCL is testbed.Config.InstanceHCL: each instance's own
+	// config, e.g. render blocks into its folder.
+	instanceHCL func(id, dir string) string
 }
 
 // farm is a testbed of real agent processes, all running the coordinator
@@ -150,6 +155,8 @@ func startFarm(t *testing.T, o farmOpts) *farm {
 		Profile:        o.profile,
 		LogLevel:       o.logLevel,
 		UI:             o.ui,
+		Spot:           o.spot,
+		InstanceHCL:    o.instanceHCL,
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: "testbed", Output: logf, Level: hclog.Debug}),
 	}
 	f.tb, err = testbed.Start(ctx, cfg)
