@@ -64,7 +64,9 @@ func (r *report) search(ctx context.Context, p plan, factors []dilation, from in
 			return 0, false
 		}
 		res, ok := r.runImpl(ctx, name, p, n, factors[i], seed, logf)
-		if !ok {
+		if !ok || ctx.Err() != nil {
+			// A run cut short by an interrupt is neither kept nor a try:
+			// it says nothing about the factor.
 			return 0, false
 		}
 		if keep(res) {
