@@ -35,7 +35,7 @@ func run() error {
 	scaleK := flag.String("scale-k", "", "override the dilation factors tried at each dilated size, ascending, comma-separated (e.g. 2,4,8,16)")
 	validateSizes := flag.String("validate-n", "", "override the sizes run at k=1 and k=4 to validate dilation, comma-separated, or none")
 	extra := flag.String("extra", "", "reports of other runs of this harness (e.g. -mode scale -out .bench/scale.md), comma-separated, appended under their own heading with their own machine and method")
-	real := flag.String("real", "", "the real-process section written by testbed/procbench (markdown), put first in the report: real processes are the reference")
+	real := flag.String("real", "", "the real-process sections written by testbed/procbench (markdown, comma-separated), put first in the report: real processes are the reference")
 	hooks := flag.Bool("hooks", true, "run the mode's process-level rows (real agent processes; quick and full modes)")
 	flag.Parse()
 
@@ -83,11 +83,13 @@ func run() error {
 	rep := &report{Plan: p, Started: time.Now(), Seed: *seed, Args: os.Args[1:], idle: runtime.NumGoroutine()}
 	if *real != "" {
 		// Read first: a missing section fails now, not after the runs.
-		sec, err := os.ReadFile(*real)
-		if err != nil {
-			return fmt.Errorf("-real: %w (make bench writes it with testbed/procbench first)", err)
+		for _, f := range strings.Split(*real, ",") {
+			sec, err := os.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("-real: %w (make bench writes it with testbed/procbench first)", err)
+			}
+			rep.Real += strings.TrimRight(string(sec), "\n") + "\n\n"
 		}
-		rep.Real = string(sec)
 	}
 	if *extra != "" {
 		for _, f := range strings.Split(*extra, ",") {

@@ -133,6 +133,13 @@ func (r *report) write(path string) error {
 }
 
 func (r *report) render(b *strings.Builder) {
+	if len(r.Runs) == 0 && len(r.Loss) > 0 {
+		// A loss-only run (-only loss): its section alone.
+		fmt.Fprintf(b, "## Real processes under packet loss\n\nMeasured by `go run ./testbed/procbench -only loss` (part of `make bench`) from %s to %s on %s.\n\n",
+			r.Started.UTC().Format("2006-01-02 15:04"), r.Finished.UTC().Format("15:04 MST"), r.Machine)
+		r.renderLoss(b)
+		return
+	}
 	fmt.Fprintf(b, "## Real processes, side by side with Serf\n\n")
 	fmt.Fprintf(b, "Measured by `go run ./testbed/procbench -mode %s` (part of `make bench`) from %s to %s on %s.\n\n",
 		r.Plan.Name, r.Started.UTC().Format("2006-01-02 15:04"), r.Finished.UTC().Format("15:04 MST"), r.Machine)
