@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/farmhand/farmhand/testbed/testutil"
 )
 
 // TestViewIndexMovesOnEveryChange checks that each visible change (join,
@@ -50,19 +52,14 @@ func TestViewWaitIndexBlocksUntilChange(t *testing.T) {
 	go func() { got <- f.v.waitIndex(ctx, 1) }()
 	// The waiter must not return before the change: wait until it is
 	// parked on the changed channel, then check it has not answered.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Run(t, 5*time.Second, func(r *testutil.R) {
 		f.v.mu.Lock()
 		parked := f.v.changed != nil
 		f.v.mu.Unlock()
-		if parked {
-			break
+		if !parked {
+			r.Fatalf("the waiter never parked")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the waiter never parked")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	})
 	select {
 	case i := <-got:
 		t.Fatalf("waitIndex returned %d before any change", i)

@@ -37,17 +37,7 @@ func renderHCL(stable, drain string) func(id, dir string) string {
 
 // hostsIn reads the host lines of a rendered plain host list.
 func hostsIn(dir, name string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		return nil, err
-	}
-	var hosts []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			hosts = append(hosts, l)
-		}
-	}
-	return hosts, nil
+	return testutil.HostLines(filepath.Join(dir, name))
 }
 
 func instanceDir(t *testing.T, tb *Testbed, id string) string {

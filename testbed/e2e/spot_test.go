@@ -29,17 +29,7 @@ func excludeHCL(id, dir string) string {
 
 // excludes reads the host lines of the exclude list name rendered by id.
 func (f *farm) excludes(id, name string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(f.instance(id).Log), name))
-	if err != nil {
-		return nil, err
-	}
-	var hosts []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			hosts = append(hosts, l)
-		}
-	}
-	return hosts, nil
+	return testutil.HostLines(filepath.Join(filepath.Dir(f.instance(id).Log), name))
 }
 
 // A spot interruption on real agents with the coordinator on (issue 13):
